@@ -1,0 +1,698 @@
+"""Codemod ``log-pipelines``: tee/logger/awk log fan-out -> plain ``>>``/``2>>`` redirection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from migrator import helpers
+from migrator.codemod import Codemod, CodemodResult, Edit, Finding, JobContext
+from migrator.document import Document, command_name
+
+LOG_ROOT = "/var/vcap/sys/log"
+#: Scripts whose inherited stdout/stderr the BOSH agent itself records (or, for drain, reads):
+#: output that still reaches them must keep doing so.
+AGENT_CAPTURED = {"pre-start", "post-start", "post-deploy", "drain", "pre-stop"}
+PREFIX_TOOLS = {"awk", "gawk", "mawk", "nawk", "perl", "sed", "ts"}
+#: _target's answer when a stream should simply stay on the inherited fd
+INHERIT = ("", True)
+TIME_HINTS = ("date", "strftime", "localtime", "systime", "%Y", "%H:%M", "time")
+
+
+@dataclass
+class Flow:
+    """Where one output stream ends up after the plumbing: files, syslog, or the inherited fd."""
+
+    files: list[tuple[str, bool]] = field(default_factory=list)  # (text of the path, append?)
+    syslog: bool = False
+    inherited: bool = False
+    prefixed: bool = False
+    problem: str | None = None  # set when the plumbing has a shape we do not understand
+
+
+class LogPipelines(Codemod):
+    """Replace tee/logger/awk log fan-out with plain redirection into the job's log files.
+
+    What it does: finds output redirected into a process substitution
+    (``exec > >(tee -a >(logger ...) | awk ... >> FILE)``, the same on the main process's own
+    command) and statements piped into log plumbing (``cmd 2>&1 | tee -a FILE | logger``), works out
+    which files each stream reached, and rewrites the redirect to ``>> FILE`` / ``2>> FILE``.
+    Calls of fan-out helpers such as ``tee_output_to_sys_log`` become the ``exec`` redirections the
+    helper performed; timestamp prefixer functions left unused are removed.
+
+    Why it is bad: every log line starts several processes, output is lost or reordered when one
+    of them dies, and forwarding to syslog is the operator's choice (syslog-release), not the job's.
+
+    Fix safety: a stream is only rewritten when every destination is understood. The log files the
+    old code wrote are kept, so operators collect the same files; a stream that went only to
+    syslog goes to ``/var/vcap/sys/log/<job>/<script>.stdout.log`` (or ``.stderr.log``), with a
+    finding. A fan-out that wrote two files, an unknown stage in the plumbing, a pipeline whose exit
+    status would change, or output the BOSH agent records is left alone with a finding.
+    """
+
+    id = "log-pipelines"
+    summary = "Replace tee/logger/awk log fan-out with plain >>/2>> redirection"
+    rationale = (
+        "The exemplar-release guide, 'The Ol' tee and logger Approach': remove the fan-out and "
+        "redirect stdout/stderr into /var/vcap/sys/log/<job>/ with plain redirection."
+    )
+    triggers = (b"logger", b"tee", b">(")
+
+    def transform(self, job: JobContext, doc: Document) -> CodemodResult:
+        return _Rewrite(self, job, doc).run()
+
+
+class _Rewrite:
+    """One pass of the codemod over one document (state for a single transform call)."""
+
+    def __init__(self, codemod: LogPipelines, job: JobContext, doc: Document):
+        self.cm = codemod
+        self.job = job
+        self.doc = doc
+        self.result = CodemodResult()
+        self.replaced: list[tuple[int, int]] = []  # byte ranges whose old text goes away
+        self.script = job.script_name(doc.path)
+        self.functions = self._functions()
+
+    # -- entry -------------------------------------------------------------------------------
+    def run(self) -> CodemodResult:
+        for node in self.doc.find("file_redirect"):
+            self._redirect_into_substitution(node)
+        for node in self.doc.find("pipeline"):
+            self._statement_pipeline(node)
+        self._fanout_helper_calls()
+        self._remove_unused_prefixers()
+        return self.result
+
+    # -- findings and edits --------------------------------------------------------------------
+    def finding(self, offset: int, message: str, severity="review", suggestion=None) -> None:
+        self.result.findings.append(self.cm.finding(self.doc, offset, message, severity, suggestion))
+
+    def edit(self, start: int, end: int, text: str, fix: str) -> None:
+        self.result.edits.append(Edit(start, end, text, fix))
+        self.replaced.append((start, end))
+
+    def remove_lines(self, span: tuple[int, int], fix: str) -> None:
+        """Delete whole lines; also one blank line after them when a blank line precedes them,
+        so removing a block does not leave a double gap."""
+        start, end = span
+        src = self.doc.source
+        before_blank = start == 0 or src[max(0, start - 2) : start] == b"\n\n"
+        after = self.doc.line_end(end) if end < len(src) else end
+        if before_blank and end < len(src) and not src[end:after].strip():
+            end = after
+        self.edit(start, end, "", fix)
+
+    def _inside_replaced(self, node: Node) -> bool:
+        return any(s <= node.start_byte and node.end_byte <= e for s, e in self.replaced)
+
+    # -- the script's own functions ------------------------------------------------------------
+    def _functions(self) -> dict[str, Node]:
+        out = {}
+        for fn in self.doc.find("function_definition"):
+            name = fn.child_by_field_name("name")
+            if name is not None:
+                out[self.doc.masked_text(name)] = fn
+        return out
+
+    def _is_prefixer_command(self, cmd: Node) -> bool:
+        name = command_name(self.doc, cmd)
+        if name in PREFIX_TOOLS:
+            text = self.doc.masked_text(cmd)
+            return any(h in text for h in TIME_HINTS)
+        fn = self.functions.get(name or "")
+        return fn is not None and self._is_prefixer_function(fn)
+
+    def _is_prefixer_function(self, fn: Node) -> bool:
+        body = fn.child_by_field_name("body")
+        if body is None:
+            return False
+        stmts = [c for c in body.named_children if c.type != "comment"]
+        if not stmts:
+            return False
+        for stmt in stmts:
+            if stmt.type == "command" and command_name(self.doc, stmt) in PREFIX_TOOLS:
+                if not any(h in self.doc.masked_text(stmt) for h in TIME_HINTS):
+                    return False
+            elif stmt.type == "while_statement" and _is_read_date_loop(self.doc, stmt):
+                continue
+            else:
+                return False
+        return True
+
+    # -- flow analysis -------------------------------------------------------------------------
+    def flow_of(self, node: Node) -> Flow:
+        """Follow one stream through a chain of plumbing (the inside of ``>( ... )``)."""
+        stages, trailing = _stages(node)
+        flow = Flow()
+        self._follow(stages, trailing, flow)
+        return flow
+
+    def _follow(self, stages: list[Node], trailing: list[Node], flow: Flow) -> None:
+        for i, stage in enumerate(stages):
+            cmd, redirects = _unwrap(stage)
+            if i == len(stages) - 1:
+                redirects = redirects + trailing
+            if cmd is None:
+                if stage.type == "while_statement" and _is_read_date_loop(self.doc, stage):
+                    flow.prefixed = True
+                    if self._stdout_redirect(redirects, flow):
+                        return
+                    continue
+                flow.problem = f"unknown stage '{_short(self.doc.masked_text(stage))}'"
+                return
+            name = command_name(self.doc, cmd)
+            if name == "tee":
+                if not self._tee(cmd, flow):
+                    return
+            elif name == "logger":
+                if any(self.doc.masked_text(a) in ("-s", "--stderr") for a in cmd.children_by_field_name("argument")):
+                    flow.problem = "logger -s also copies to stderr"
+                    return
+                flow.syslog = True
+                return
+            elif self._is_prefixer_command(cmd) or name == "cat":
+                flow.prefixed = flow.prefixed or name != "cat"
+            else:
+                flow.problem = f"unknown stage '{_short(self.doc.masked_text(cmd))}'"
+                return
+            if self._stdout_redirect(redirects, flow):
+                return
+        flow.inherited = True
+
+    def _stdout_redirect(self, redirects: list[Node], flow: Flow) -> bool:
+        """Record a stage's ``>> FILE``; True when the stream ends there."""
+        for r in redirects:
+            fd = _fd(self.doc, r)
+            op = _operator(self.doc, r)
+            dest = r.child_by_field_name("destination")
+            if fd in (None, "1") and op in (">", ">>", ">|") and dest is not None:
+                if dest.type == "process_substitution":
+                    flow.problem = "nested process substitution on a stage's output"
+                    return True
+                flow.files.append((self.doc.node_text(dest), op == ">>"))
+                return True
+            if fd == "2" or (fd is None and op in ("<", "<<<")):
+                continue
+            flow.problem = f"redirect '{self.doc.masked_text(r)}' inside the plumbing"
+            return True
+        return False
+
+    def _tee(self, cmd: Node, flow: Flow) -> bool:
+        append = False
+        for arg in cmd.children_by_field_name("argument"):
+            text = self.doc.masked_text(arg)
+            if arg.type == "process_substitution":
+                inner = _inner(arg)
+                sub = self.flow_of(inner) if inner is not None else Flow(problem="empty >( )")
+                if sub.problem:
+                    flow.problem = sub.problem
+                    return False
+                flow.files += sub.files
+                flow.syslog |= sub.syslog
+                flow.prefixed |= sub.prefixed
+                if sub.inherited:
+                    flow.problem = "a tee branch writes to the inherited output"
+                    return False
+            elif text in ("-a", "--append"):
+                append = True
+            elif text in ("-i", "--ignore-interrupts", "-p"):
+                continue
+            elif text.startswith("-"):
+                flow.problem = f"tee option {text}"
+                return False
+            else:
+                flow.files.append((self.doc.node_text(arg), append))
+        return True
+
+    # -- shape 1 and 2: N> >( ... ) ------------------------------------------------------------
+    def _redirect_into_substitution(self, redirect: Node) -> None:
+        dest = redirect.child_by_field_name("destination")
+        if dest is None or dest.type != "process_substitution" or not self.doc.masked_text(dest).startswith(">("):
+            return
+        if self._inside_replaced(redirect) or _inside_function_named(redirect, self.doc) in self._helper_functions():
+            return
+        if _inside(redirect, "process_substitution", "command_substitution"):
+            return
+        fd = _fd(self.doc, redirect) or "1"
+        if fd not in ("1", "2") or _operator(self.doc, redirect) not in (">", ">>"):
+            self.finding(redirect.start_byte, f"left unchanged: redirect of fd {fd} into a process substitution")
+            return
+        inner = _inner(dest)
+        flow = self.flow_of(inner) if inner is not None else Flow(problem="empty >( )")
+        target = self._target(redirect, flow, fd)
+        if target is None:
+            return
+        fix = f"redirect@{redirect.start_byte}"
+        if target is INHERIT:
+            self._drop_redirect(redirect, fix)
+            return
+        op = ">>" if target[1] else ">"
+        text = f"{op} {target[0]}" if fd == "1" else f"2{op} {target[0]}"
+        self.edit(redirect.start_byte, redirect.end_byte, text, fix)
+
+    def _drop_redirect(self, redirect: Node, fix: str) -> None:
+        """Remove a redirect so the stream stays on the inherited fd; a bare ``exec`` left with
+        nothing to do goes too."""
+        stmt = redirect.parent
+        body = stmt.child_by_field_name("body") if stmt is not None else None
+        others = [r for r in stmt.children_by_field_name("redirect") if r != redirect] if stmt is not None else []
+        if (body is not None and body.type == "command" and command_name(self.doc, body) == "exec"
+                and not body.children_by_field_name("argument") and not others):
+            span = self.doc.full_lines(stmt.start_byte, stmt.end_byte)
+            if span is not None:
+                self.remove_lines(span, fix)
+                return
+        start = redirect.start_byte
+        while start > 0 and self.doc.source[start - 1 : start] in (b" ", b"\t"):
+            start -= 1
+        self.edit(start, redirect.end_byte, "", fix)
+
+    def _target(self, at: Node, flow: Flow, fd: str) -> tuple[str, bool] | None:
+        """The single file a stream should now go to, or None (with a finding) when unsafe."""
+        stream = "stdout" if fd == "1" else "stderr"
+        if flow.problem:
+            self.finding(at.start_byte, f"left unchanged: unknown log fan-out shape ({flow.problem})",
+                         suggestion="rewrite it by hand to plain >>/2>> redirection into /var/vcap/sys/log/<job>/")
+            return None
+        if len(flow.files) > 1:
+            files = ", ".join(f for f, _ in flow.files)
+            self.finding(at.start_byte, f"left unchanged: {stream} goes to several files ({files}); plain "
+                         "redirection can write only one", suggestion="pick the file operators collect")
+            return None
+        if flow.inherited and self.script in AGENT_CAPTURED:
+            self.finding(at.start_byte, f"left unchanged: {stream} also reaches the BOSH agent's own log of "
+                         f"{self.script}; a plain redirect would take it away")
+            return None
+        if flow.inherited:
+            self.finding(at.start_byte, f"{stream} was also copied to the script's inherited {stream} "
+                         "(discarded when monit runs it); that copy is dropped", "info")
+        if flow.files:
+            path, append = flow.files[0]
+            if not path.strip("\"'").endswith(".log"):
+                self.finding(at.start_byte, f"kept log file {path} does not end in .log; BOSH's log "
+                             "rotation only covers *.log files", "info")
+            if flow.syslog:
+                self.finding(at.start_byte, f"{stream} no longer goes to syslog; operators forward "
+                             f"{path} with their log forwarder (e.g. syslog-release)", "info")
+            return path, append
+        if flow.syslog and self.script in AGENT_CAPTURED and self.script != "drain":
+            self.finding(at.start_byte, f"{stream} went only to syslog; it now stays on the script's "
+                         f"{stream}, which the BOSH agent records in {LOG_ROOT}/{self.job.name}/"
+                         f"{self.script}.{stream}.log", "info")
+            return INHERIT
+        if flow.syslog and self.script == "drain" and stream == "stdout":
+            self.finding(at.start_byte, "left unchanged: drain's stdout is read by BOSH (the drain "
+                         "protocol); choose a log file for this output by hand")
+            return None
+        if flow.syslog:
+            path = f"{LOG_ROOT}/{self.job.name}/{self.script}.{stream}.log"
+            self.finding(at.start_byte, f"{stream} went only to syslog; it now goes to {path}",
+                         suggestion="make sure operators collect this file")
+            return path, True
+        self.finding(at.start_byte, f"left unchanged: {stream} reaches no file and no syslog")
+        return None
+
+    # -- shape 3: cmd 2>&1 | tee -a FILE | logger ---------------------------------------------
+    def _statement_pipeline(self, pipe: Node) -> None:
+        if self._inside_replaced(pipe) or _inside(pipe, "process_substitution", "command_substitution"):
+            return
+        stages = [c for c in pipe.named_children if c.type != "comment"]
+        if len(stages) < 2:
+            return
+        names = [command_name(self.doc, c) if c is not None else None for c in (_unwrap(s)[0] for s in stages[1:])]
+        if not any(n in ("logger", "tee") for n in names):
+            return
+        first_cmd, first_redirects = _unwrap(stages[0])
+        stderr_too = "|&" in [self.doc.masked_text(c) for c in pipe.children if not c.is_named]
+        kept_redirects = []
+        for r in first_redirects:
+            if _fd(self.doc, r) == "2" and _operator(self.doc, r) == ">&" and self.doc.masked_text(r.child_by_field_name("destination")) == "1":
+                stderr_too = True
+            elif _fd(self.doc, r) in (None, "1") and _operator(self.doc, r) not in ("<", "<<<", "<<"):
+                self.finding(pipe.start_byte, "left unchanged: the piped command redirects its own stdout")
+                return
+            else:
+                kept_redirects.append(r)
+        if first_cmd is None or command_name(self.doc, first_cmd) == "exec":
+            self.finding(pipe.start_byte, "left unchanged: unusual command before the log pipeline")
+            return
+        parent = _statement_parent(pipe)
+        status_problem = self._status_matters(pipe, parent)
+        if status_problem:
+            self.finding(pipe.start_byte, f"left unchanged: {status_problem}",
+                         suggestion="rewrite it by hand as 'cmd >> FILE 2>&1' if the exit status does not matter")
+            return
+        flow = Flow()
+        self._follow(stages[1:], [], flow)
+        if stderr_too and not flow.files and flow.syslog and not flow.problem:
+            out = self._target(pipe, flow, "1")
+            err = self._target(pipe, flow, "2")
+            if out is None or err is None:
+                return
+            redirect = "" if out is INHERIT else f">> {out[0]} 2>> {err[0]}"
+        else:
+            target = self._target(pipe, flow, "1")
+            if target is None:
+                return
+            if target is INHERIT:
+                redirect = ""
+            else:
+                redirect = f"{'>>' if target[1] else '>'} {target[0]}" + (" 2>&1" if stderr_too else "")
+        head = self.doc.node_text(first_cmd)
+        rest = "".join(" " + self.doc.node_text(r) for r in kept_redirects)
+        if stderr_too and not redirect:
+            rest += " 2>&1"
+        text = f"{head}{rest} {redirect}".rstrip()
+        self.edit(pipe.start_byte, pipe.end_byte, text, f"pipeline@{pipe.start_byte}")
+
+    def _status_matters(self, pipe: Node, parent: Node | None) -> str | None:
+        """Why the pipeline's exit status (that of its last stage) must not change, if it must not."""
+        nxt = pipe.next_sibling
+        if nxt is not None and self.doc.masked_text(nxt) == "&":
+            return "the pipeline runs in the background, so $! would change from the last stage to the command"
+        if parent is None or parent.type not in ("program", "compound_statement", "do_group", "case_item",
+                                                  "if_statement", "elif_clause", "else_clause"):
+            return "the pipeline's exit status is tested; without the pipe it would be the command's own"
+        if parent.type in ("if_statement", "elif_clause"):
+            cond = parent.child_by_field_name("condition")
+            if cond is not None and cond.start_byte <= pipe.start_byte < cond.end_byte:
+                return "the pipeline is a condition; without the pipe its status would be the command's own"
+        masked = self.doc.masked
+        if b"pipefail" in masked:
+            return None
+        if _errexit(masked):
+            return "'set -e' is on without pipefail: a failing command would now stop the script"
+        if parent.type == "program" and parent.named_children and parent.named_children[-1] == pipe:
+            return "it is the script's last command, so the script's exit status would change"
+        after = masked[pipe.end_byte : pipe.end_byte + 200]
+        if b"$?" in after.split(b"\n\n")[0]:
+            return "the next lines read $?"
+        return None
+
+    # -- shape 5: tee_output_to_sys_log-style helper calls -------------------------------------
+    def _helper_functions(self) -> dict[str, tuple[Document, Node]]:
+        """Fan-out functions the script can call: its own, and those of the helpers it sources."""
+        if hasattr(self, "_helper_fns"):
+            return self._helper_fns
+        found: dict[str, tuple[Document, Node]] = {}
+        for name, fn in self.functions.items():
+            if _is_fanout_function(self.doc, fn):
+                found[name] = (self.doc, fn)
+        for _node, path in helpers.source_commands(self.doc):
+            text = self.job.helpers.get(path)
+            if text is None and path.endswith("syslog_utils.sh"):
+                text = KNOWN_SYSLOG_UTILS
+            if text is None:
+                continue
+            hdoc = Document.parse(path, text.encode("utf-8"))
+            for fn in hdoc.find("function_definition"):
+                name = fn.child_by_field_name("name")
+                if name is not None and _is_fanout_function(hdoc, fn):
+                    found.setdefault(hdoc.masked_text(name), (hdoc, fn))
+        self._helper_fns = found
+        return found
+
+    def _fanout_helper_calls(self) -> None:
+        fns = self._helper_functions()
+        if not fns:
+            return
+        for cmd in self.doc.commands():
+            name = command_name(self.doc, cmd)
+            if name not in fns or _inside_function_named(cmd, self.doc) == name:
+                continue
+            if self._inside_replaced(cmd):
+                continue
+            hdoc, fn = fns[name]
+            args = [self.doc.node_text(a) for a in cmd.children_by_field_name("argument")]
+            lines = self._expand_fanout(hdoc, fn, args, cmd)
+            if lines is None:
+                continue
+            span = self.doc.full_lines(cmd.start_byte, cmd.end_byte)
+            if span is None:
+                self.finding(cmd.start_byte, f"left unchanged: {name} shares its line with other code")
+                continue
+            indent = self.doc.slice(span[0], cmd.start_byte)
+            text = "".join(f"{indent}{line}\n" for line in lines)
+            self.edit(span[0], span[1], text, f"helper@{cmd.start_byte}")
+            self.finding(cmd.start_byte, f"{name} replaced by the plain redirections it performed "
+                         "(syslog copies dropped)", "info")
+        self._drop_unused_sources(fns)
+
+    def _expand_fanout(self, hdoc: Document, fn: Node, args: list[str], call: Node) -> list[str] | None:
+        params = _parameters(hdoc, fn)
+        lines = []
+        for redirect in hdoc.find("file_redirect", within=fn):
+            dest = redirect.child_by_field_name("destination")
+            if dest is None or dest.type != "process_substitution":
+                continue
+            fd = _fd(hdoc, redirect) or "1"
+            sub = _Rewrite(self.cm, self.job, hdoc)
+            inner = _inner(dest)
+            flow = sub.flow_of(inner) if inner is not None else Flow(problem="empty")
+            target = self._target(call, flow, fd)
+            if target is None:
+                return None
+            path = _substitute(target[0], params, args)
+            if path is None:
+                self.finding(call.start_byte, "left unchanged: cannot work out which file the helper wrote "
+                             f"from its arguments ({' '.join(args) or 'none'})")
+                return None
+            op = ">>" if target[1] else ">"
+            lines.append(f"exec {op} {path}" if fd == "1" else f"exec 2{op} {path}")
+        return lines or None
+
+    def _drop_unused_sources(self, fns: dict[str, tuple[Document, Node]]) -> None:
+        for node, path in helpers.source_commands(self.doc):
+            text = self.job.helpers.get(path)
+            if text is None and path.endswith("syslog_utils.sh"):
+                text = KNOWN_SYSLOG_UTILS
+            if text is None:
+                continue
+            info = helpers.describe(path, text)
+            if not info.functions or not info.functions & set(fns) or info.side_effects:
+                continue
+            if info.used_by(self.doc, exclude=tuple(self.replaced)):
+                continue
+            span = self.doc.full_lines(node.start_byte, node.end_byte)
+            if span is not None and not self._inside_replaced(node):
+                self.remove_lines(span, f"source@{node.start_byte}")
+
+    # -- shape 4: prefixer functions left unused -----------------------------------------------
+    def _remove_unused_prefixers(self) -> None:
+        if not self.replaced:
+            return
+        for name, fn in self.functions.items():
+            if not (self._is_prefixer_function(fn) or _is_fanout_function(self.doc, fn)):
+                continue
+            if self._inside_replaced(fn) or self._still_called(name, fn):
+                continue
+            span = self.doc.full_lines(fn.start_byte, fn.end_byte)
+            if span is None:
+                continue
+            self.remove_lines(span, f"function@{fn.start_byte}")
+        # function removal may make another removable (a fan-out helper using a prefixer)
+        for name, fn in self.functions.items():
+            if self._inside_replaced(fn) or not self._is_prefixer_function(fn) or self._still_called(name, fn):
+                continue
+            span = self.doc.full_lines(fn.start_byte, fn.end_byte)
+            if span is not None:
+                self.remove_lines(span, f"function@{fn.start_byte}")
+
+    def _still_called(self, name: str, fn: Node) -> bool:
+        return _mentioned_outside(self.doc, name, fn, self.replaced)
+
+
+# -- tree helpers --------------------------------------------------------------------------------
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _inner(subst: Node) -> Node | None:
+    named = [c for c in subst.named_children if c.type != "comment"]
+    if len(named) != 1:
+        return None
+    return named[0]
+
+
+def _stages(node: Node) -> tuple[list[Node], list[Node]]:
+    """Stages of a pipeline and the redirects attached to it as a whole (tree-sitter puts a
+    trailing ``>> file`` after a pipeline on the pipeline, bash applies it to the last stage)."""
+    if node.type == "redirected_statement":
+        body = node.child_by_field_name("body")
+        if body is not None and body.type == "pipeline":
+            return [c for c in body.named_children if c.type != "comment"], node.children_by_field_name("redirect")
+    if node.type == "pipeline":
+        return [c for c in node.named_children if c.type != "comment"], []
+    return [node], []
+
+
+def _unwrap(stage: Node) -> tuple[Node | None, list[Node]]:
+    if stage.type == "redirected_statement":
+        body = stage.child_by_field_name("body")
+        redirects = stage.children_by_field_name("redirect")
+        if body is not None and body.type == "command":
+            return body, redirects
+        return None, redirects
+    if stage.type == "command":
+        return stage, []
+    return None, []
+
+
+def _fd(doc: Document, redirect: Node) -> str | None:
+    fd = redirect.child_by_field_name("descriptor")
+    return doc.masked_text(fd) if fd is not None else None
+
+
+def _operator(doc: Document, redirect: Node) -> str:
+    for child in redirect.children:
+        if not child.is_named:
+            return doc.masked_text(child)
+    return ""
+
+
+def _inside(node: Node, *types: str) -> bool:
+    current = node.parent
+    while current is not None:
+        if current.type in types:
+            return True
+        current = current.parent
+    return False
+
+
+def _inside_function_named(node: Node, doc: Document) -> str | None:
+    current = node.parent
+    while current is not None:
+        if current.type == "function_definition":
+            name = current.child_by_field_name("name")
+            return doc.masked_text(name) if name is not None else None
+        current = current.parent
+    return None
+
+
+def _statement_parent(node: Node) -> Node | None:
+    return node.parent
+
+
+def _errexit(masked: bytes) -> bool:
+    import re
+
+    return bool(re.search(rb"(?m)^\s*set\s+(-[a-zA-Z]*e[a-zA-Z]*\b|-o\s+errexit)", masked)) or bool(
+        re.match(rb"#![^\n]*\s-[a-zA-Z]*e", masked))
+
+
+def _is_read_date_loop(doc: Document, loop: Node) -> bool:
+    text = doc.masked_text(loop)
+    cond = loop.child_by_field_name("condition")
+    return cond is not None and "read" in doc.masked_text(cond) and "date" in text and "echo" in text or (
+        cond is not None and "read" in doc.masked_text(cond) and "printf" in text and "date" in text)
+
+
+def _is_fanout_function(doc: Document, fn: Node) -> bool:
+    """A function whose work is ``exec N> >(...)`` fan-out (plus reading its parameters)."""
+    body = fn.child_by_field_name("body")
+    if body is None:
+        return False
+    saw_exec = False
+    for stmt in body.named_children:
+        if stmt.type == "comment":
+            continue
+        if stmt.type in ("declaration_command", "variable_assignment"):
+            continue
+        if stmt.type == "redirected_statement":
+            cmd = stmt.child_by_field_name("body")
+            if cmd is not None and cmd.type == "command" and command_name(doc, cmd) == "exec" and not cmd.children_by_field_name("argument"):
+                dests = [r.child_by_field_name("destination") for r in stmt.children_by_field_name("redirect")]
+                if any(d is not None and d.type == "process_substitution" for d in dests):
+                    saw_exec = True
+                    continue
+        if stmt.type == "command" and command_name(doc, stmt) == "mkdir":
+            continue
+        return False
+    return saw_exec
+
+
+def _parameters(doc: Document, fn: Node) -> dict[str, int]:
+    """Local names bound to positional parameters: ``declare log_dir="$1"`` -> {log_dir: 1}."""
+    import re
+
+    out: dict[str, int] = {}
+    body = fn.child_by_field_name("body")
+    for assign in doc.find("variable_assignment", within=body):
+        name = assign.child_by_field_name("name")
+        value = assign.child_by_field_name("value")
+        if name is None or value is None:
+            continue
+        m = re.fullmatch(r'"?\$\{?(\d)\}?"?', doc.masked_text(value))
+        if m:
+            out[doc.masked_text(name)] = int(m.group(1))
+    return out
+
+
+def _substitute(path: str, params: dict[str, int], args: list[str]) -> str | None:
+    """Put the call's arguments into a helper's file path; None when that is not plainly possible."""
+    import re
+
+    def value(index: int) -> str | None:
+        if index > len(args):
+            return None
+        arg = args[index - 1]
+        if arg.startswith('"') and arg.endswith('"') and len(arg) >= 2:
+            return arg[1:-1]
+        if arg.startswith("'") and arg.endswith("'") and not re.search(r"[\"$`\\]", arg):
+            return arg[1:-1]
+        if re.fullmatch(r"[\w./${}:-]+", arg):
+            return arg
+        return None
+
+    unresolved = False
+
+    def repl(m: re.Match) -> str:
+        nonlocal unresolved
+        name = m.group(1) or m.group(2)
+        index = int(name) if name.isdigit() else params.get(name)
+        if index is None:
+            return m.group(0)
+        v = value(index)
+        if v is None:
+            unresolved = True
+            return m.group(0)
+        return v
+
+    out = re.sub(r"\$\{(\w+)\}|\$(\w+)", repl, path)
+    if unresolved or re.search(r"\$\{?\d", out):
+        return None
+    return out if out.startswith('"') else f'"{out}"' if "$" in out and " " not in out else out
+
+
+def _mentioned_outside(doc: Document, name: str, fn: Node, replaced: list[tuple[int, int]]) -> bool:
+    """Is the function's name used as a word outside its definition (e.g. passed to another
+    command, or exported)? Conservative: any mention keeps the function."""
+    import re
+
+    for m in re.finditer(rb"\b" + re.escape(name.encode()) + rb"\b", doc.masked):
+        pos = m.start()
+        if fn.start_byte <= pos < fn.end_byte:
+            continue
+        if any(s <= pos < e for s, e in replaced):
+            continue
+        return True
+    return False
+
+
+#: The widely copied ``syslog_utils.sh`` (diego, capi, routing releases), described by behaviour:
+#: ``tee_output_to_sys_log DIR NAME`` fans stdout and stderr out to syslog and to
+#: ``DIR/NAME.stdout.log`` / ``DIR/NAME.stderr.log``.
+KNOWN_SYSLOG_UTILS = """
+function tee_output_to_sys_log() {
+  declare log_dir="$1"
+  declare log_name="$2"
+  exec > >(tee -a >(logger -p user.info -t "vcap.${log_name}.stdout") | prepend_datetime >>"${log_dir}/${log_name}.stdout.log")
+  exec 2> >(tee -a >(logger -p user.error -t "vcap.${log_name}.stderr") | prepend_datetime >>"${log_dir}/${log_name}.stderr.log")
+}
+function prepend_datetime() {
+  perl -ne 'BEGIN { use Time::HiRes "time"; use POSIX "strftime"; STDOUT->autoflush(1) }; my $t = time; my $fsec = sprintf ".%06d", ($t-int($t))*1000000; my $time = strftime("[%Y-%m-%dT%H:%M:%S".$fsec."Z]", gmtime $t); print("$time $_")'
+}
+"""

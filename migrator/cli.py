@@ -1,0 +1,165 @@
+"""Command line: ``exemplar-migrate [--dry-run|--check] PATHS...`` and ``exemplar-migrate bulk ...``.
+
+Diffs go to stdout, messages to stderr. Exit codes: 0 nothing to do or all applied; 1 changes pending
+(``--check``/``--dry-run``) or findings that need a human; 2 usage or configuration error; 123 an
+internal error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 123
+
+
+def _split_ids(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _list_codemods(ctx: click.Context, _param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    import codemods
+
+    for cls in codemods.REGISTRY:
+        click.echo(f"{cls.id:20} {cls.summary}")
+    ctx.exit(EXIT_OK)
+
+
+def _explain(ctx: click.Context, _param, value: str | None) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    import codemods
+
+    cls = codemods.by_id().get(value)
+    if cls is None:
+        click.echo(f"error: unknown codemod '{value}' (see --list-codemods)", err=True)
+        ctx.exit(EXIT_USAGE)
+    click.echo(cls.explain())
+    ctx.exit(EXIT_OK)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--dry-run", "--diff", "dry_run", is_flag=True, help="Print unified diffs; write nothing.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when anything would change.")
+@click.option("--select", multiple=True, metavar="IDS", help="Only these codemods (comma separated).")
+@click.option("--ignore", multiple=True, metavar="IDS", help="Skip these codemods (comma separated).")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here instead of stdout.")
+@click.option("-j", "--jobs", "workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Plan this many jobs in parallel.")
+@click.option("--sipid-path", help="Path of the sipid binary on the VM.")
+@click.option("--allow-dirty", is_flag=True, help="Apply even over files with uncommitted git changes.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors and the exit code.")
+@click.option("-v", "--verbose", is_flag=True, help="Also informational findings and discovery notes.")
+@click.option("--list-codemods", is_flag=True, expose_value=False, is_eager=True, callback=_list_codemods,
+              help="List codemod ids and summaries.")
+@click.option("--explain", metavar="ID", expose_value=False, is_eager=True, callback=_explain,
+              help="Show what a codemod does and why.")
+@click.version_option(package_name="exemplar-migrate")
+def migrate(paths, dry_run, check, select, ignore, output_format, output, workers, sipid_path, allow_dirty,
+            quiet, verbose) -> None:
+    """Migrate BOSH job scripts in PATHS (a release, its jobs/, a job, or script files)."""
+    sys.exit(_migrate(paths, dry_run, check, _split_ids(select), _split_ids(ignore), output_format, output,
+                      workers, sipid_path, allow_dirty, quiet, verbose))
+
+
+def _migrate(paths, dry_run, check, select, ignore, output_format, output, workers, sipid_path, allow_dirty,
+             quiet, verbose) -> int:
+    import codemods
+    from migrator.codemod import Options
+    from migrator.config import ConfigError, load_config
+    from migrator.discovery import DiscoveryError, discover
+    from migrator.engine import Pipeline
+    from migrator.report import as_json, diffs, format_finding, summary_line
+    from migrator.runner import DirtyTree, apply_changes, check_clean, run_jobs
+
+    err = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    if not paths:
+        err("error: give at least one path (a release, its jobs/ folder, a job, or a script)")
+        return EXIT_USAGE
+    try:
+        jobs = discover(list(paths))
+    except DiscoveryError as exc:
+        err(f"error: {exc}")
+        return EXIT_USAGE
+    try:
+        config = load_config(jobs[0].release_root) if jobs else load_config(Path.cwd())
+    except ConfigError as exc:
+        err(f"error: {exc}")
+        return EXIT_USAGE
+    try:
+        chosen = codemods.select(select or config.select or None, ignore or config.ignore or None)
+    except KeyError as exc:
+        err(f"error: unknown codemod id {exc} (see --list-codemods)")
+        return EXIT_USAGE
+    options = Options(sipid_path=sipid_path or config.sipid_path or Options().sipid_path)
+    pipeline = Pipeline(chosen, options)
+
+    try:
+        result = run_jobs(jobs, pipeline, workers)
+    except Exception as exc:  # pragma: no cover - last line of defence
+        err(f"internal error: {type(exc).__name__}: {exc}")
+        return EXIT_INTERNAL
+
+    apply = not (dry_run or check)
+    if apply and result.changes and not allow_dirty:
+        try:
+            check_clean(result.changes)
+        except DirtyTree as exc:
+            err(f"error: {exc}")
+            return EXIT_USAGE
+
+    mode = "check" if check else "dry-run" if dry_run else "apply"
+    if output_format == "json":
+        text = as_json(result, mode)
+    else:
+        text = diffs(result) if dry_run else ""
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    elif text:
+        click.echo(text, nl=False)
+
+    if apply and result.changes:
+        apply_changes(result.changes)
+
+    if output_format == "text" and not quiet:
+        if verbose:
+            for o in result.outcomes:
+                for note in o.notes:
+                    err(f"note: {o.job}: {note}")
+        for f in result.findings:
+            if f.severity != "info" or verbose:
+                err(format_finding(f))
+        if check:
+            for c in result.changes:
+                err(f"would change {c.rel}")
+        err(summary_line(result, applied=apply))
+    elif quiet:
+        for f in result.findings:
+            if f.severity == "error":
+                err(format_finding(f))
+
+    if result.internal_errors:
+        return EXIT_INTERNAL
+    needs_human = any(f.severity in ("review", "error") for f in result.findings)
+    if (not apply and result.changes) or needs_human:
+        return EXIT_ATTENTION
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "bulk":
+        try:
+            from migrator.bulk.cli import bulk
+        except ImportError:  # pragma: no cover
+            click.echo("error: bulk mode is not available in this build", err=True)
+            sys.exit(EXIT_USAGE)
+        bulk.main(args=args[1:], prog_name="exemplar-migrate bulk")
+        return
+    migrate.main(args=args, prog_name="exemplar-migrate")

@@ -1,0 +1,170 @@
+"""The parsed form of one script template that codemods read.
+
+A Document is immutable: codemods return edits, the engine applies them and parses a new Document.
+Node offsets are byte offsets into both ``source`` (with ERB) and ``masked`` (ERB blanked out).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Iterator
+
+from tree_sitter import Node, Tree
+
+from migrator import erb
+
+
+@lru_cache(maxsize=1)
+def bash_parser():
+    import tree_sitter_bash as tsb
+    from tree_sitter import Language, Parser
+
+    return Parser(Language(tsb.language()))
+
+
+@dataclass(frozen=True)
+class Document:
+    """A script template: original bytes, its ERB tags, the masked bash and its syntax tree."""
+
+    path: str  # path relative to the job directory, e.g. ``templates/ctl.erb``
+    source: bytes
+    tags: tuple[erb.ErbTag, ...]
+    erb_error: bool
+    masked: bytes
+    tree: Tree = field(compare=False)
+
+    @classmethod
+    def parse(cls, path: str, source: bytes) -> "Document":
+        tags, erb_error = erb.scan_tags(source)
+        masked = erb.mask(source, tags)
+        tree = bash_parser().parse(masked)
+        return cls(path, source, tuple(tags), erb_error, masked, tree)
+
+    # -- text -----------------------------------------------------------------------------------
+    @property
+    def root(self) -> Node:
+        return self.tree.root_node
+
+    @cached_property
+    def text(self) -> str:
+        return self.source.decode("utf-8")
+
+    def slice(self, start: int, end: int) -> str:
+        """Original text (ERB included) of a byte range."""
+        return self.source[start:end].decode("utf-8")
+
+    def node_text(self, node: Node) -> str:
+        return self.slice(node.start_byte, node.end_byte)
+
+    def masked_text(self, node: Node) -> str:
+        return self.masked[node.start_byte : node.end_byte].decode("utf-8")
+
+    # -- lines ----------------------------------------------------------------------------------
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        starts = [0]
+        find = self.source.find
+        i = find(b"\n")
+        while i != -1:
+            starts.append(i + 1)
+            i = find(b"\n", i + 1)
+        return starts
+
+    def line_of(self, offset: int) -> int:
+        """1-based line number of a byte offset."""
+        return bisect.bisect_right(self._line_starts, offset)
+
+    def line_start(self, offset: int) -> int:
+        return self._line_starts[self.line_of(offset) - 1]
+
+    def line_end(self, offset: int) -> int:
+        """Offset just past the newline that ends the line holding ``offset`` (or EOF)."""
+        nl = self.source.find(b"\n", offset)
+        return len(self.source) if nl == -1 else nl + 1
+
+    def full_lines(self, start: int, end: int) -> tuple[int, int] | None:
+        """The span of whole lines covering [start, end) if nothing else shares those lines."""
+        ls = self.line_start(start)
+        le = self.line_end(max(end - 1, start)) if end > start else self.line_end(start)
+        if self.masked[ls:start].strip() or self.masked[end:le].strip():
+            return None
+        return ls, le
+
+    # -- ERB ------------------------------------------------------------------------------------
+    @property
+    def has_erb(self) -> bool:
+        return bool(self.tags)
+
+    def tags_in(self, start: int, end: int) -> list[erb.ErbTag]:
+        return [t for t in self.tags if t.start < end and t.end > start]
+
+    def has_erb_in(self, node: Node) -> bool:
+        return any(t.start < node.end_byte and t.end > node.start_byte for t in self.tags)
+
+    # -- tree -----------------------------------------------------------------------------------
+    def walk(self, node: Node | None = None) -> Iterator[Node]:
+        """All nodes below ``node`` (default: root) in document order."""
+        stack = [node or self.root]
+        while stack:
+            current = stack.pop()
+            yield current
+            stack.extend(reversed(current.children))
+
+    def find(self, *types: str, within: Node | None = None) -> Iterator[Node]:
+        wanted = set(types)
+        return (n for n in self.walk(within) if n.type in wanted)
+
+    def commands(self, name: str | None = None, within: Node | None = None) -> Iterator[Node]:
+        """``command`` nodes, optionally only those whose command name is ``name``."""
+        for node in self.find("command", within=within):
+            if name is None or command_name(self, node) == name:
+                yield node
+
+    @cached_property
+    def error_count(self) -> int:
+        """How many ERROR or MISSING nodes the bash parse has (0 for a clean parse)."""
+        if not self.root.has_error:
+            return 0
+        return sum(1 for n in self.walk() if n.is_error or n.is_missing)
+
+    def first_error_line(self) -> int | None:
+        for n in self.walk():
+            if n.is_error or n.is_missing:
+                return self.line_of(n.start_byte)
+        return None
+
+    def function_names_called(self) -> set[str]:
+        return {command_name(self, c) or "" for c in self.commands()}
+
+
+def command_name(doc: Document, command: Node) -> str | None:
+    name = command.child_by_field_name("name")
+    return doc.masked_text(name) if name is not None else None
+
+
+def command_args(command: Node) -> list[Node]:
+    """Argument nodes of a ``command`` (everything after the name, redirects excluded)."""
+    return command.children_by_field_name("argument")
+
+
+def statement_of(node: Node) -> Node:
+    """The outermost node that is still the same simple statement (redirects and pipelines)."""
+    current = node
+    while current.parent is not None and current.parent.type in {
+        "redirected_statement",
+        "pipeline",
+        "negated_command",
+    }:
+        current = current.parent
+    return current
+
+
+def enclosing(node: Node, *types: str) -> Node | None:
+    current = node.parent
+    while current is not None:
+        if current.type in types:
+            return current
+        current = current.parent
+    return None

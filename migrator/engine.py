@@ -1,0 +1,389 @@
+"""Plan and verify: run codemods over a job's scripts and decide which results are safe to keep.
+
+For each script the selected codemods run in registry order on the evolving document (re-parsed
+after each one, so they never fight over overlapping edits). The result is accepted only when
+(1) the bash parse has no error the original did not have, (2) the ERB tags still scan and their
+blocks still balance, and (3) a second pass of the same codemods changes nothing. Otherwise the
+file is left exactly as it was and a finding says which check failed.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from migrator import erb
+from migrator.codemod import Codemod, CodemodResult, Edit, Finding, JobContext, NewFile, Options, SpecChange
+from migrator.discovery import Job, Template, UnreadableScript, read_script
+from migrator.document import Document
+from migrator.edits import EditConflict, OffsetMap, apply
+from migrator.spec import SpecError, apply_spec_changes
+
+
+@dataclass
+class FileChange:
+    """One file the run creates, changes or removes (``after is None`` means removal)."""
+
+    path: Path
+    rel: str  # relative to the release root
+    before: bytes | None
+    after: bytes | None
+    codemods: list[str] = field(default_factory=list)
+
+
+@dataclass
+class JobOutcome:
+    job: str
+    release_root: Path
+    changes: list[FileChange] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # paths relative to the release root
+    notes: list[str] = field(default_factory=list)
+    internal_errors: int = 0
+    required_packages: set[str] = field(default_factory=set)  # packages the release must ship
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+
+@dataclass
+class ScriptResult:
+    template: Template
+    original: Document
+    final: Document
+    applied: list[str]
+    result: CodemodResult  # new files, spec changes and findings (edits already applied)
+
+
+_SUPPRESS = re.compile(r"#\s*exemplar-migrate:\s*ignore(?:\[([\w\s,-]+)\])?")
+
+
+def suppressed_lines(doc: Document) -> dict[int, set[str] | None]:
+    """Lines carrying a suppression comment: codemod ids, or None for every codemod."""
+    out: dict[int, set[str] | None] = {}
+    if b"exemplar-migrate:" not in doc.source:
+        return out
+    for lineno, line in enumerate(doc.text.splitlines(), start=1):
+        m = _SUPPRESS.search(line)
+        if m:
+            out[lineno] = {s.strip() for s in m.group(1).split(",")} if m.group(1) else None
+    return out
+
+
+def _drop_suppressed(codemod: Codemod, doc: Document, result: CodemodResult) -> list[Finding]:
+    """Remove edits on suppressed lines (and every edit with the same fix label)."""
+    lines = suppressed_lines(doc)
+    if not lines or not result.edits:
+        return []
+    blocked_fixes: set[str] = set()
+    blocked: list[Edit] = []
+    notes = []
+    for edit in result.edits:
+        first, last = doc.line_of(edit.start), doc.line_of(max(edit.start, edit.end - 1))
+        for ln in range(first, last + 1):
+            ids = lines.get(ln, set())
+            if ln in lines and (ids is None or codemod.id in ids):
+                blocked.append(edit)
+                if edit.fix:
+                    blocked_fixes.add(edit.fix)
+                notes.append(Finding(codemod.id, doc.path, ln, "rewrite suppressed by comment", "info"))
+                break
+    result.edits = [e for e in result.edits if e not in blocked and not (e.fix and e.fix in blocked_fixes)]
+    # one note per line
+    seen, unique = set(), []
+    for n in notes:
+        if n.line not in seen:
+            seen.add(n.line)
+            unique.append(n)
+    return unique
+
+
+class Pipeline:
+    """The selected codemods in their fixed order, and the run over one script or one job."""
+
+    def __init__(self, codemods: Sequence[Codemod], options: Options | None = None):
+        self.codemods = list(codemods)
+        self.options = options or Options()
+
+    # -- one script ---------------------------------------------------------------------------
+    def run_chain(self, ctx: JobContext, doc: Document) -> tuple[Document, list[str], CodemodResult, list[OffsetMap]]:
+        """Run every codemod once, in order; returns the final document and what they asked for."""
+        current = doc
+        applied: list[str] = []
+        collected = CodemodResult()
+        maps: list[OffsetMap] = []
+        for codemod in self.codemods:
+            if not codemod.applies_to(current):
+                continue
+            result = codemod.transform(ctx, current)
+            collected.findings += _drop_suppressed(codemod, current, result)
+            # findings carry lines of `current`; map them to the original now
+            collected.findings += [_map_finding(f, current, maps) for f in result.findings]
+            collected.new_files += result.new_files
+            collected.removed_files += result.removed_files
+            collected.spec_changes += result.spec_changes
+            if result.edits:
+                new_source = apply(current.source, result.edits)
+                if new_source != current.source:
+                    maps.append(OffsetMap.from_edits(result.edits))
+                    current = Document.parse(doc.path, new_source)
+                    applied.append(codemod.id)
+        return current, applied, collected, maps
+
+    def migrate_script(self, ctx: JobContext, template: Template, source: bytes) -> ScriptResult:
+        original = Document.parse(template.rel, source)
+        problem = _unprocessable(original)
+        if problem:
+            line, message = problem
+            return ScriptResult(template, original, original, [], CodemodResult(
+                findings=[Finding("engine", template.rel, line, message, "review")]))
+        try:
+            final, applied, result, _ = self.run_chain(ctx, original)
+        except EditConflict as exc:
+            return _rejected(template, original, f"left unchanged: a codemod produced {exc}", "error")
+        if not applied and not result.changes_anything:
+            return ScriptResult(template, original, original, [], result)
+        failure = self.verify(ctx, original, final)
+        if failure:
+            result.findings.append(Finding(
+                "engine", template.rel, None,
+                f"left unchanged: {failure} after {', '.join(applied) or 'the codemods'}; the rewrite was not made",
+                "error",
+            ))
+            return ScriptResult(template, original, original, [], CodemodResult(findings=result.findings))
+        return ScriptResult(template, original, final, applied, result)
+
+    def verify(self, ctx: JobContext, original: Document, final: Document) -> str | None:
+        if final.error_count > original.error_count:
+            return f"the rewritten script does not parse as bash (line {final.first_error_line()})"
+        if final.erb_error and not original.erb_error:
+            return "the rewritten script has a broken ERB tag"
+        if erb.blocks_balanced(list(original.tags)) and not erb.blocks_balanced(list(final.tags)):
+            return "the rewritten script's ERB blocks no longer balance"
+        again, applied, _, _ = self.run_chain(ctx, final)
+        if applied or again.source != final.source:
+            return "a second pass would change the script again (not idempotent)"
+        return None
+
+
+def _unprocessable(doc: Document) -> tuple[int | None, str] | None:
+    if doc.erb_error:
+        return None, "left unchanged: the ERB tags do not scan (an unclosed '<%'?)"
+    if doc.error_count:
+        line = doc.first_error_line()
+        return line, (
+            f"left unchanged: bash cannot parse this script near line {line} (after masking ERB); "
+            "nothing in it was rewritten"
+        )
+    return None
+
+
+def _rejected(template: Template, doc: Document, message: str, severity: str) -> ScriptResult:
+    return ScriptResult(template, doc, doc, [], CodemodResult(
+        findings=[Finding("engine", template.rel, None, message, severity)]))  # type: ignore[arg-type]
+
+
+def _map_finding(finding: Finding, doc: Document, maps: list[OffsetMap]) -> Finding:
+    if finding.line is None or not maps:
+        return finding
+    offset = doc._line_starts[min(finding.line, len(doc._line_starts)) - 1]
+    for m in reversed(maps):
+        offset = m.to_original(offset)
+    # the original's line table is not at hand here: count newlines through the maps instead
+    return _LineFix(finding, offset)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class _LineFix:
+    """A finding whose line is known only as an offset in the original; resolved by the job run."""
+
+    finding: Finding
+    offset: int
+
+
+def _resolve(findings: Iterable[Finding | _LineFix], original: Document) -> list[Finding]:
+    out = []
+    for f in findings:
+        if isinstance(f, _LineFix):
+            out.append(_replace_line(f.finding, original.line_of(f.offset)))
+        else:
+            out.append(f)
+    return out
+
+
+def _replace_line(f: Finding, line: int) -> Finding:
+    return Finding(f.codemod, f.path, line, f.message, f.severity, f.suggestion)
+
+
+def _with_release_path(f: Finding, job: Job) -> Finding:
+    rel = job.rel_to_release(job.dir / f.path) if not f.path.startswith("jobs/") else f.path
+    return Finding(f.codemod, rel, f.line, f.message, f.severity, f.suggestion)
+
+
+# -- one job ------------------------------------------------------------------------------------
+_SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+[\"']?([^\s\"';]+)", re.M)
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        if path.is_file() and not path.is_symlink() and path.stat().st_size <= 1024 * 1024:
+            return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def find_helpers(job: Job, sourced: Iterable[str]) -> dict[str, str]:
+    """Text of the shell helpers the scripts source, found in the release.
+
+    ``/var/vcap/jobs/<job>/<rendered>`` maps through the spec to the job's own template;
+    ``/var/vcap/packages/<pkg>/<path>`` is looked up by file name under the release's ``src/``.
+    """
+    helpers: dict[str, str] = {}
+    rendered_to_source = {v: k for k, v in (job.spec.templates.items() if job.spec else [])}
+    src_index: dict[str, list[Path]] | None = None
+    for target in sourced:
+        if target in helpers:
+            continue
+        text = None
+        m = re.match(r"/var/vcap/jobs/([^/]+)/(.+)$", target)
+        if m and m.group(1) in (job.name, job.dir.name) and m.group(2) in rendered_to_source:
+            text = _read_text(job.dir / "templates" / rendered_to_source[m.group(2)])
+        elif target.startswith("/var/vcap/packages/"):
+            if src_index is None:
+                src_index = {}
+                src = job.release_root / "src"
+                if src.is_dir():
+                    for p in src.rglob("*.sh"):
+                        src_index.setdefault(p.name, []).append(p)
+            tail = target.split("/", 5)[-1]
+            candidates = sorted(src_index.get(Path(target).name, []), key=lambda p: (not p.as_posix().endswith(tail), len(p.parts)))
+            if candidates:
+                text = _read_text(candidates[0])
+        if text is not None:
+            helpers[target] = text
+    return helpers
+
+
+def build_context(job: Job, options: Options, texts: dict[str, str]) -> JobContext:
+    sourced = {m.group(1) for text in texts.values() for m in _SOURCE_LINE.finditer(text)}
+    spec = job.spec
+    return JobContext(
+        name=job.name,
+        templates=dict(spec.templates) if spec else {},
+        packages=tuple(spec.packages) if spec else (),
+        properties=dict(spec.properties) if spec else {},
+        helpers=find_helpers(job, sourced),
+        files=texts,
+        options=options,
+    )
+
+
+def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
+    outcome = JobOutcome(job.name, job.release_root, notes=list(job.notes))
+    if job.spec is None:
+        outcome.findings.append(Finding("engine", job.rel_to_release(job.spec_path), None,
+                                        f"job skipped: its spec cannot be read ({job.spec_error})", "error"))
+        return outcome
+    sources: dict[str, bytes] = {}
+    for template in job.scripts:
+        try:
+            sources[template.rel] = read_script(template.path, job.release_root)
+        except UnreadableScript as exc:
+            outcome.findings.append(Finding("engine", job.rel_to_release(template.path), None,
+                                            f"skipped: {exc}", "error"))
+    texts = {rel: data.decode("utf-8") for rel, data in sources.items()}
+    for template in job.templates:
+        if template.kind == "config" and template.rel not in texts:
+            text = _read_text(template.path)
+            if text is not None:
+                texts[template.rel] = text
+    ctx = build_context(job, pipeline.options, texts)
+
+    results: list[ScriptResult] = []
+    for template in job.scripts:
+        if template.rel not in sources:
+            continue
+        try:
+            result = pipeline.migrate_script(ctx, template, sources[template.rel])
+        except Exception as exc:  # a codemod bug must not take the other files down
+            outcome.internal_errors += 1
+            outcome.findings.append(Finding(
+                "engine", job.rel_to_release(template.path), None,
+                f"internal error, file left unchanged: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}",
+                "error"))
+            continue
+        result.result.findings = _resolve(result.result.findings, result.original)
+        results.append(result)
+
+    finals = {r.template.rel: r.final for r in results}
+    job_level = CodemodResult()
+    for codemod in pipeline.codemods:
+        try:
+            job_level.merge(codemod.finish_job(ctx, finals))
+        except Exception as exc:
+            outcome.internal_errors += 1
+            outcome.findings.append(Finding("engine", "spec", None, f"internal error in {codemod.id}: {exc}", "error"))
+
+    _collect(job, results, job_level, outcome)
+    return outcome
+
+
+def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, outcome: JobOutcome) -> None:
+    spec_text = job.spec_path.read_bytes().decode("utf-8")
+    spec_changes: list[SpecChange] = []
+    new_files: dict[str, tuple[NewFile, str]] = {}
+    for r in results:
+        outcome.findings += [_with_release_path(f, job) for f in r.result.findings]
+        if r.result.spec_changes:
+            # a script that needs a spec change (a new template, a package) is only rewritten when
+            # the spec can be changed with it: otherwise it would source a file BOSH never renders
+            try:
+                apply_spec_changes(spec_text, spec_changes + r.result.spec_changes)
+            except SpecError as exc:
+                outcome.findings.append(Finding("engine", job.rel_to_release(r.template.path), None,
+                                                f"left unchanged: its spec change cannot be made ({exc})", "error"))
+                continue
+        spec_changes += r.result.spec_changes
+        if r.final.source != r.original.source:
+            outcome.changes.append(FileChange(r.template.path, job.rel_to_release(r.template.path),
+                                              r.original.source, r.final.source, r.applied))
+        for nf in r.result.new_files:
+            new_files[nf.path] = (nf, r.template.rel)
+    outcome.findings += [_with_release_path(f, job) for f in job_level.findings]
+    for nf in job_level.new_files:
+        new_files[nf.path] = (nf, "spec")
+    try:
+        apply_spec_changes(spec_text, spec_changes + job_level.spec_changes)
+        spec_changes += job_level.spec_changes
+    except SpecError as exc:
+        outcome.findings.append(Finding("engine", job.rel_to_release(job.spec_path), None,
+                                        f"spec not changed: {exc}", "review"))
+        job_level = CodemodResult(findings=job_level.findings)
+
+    for path, (nf, origin) in sorted(new_files.items()):
+        target = job.dir / path
+        data = nf.content.encode("utf-8")
+        existing = target.read_bytes() if target.is_file() else None
+        if existing == data:
+            continue
+        if existing is not None or target.is_symlink():
+            outcome.findings.append(Finding("engine", job.rel_to_release(target), None,
+                                            f"not written: {path} already exists with other content", "error"))
+            continue
+        outcome.changes.append(FileChange(target, job.rel_to_release(target), None, data, [origin]))
+    for path in sorted(set(job_level.removed_files)):
+        target = job.dir / path
+        if target.is_file() and not target.is_symlink():
+            outcome.changes.append(FileChange(target, job.rel_to_release(target), target.read_bytes(), None))
+
+    outcome.required_packages |= {c.key for c in spec_changes if c.kind == "add_package"}
+    if spec_changes:
+        after = apply_spec_changes(spec_text, spec_changes)
+        if after != spec_text:
+            outcome.changes.append(FileChange(job.spec_path, job.rel_to_release(job.spec_path),
+                                              spec_text.encode("utf-8"), after.encode("utf-8")))
+    outcome.changes.sort(key=lambda c: c.rel)

@@ -1,0 +1,85 @@
+"""Rendering a run for people (text) and for machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from migrator import __version__
+from migrator.codemod import Finding
+from migrator.diffing import diffstat, unified_diff
+from migrator.runner import RunResult
+
+
+def format_finding(f: Finding) -> str:
+    where = f"{f.path}:{f.line}" if f.line else f.path
+    text = f"{where}: [{f.codemod}] {f.severity}: {f.message}"
+    if f.suggestion:
+        text += f"\n    suggestion: {f.suggestion}"
+    return text
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary_line(result: RunResult, applied: bool) -> str:
+    n = len(result.changes)
+    verb = "changed" if applied else "would be changed"
+    parts = [f"{_plural(n, 'file')} {verb}" if n else "nothing to change"]
+    review = sum(1 for f in result.findings if f.severity == "review")
+    errors = sum(1 for f in result.findings if f.severity == "error")
+    if review:
+        parts.append(f"{_plural(review, 'finding')} need{'s' if review == 1 else ''} review")
+    if errors:
+        parts.append(f"{_plural(errors, 'file')} could not be processed" if errors else "")
+    text = ", ".join(parts) + "."
+    if result.required_packages:
+        text += " The release must ship package(s): " + ", ".join(result.required_packages) + "."
+    return text
+
+
+def diffs(result: RunResult) -> str:
+    return "".join(unified_diff(c) for c in result.changes)
+
+
+def as_json(result: RunResult, mode: str) -> str:
+    payload: dict[str, Any] = {
+        "tool": "exemplar-migrate",
+        "version": __version__,
+        "mode": mode,
+        "files": [
+            {
+                "path": c.rel,
+                "action": "create" if c.before is None else "delete" if c.after is None else "modify",
+                "codemods": c.codemods,
+                "added": diffstat(c)[0],
+                "removed": diffstat(c)[1],
+                "diff": unified_diff(c),
+            }
+            for c in result.changes
+        ],
+        "findings": [
+            {
+                "path": f.path,
+                "line": f.line,
+                "codemod": f.codemod,
+                "severity": f.severity,
+                "message": f.message,
+                "suggestion": f.suggestion,
+            }
+            for f in result.findings
+        ],
+        "release_requirements": [
+            {"package": p, "reason": f"jobs now use {p}; the release must ship a '{p}' package"}
+            for p in result.required_packages
+        ],
+        "summary": {
+            "files_changed": len(result.changes),
+            "findings_review": sum(1 for f in result.findings if f.severity == "review"),
+            "findings_error": sum(1 for f in result.findings if f.severity == "error"),
+            "findings_info": sum(1 for f in result.findings if f.severity == "info"),
+            "internal_errors": result.internal_errors,
+        },
+    }
+    return json.dumps(payload, indent=2) + "\n"

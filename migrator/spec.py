@@ -1,0 +1,179 @@
+"""Reading a job's ``spec`` and changing it with minimal text edits.
+
+A spec is hand-written YAML with comments and a house style; round-tripping it through a YAML
+library would reformat it and bury the one line that matters in a noisy diff. So changes are line
+insertions and deletions placed next to the existing entries, with their indentation; the result is
+re-parsed to prove the edit did what it meant.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+from migrator.codemod import SpecChange
+
+
+class SpecError(ValueError):
+    """The spec cannot be read, or a change cannot be placed safely."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str | None
+    templates: dict[str, str]
+    packages: tuple[str, ...]
+    properties: dict[str, object] = field(default_factory=dict)
+
+
+def parse_spec(text: str) -> JobSpec:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise SpecError(f"spec is not valid YAML: {exc}".replace("\n", " ")) from exc
+    if not isinstance(data, dict):
+        raise SpecError("spec is not a YAML mapping")
+    templates = data.get("templates") or {}
+    if not isinstance(templates, dict):
+        raise SpecError("spec 'templates' is not a mapping")
+    packages = data.get("packages") or []
+    if not isinstance(packages, list):
+        raise SpecError("spec 'packages' is not a list")
+    properties = data.get("properties") or {}
+    return JobSpec(
+        name=data.get("name"),
+        templates={str(k): str(v) for k, v in templates.items()},
+        packages=tuple(str(p) for p in packages),
+        properties=properties if isinstance(properties, dict) else {},
+    )
+
+
+_TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:(.*)$")
+
+
+def _top_level_block(lines: list[str], key: str) -> tuple[int, int, str] | None:
+    """Line index of ``key:``, the index just past its block, and what follows the colon."""
+    for i, line in enumerate(lines):
+        m = _TOP_KEY.match(line)
+        if m and m.group(1) == key:
+            end = i + 1
+            while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t-#"):
+                end += 1
+            # trailing blank or comment lines belong to whatever follows
+            while end > i + 1 and (not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#")):
+                end -= 1
+            return i, end, m.group(2).strip()
+    return None
+
+
+def _entry_indent(lines: list[str], start: int, end: int, default: str) -> str:
+    for line in lines[start + 1 : end]:
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line[: len(line) - len(line.lstrip())]
+    return default
+
+
+def _yaml_scalar(value: str) -> str:
+    """A YAML scalar for a template path: plain when safe, quoted otherwise."""
+    if re.fullmatch(r"[A-Za-z0-9_./-]+", value) and not value[0] in "-.":
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def apply_spec_changes(text: str, changes: list[SpecChange]) -> str:
+    """Apply changes in order; changes that are already true are skipped (idempotence)."""
+    current = text
+    for change in changes:
+        current = _apply_one(current, change)
+    before, after = parse_spec(text), parse_spec(current)
+    _check(before, after, changes)
+    return current
+
+
+def _apply_one(text: str, change: SpecChange) -> str:
+    spec = parse_spec(text)
+    newline_at_end = text.endswith("\n") or not text
+    lines = text.splitlines()
+    if change.kind == "add_template":
+        if spec.templates.get(change.key) == change.value:
+            return text
+        if change.key in spec.templates:
+            raise SpecError(f"template {change.key} already maps to {spec.templates[change.key]}")
+        lines = _add_map_entry(lines, "templates", f"{_yaml_scalar(change.key)}: {_yaml_scalar(change.value or '')}")
+    elif change.kind == "add_package":
+        if change.key in spec.packages:
+            return text
+        lines = _add_list_entry(lines, "packages", change.key)
+    elif change.kind == "remove_template":
+        if change.key not in spec.templates:
+            return text
+        lines = _remove_map_entry(lines, "templates", change.key)
+    else:  # pragma: no cover - the Literal type rules this out
+        raise SpecError(f"unknown spec change {change.kind}")
+    return "\n".join(lines) + ("\n" if newline_at_end else "")
+
+
+def _add_map_entry(lines: list[str], key: str, entry: str) -> list[str]:
+    block = _top_level_block(lines, key)
+    if block is None:
+        return lines + [f"{key}:", f"  {entry}"]
+    start, end, rest = block
+    if rest and rest not in ("{}",) and not rest.startswith("#"):
+        raise SpecError(f"'{key}' is written in flow style; add the entry by hand: {entry}")
+    if rest == "{}":
+        lines = lines[:start] + [f"{key}:"] + lines[start + 1 :]
+    indent = _entry_indent(lines, start, end, "  ")
+    return lines[:end] + [indent + entry] + lines[end:]
+
+
+def _add_list_entry(lines: list[str], key: str, item: str) -> list[str]:
+    block = _top_level_block(lines, key)
+    if block is None:
+        # place packages after templates when there is no packages key yet (BOSH's usual order)
+        after = _top_level_block(lines, "templates")
+        at = after[1] if after else len(lines)
+        return lines[:at] + [f"{key}:", f"- {item}"] + lines[at:]
+    start, end, rest = block
+    if rest.startswith("[") and rest.rstrip().endswith("]"):
+        inner = rest.strip()[1:-1].strip()
+        new = f"[{inner}, {item}]" if inner else f"[{item}]"
+        return lines[:start] + [f"{lines[start].split(':', 1)[0]}: {new}"] + lines[start + 1 :]
+    if rest and not rest.startswith("#"):
+        raise SpecError(f"'{key}' has an unexpected shape; add '{item}' by hand")
+    indent = _entry_indent(lines, start, end, "")
+    if not indent.strip() and end > start + 1:
+        sample = next((l for l in lines[start + 1 : end] if l.strip() and not l.lstrip().startswith("#")), "- x")
+        dash_at = sample.index("-") if "-" in sample else 0
+        return lines[:end] + [" " * dash_at + f"- {item}"] + lines[end:]
+    return lines[:end] + [f"{indent}- {item}"] + lines[end:]
+
+
+def _remove_map_entry(lines: list[str], key: str, entry_key: str) -> list[str]:
+    block = _top_level_block(lines, key)
+    if block is None:
+        raise SpecError(f"no '{key}' block to remove {entry_key} from")
+    start, end, _ = block
+    for i in range(start + 1, end):
+        stripped = lines[i].strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        entry = yaml.safe_load(stripped)
+        if isinstance(entry, dict) and entry_key in entry:
+            return lines[:i] + lines[i + 1 :]
+    raise SpecError(f"cannot find the line of template {entry_key}")
+
+
+def _check(before: JobSpec, after: JobSpec, changes: list[SpecChange]) -> None:
+    expected_templates = dict(before.templates)
+    expected_packages = list(before.packages)
+    for change in changes:
+        if change.kind == "add_template":
+            expected_templates[change.key] = change.value or ""
+        elif change.kind == "remove_template":
+            expected_templates.pop(change.key, None)
+        elif change.kind == "add_package" and change.key not in expected_packages:
+            expected_packages.append(change.key)
+    if after.templates != expected_templates or list(after.packages) != expected_packages:
+        raise SpecError("editing the spec text did not give the expected spec; change it by hand")

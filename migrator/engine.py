@@ -134,6 +134,12 @@ class Pipeline:
         return current, applied, collected, maps
 
     def migrate_script(self, ctx: JobContext, template: Template, source: bytes) -> ScriptResult:
+        """Run the chain on one script and verify it; findings carry lines of the original."""
+        result = self._migrate_script(ctx, template, source)
+        result.result.findings = _resolve(result.result.findings, result.original)
+        return result
+
+    def _migrate_script(self, ctx: JobContext, template: Template, source: bytes) -> ScriptResult:
         original = Document.parse(template.rel, source)
         problem = _unprocessable(original)
         if problem:
@@ -316,7 +322,6 @@ def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
                 f"internal error, file left unchanged: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}",
                 "error"))
             continue
-        result.result.findings = _resolve(result.result.findings, result.original)
         results.append(result)
 
     finals = {r.template.rel: r.final for r in results}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
@@ -74,6 +75,7 @@ class _Rewrite:
         self.replaced: list[tuple[int, int]] = []  # byte ranges whose old text goes away
         self.script = job.script_name(doc.path)
         self.functions = self._functions()
+        self.ensured: set[str] = set()  # log folders this pass already creates
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> CodemodResult:
@@ -103,6 +105,34 @@ class _Rewrite:
         if before_blank and end < len(src) and not src[end:after].strip():
             end = after
         self.edit(start, end, "", fix)
+
+    def ensure_log_dir(self, at: Node, path: str, fix: str) -> None:
+        """Create the log file's folder first unless the script visibly does so already.
+
+        The old fan-out opened its file inside a process substitution: when the folder was
+        missing, only that background pipeline failed. A plain ``>> FILE`` fails the command
+        itself (and a bare ``exec >> FILE`` stops the script), so the folder must exist.
+        """
+        folder = _dir_of(path)
+        if not folder or folder in self.ensured or self._dir_made_before(at, folder):
+            return
+        self.ensured.add(folder)
+        stmt = _top_statement(at)
+        start = self.doc.line_start(stmt.start_byte)
+        indent = self.doc.slice(start, stmt.start_byte)
+        if indent.strip():
+            return  # shares its line with other code: leave the folder to the author
+        self.result.edits.append(Edit(start, start, f"{indent}mkdir -p {folder}\n", fix))
+
+    def _dir_made_before(self, at: Node, folder: str) -> bool:
+        want = _normal_path(folder)
+        for mkdir in self.doc.commands("mkdir"):
+            if mkdir.start_byte >= at.start_byte or not _runs_before(mkdir, at):
+                continue
+            for arg in mkdir.children_by_field_name("argument"):
+                if _normal_path(self.doc.node_text(arg)) == want:
+                    return True
+        return False
 
     def _inside_replaced(self, node: Node) -> bool:
         return any(s <= node.start_byte and node.end_byte <= e for s, e in self.replaced)
@@ -155,7 +185,8 @@ class _Rewrite:
             if i == len(stages) - 1:
                 redirects = redirects + trailing
             if cmd is None:
-                if stage.type == "while_statement" and _is_read_date_loop(self.doc, stage):
+                body = stage.child_by_field_name("body") if stage.type == "redirected_statement" else stage
+                if body is not None and body.type == "while_statement" and _is_read_date_loop(self.doc, body):
                     flow.prefixed = True
                     if self._stdout_redirect(redirects, flow):
                         return
@@ -249,8 +280,9 @@ class _Rewrite:
             self._drop_redirect(redirect, fix)
             return
         op = ">>" if target[1] else ">"
-        text = f"{op} {target[0]}" if fd == "1" else f"2{op} {target[0]}"
-        self.edit(redirect.start_byte, redirect.end_byte, text, fix)
+        explicit = _fd(self.doc, redirect) or ""  # keep a written `1>` as `1>>`: minimal diff
+        self.edit(redirect.start_byte, redirect.end_byte, f"{explicit}{op} {target[0]}", fix)
+        self.ensure_log_dir(redirect, target[0], fix)
 
     def _drop_redirect(self, redirect: Node, fix: str) -> None:
         """Remove a redirect so the stream stays on the inherited fd; a bare ``exec`` left with
@@ -366,6 +398,8 @@ class _Rewrite:
             rest += " 2>&1"
         text = f"{head}{rest} {redirect}".rstrip()
         self.edit(pipe.start_byte, pipe.end_byte, text, f"pipeline@{pipe.start_byte}")
+        for path in re.findall(r">> (\S+)", redirect):
+            self.ensure_log_dir(pipe, path, f"pipeline@{pipe.start_byte}")
 
     def _status_matters(self, pipe: Node, parent: Node | None) -> str | None:
         """Why the pipeline's exit status (that of its last stage) must not change, if it must not."""
@@ -434,6 +468,10 @@ class _Rewrite:
                 self.finding(cmd.start_byte, f"left unchanged: {name} shares its line with other code")
                 continue
             indent = self.doc.slice(span[0], cmd.start_byte)
+            dirs = {_dir_of(line.split(" ", 2)[2]) for line in lines}
+            made = [d for d in sorted(x for x in dirs if x) if not self._dir_made_before(cmd, d)]
+            self.ensured |= set(made)
+            lines = [f"mkdir -p {d}" for d in made] + lines
             text = "".join(f"{indent}{line}\n" for line in lines)
             self.edit(span[0], span[1], text, f"helper@{cmd.start_byte}")
             self.finding(cmd.start_byte, f"{name} replaced by the plain redirections it performed "
@@ -502,6 +540,48 @@ class _Rewrite:
 
     def _still_called(self, name: str, fn: Node) -> bool:
         return _mentioned_outside(self.doc, name, fn, self.replaced)
+
+
+# -- paths -------------------------------------------------------------------------------------
+def _dir_of(path: str) -> str | None:
+    """The folder part of a log path as shell text (``"$D/x.log"`` -> ``"$D"``)."""
+    quote = path[0] if path[:1] in "\"'" and path[-1:] == path[:1] else ""
+    inner = path[1:-1] if quote else path
+    if "/" not in inner or inner.endswith("/"):
+        return None
+    folder = inner.rsplit("/", 1)[0]
+    if not folder:
+        return None
+    return f"{quote}{folder}{quote}"
+
+
+def _normal_path(text: str) -> str:
+    text = text.strip().strip("\"'")
+    return re.sub(r"\$\{(\w+)\}", r"$\1", text).rstrip("/")
+
+
+_SCOPES = {"case_item", "function_definition", "if_statement", "elif_clause", "else_clause",
+           "while_statement", "for_statement", "subshell", "c_style_for_statement"}
+
+
+def _runs_before(earlier: Node, later: Node) -> bool:
+    """Does ``earlier`` surely run before ``later``? Every conditional scope around it must
+    also enclose ``later``."""
+    scope = earlier.parent
+    while scope is not None:
+        if scope.type in _SCOPES and not (scope.start_byte <= later.start_byte < scope.end_byte):
+            return False
+        scope = scope.parent
+    return True
+
+
+def _top_statement(node: Node) -> Node:
+    """The whole statement a node belongs to (through redirects, pipelines and lists)."""
+    current = node
+    while current.parent is not None and current.parent.type in {
+        "redirected_statement", "pipeline", "list", "negated_command", "file_redirect", "command"}:
+        current = current.parent
+    return current
 
 
 # -- tree helpers --------------------------------------------------------------------------------

@@ -125,14 +125,30 @@ class _Rewrite:
         self.result.edits.append(Edit(start, start, f"{indent}mkdir -p {folder}\n", fix))
 
     def _dir_made_before(self, at: Node, folder: str) -> bool:
-        want = _normal_path(folder)
+        consts = self._constants()
+        want = _normal_path(folder, consts)
         for mkdir in self.doc.commands("mkdir"):
             if mkdir.start_byte >= at.start_byte or not _runs_before(mkdir, at):
                 continue
             for arg in mkdir.children_by_field_name("argument"):
-                if _normal_path(self.doc.node_text(arg)) == want:
+                if _normal_path(self.doc.node_text(arg), consts) == want:
                     return True
         return False
+
+    def _constants(self) -> dict[str, str]:
+        """Top-level variables assigned once to a literal (``LOG_DIR=/var/vcap/sys/log/x``)."""
+        if not hasattr(self, "_consts"):
+            seen: dict[str, list[str]] = {}
+            for assign in self.doc.find("variable_assignment"):
+                name, value = assign.child_by_field_name("name"), assign.child_by_field_name("value")
+                if name is not None:
+                    seen.setdefault(self.doc.masked_text(name), []).append(
+                        self.doc.node_text(value) if value is not None else "")
+            self._consts = {
+                k: v[0].strip("\"'") for k, v in seen.items()
+                if len(v) == 1 and re.fullmatch(r"[\"']?[\w./-]+[\"']?", v[0])
+            }
+        return self._consts
 
     def _inside_replaced(self, node: Node) -> bool:
         return any(s <= node.start_byte and node.end_byte <= e for s, e in self.replaced)
@@ -555,9 +571,12 @@ def _dir_of(path: str) -> str | None:
     return f"{quote}{folder}{quote}"
 
 
-def _normal_path(text: str) -> str:
+def _normal_path(text: str, constants: dict[str, str] | None = None) -> str:
     text = text.strip().strip("\"'")
-    return re.sub(r"\$\{(\w+)\}", r"$\1", text).rstrip("/")
+    text = re.sub(r"\$\{(\w+)\}", r"$\1", text)
+    if constants:
+        text = re.sub(r"\$(\w+)", lambda m: constants.get(m.group(1), m.group(0)), text)
+    return text.rstrip("/")
 
 
 _SCOPES = {"case_item", "function_definition", "if_statement", "elif_clause", "else_clause",

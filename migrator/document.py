@@ -112,9 +112,33 @@ class Document:
             yield current
             stack.extend(reversed(current.children))
 
+    @cached_property
+    def _index(self) -> dict[str, list[Node]]:
+        """Every node by type, in document order: one tree walk per document, whatever the
+        number of queries the codemods make."""
+        index: dict[str, list[Node]] = {}
+        cursor = self.root.walk()
+        while True:
+            node = cursor.node
+            index.setdefault(node.type, []).append(node)
+            if cursor.goto_first_child() or cursor.goto_next_sibling():
+                continue
+            while cursor.goto_parent():
+                if cursor.goto_next_sibling():
+                    break
+            else:
+                return index
+
     def find(self, *types: str, within: Node | None = None) -> Iterator[Node]:
-        wanted = set(types)
-        return (n for n in self.walk(within) if n.type in wanted)
+        """Nodes of the given types in document order, optionally only inside ``within``."""
+        if len(types) == 1:
+            nodes = self._index.get(types[0], [])
+        else:
+            nodes = sorted((n for t in types for n in self._index.get(t, [])), key=lambda n: (n.start_byte, -n.end_byte))
+        if within is None:
+            return iter(nodes)
+        lo, hi = within.start_byte, within.end_byte
+        return (n for n in nodes if lo <= n.start_byte and n.end_byte <= hi and n != within or n == within and n.type in types)
 
     def commands(self, name: str | None = None, within: Node | None = None) -> Iterator[Node]:
         """``command`` nodes, optionally only those whose command name is ``name``."""

@@ -362,7 +362,8 @@ def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, ou
     for nf in job_level.new_files:
         new_files[nf.path] = (nf, "spec")
     try:
-        apply_spec_changes(spec_text, spec_changes + job_level.spec_changes)
+        if job_level.spec_changes:
+            apply_spec_changes(spec_text, spec_changes + job_level.spec_changes)
         spec_changes += job_level.spec_changes
     except SpecError as exc:
         outcome.findings.append(Finding("engine", job.rel_to_release(job.spec_path), None,

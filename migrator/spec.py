@@ -16,6 +16,14 @@ import yaml
 from migrator.codemod import SpecChange
 
 
+#: libyaml's loader when PyYAML was built with it (ten times faster on spec-sized files)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load(text: str):
+    return yaml.load(text, Loader=_Loader)
+
+
 class SpecError(ValueError):
     """The spec cannot be read, or a change cannot be placed safely."""
 
@@ -30,7 +38,7 @@ class JobSpec:
 
 def parse_spec(text: str) -> JobSpec:
     try:
-        data = yaml.safe_load(text) or {}
+        data = _load(text) or {}
     except yaml.YAMLError as exc:
         raise SpecError(f"spec is not valid YAML: {exc}".replace("\n", " ")) from exc
     if not isinstance(data, dict):
@@ -159,7 +167,7 @@ def _remove_map_entry(lines: list[str], key: str, entry_key: str) -> list[str]:
         stripped = lines[i].strip()
         if not stripped or stripped.startswith("#"):
             continue
-        entry = yaml.safe_load(stripped)
+        entry = _load(stripped)
         if isinstance(entry, dict) and entry_key in entry:
             return lines[:i] + lines[i + 1 :]
     raise SpecError(f"cannot find the line of template {entry_key}")

@@ -1,0 +1,189 @@
+"""Commit messages and pull-request texts, written from the same run result the engine produced.
+
+The PR text is what a reviewer reads first, so it says per codemod and job what changed, lists every
+finding that needs a human with ``file:line``, and names what the release itself must add (a package
+the rewritten jobs now need) because the tool cannot create that for them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from migrator import __version__
+from migrator.codemod import Finding
+from migrator.diffing import diffstat
+from migrator.engine import FileChange
+
+from migrator.bulk.gitops import TRAILER_KEY, TRAILER_VALUE
+
+CODEMODS_TRAILER = "Exemplar-migrate-codemods"
+
+_PACKAGE_NOTES = {
+    "sipid": (
+        "jobs now list `sipid` in their spec's `packages` and call `/var/vcap/packages/sipid/bin/sipid`, "
+        "so the release must ship a `sipid` package (`packages/sipid/` with a `spec` and a `packaging` "
+        "script that builds github.com/cloudfoundry/sipid). No public release publishes one to vendor."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class CodemodInfo:
+    id: str
+    summary: str
+
+
+@dataclass
+class Migration:
+    """What one run did to one release: the input to every text in this module."""
+
+    repo: str
+    codemods: Sequence[CodemodInfo]  # the selected codemods, in run order
+    changes: Sequence[FileChange]
+    findings: Sequence[Finding]
+    required_packages: Sequence[str]
+    base: str = ""
+    branch: str = ""
+
+    def job_of(self, rel: str) -> str:
+        parts = rel.split("/")
+        return parts[1] if len(parts) > 2 and parts[0] == "jobs" else "(release)"
+
+    def attributed(self) -> dict[str, list[str]]:
+        """Codemod ids per changed file; spec edits and new files count for their job's codemods."""
+        known = {c.id for c in self.codemods}
+        direct = {c.rel: [i for i in c.codemods if i in known] for c in self.changes}
+        by_job: dict[str, list[str]] = defaultdict(list)
+        for rel, ids in direct.items():
+            for cid in ids:
+                if cid not in by_job[self.job_of(rel)]:
+                    by_job[self.job_of(rel)].append(cid)
+        order = [c.id for c in self.codemods]
+        return {rel: sorted(ids or by_job[self.job_of(rel)], key=order.index) for rel, ids in direct.items()}
+
+    def applied(self) -> list[str]:
+        ids = {i for ids in self.attributed().values() for i in ids}
+        return [c.id for c in self.codemods if c.id in ids]
+
+    def needs_human(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity in ("review", "error")]
+
+
+def title(m: Migration) -> str:
+    applied = m.applied() or [c.id for c in m.codemods]
+    return f"Migrate job scripts with exemplar-migrate ({', '.join(applied)})"
+
+
+def _where(f: Finding) -> str:
+    return f"{f.path}:{f.line}" if f.line else f.path
+
+
+def _summary_rows(m: Migration) -> list[tuple[str, str, int, int, int, int]]:
+    """(codemod, job, files, added, removed, findings) per codemod and job."""
+    rows: dict[tuple[str, str], list[int]] = {}
+    attributed = m.attributed()
+    for change in m.changes:
+        added, removed = diffstat(change)
+        for cid in attributed.get(change.rel) or ["(other)"]:
+            row = rows.setdefault((cid, m.job_of(change.rel)), [0, 0, 0, 0])
+            row[0] += 1
+            row[1] += added
+            row[2] += removed
+    for f in m.needs_human():
+        rows.setdefault((f.codemod, m.job_of(f.path)), [0, 0, 0, 0])[3] += 1
+    order = {c.id: i for i, c in enumerate(m.codemods)}
+    keys = sorted(rows, key=lambda k: (order.get(k[0], len(order)), k[0], k[1]))
+    return [(k[0], k[1], *rows[k]) for k in keys]  # type: ignore[misc]
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def requirements(m: Migration) -> list[str]:
+    return [_PACKAGE_NOTES.get(p, f"jobs now use `{p}`; the release must ship a `{p}` package.")
+            for p in m.required_packages]
+
+
+def body(m: Migration) -> str:
+    """The PR description (Markdown)."""
+    summaries = {c.id: c.summary for c in m.codemods}
+    out: list[str] = [
+        f"This change was made by `exemplar-migrate` {__version__} in bulk mode"
+        + (f" on top of `{m.base}`" if m.base else "") + ". Every rewrite is attributed to a codemod below; "
+        "anything it could not do safely is listed under *Needs a human*.",
+        "",
+        "## Summary",
+        "",
+        "| Codemod | Job | Files | Lines +/- | Findings to review |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for cid, job, files, added, removed, findings in _summary_rows(m):
+        out.append(f"| `{cid}` | {job} | {files} | +{added} -{removed} | {findings} |")
+    out += ["", "Codemods:", ""]
+    out += [f"- `{cid}`: {_md(summaries.get(cid, ''))}" for cid in (m.applied() or summaries)]
+    out += ["", "## Files", ""]
+    attributed = m.attributed()
+    for change in m.changes:
+        added, removed = diffstat(change)
+        action = "new" if change.before is None else "removed" if change.after is None else f"+{added} -{removed}"
+        out.append(f"- `{change.rel}` ({action}; {', '.join(attributed.get(change.rel) or ['-'])})")
+    out += ["", "## Needs a human", ""]
+    human = m.needs_human()
+    if human:
+        for f in human:
+            line = f"- [ ] `{_where(f)}` ({f.codemod}, {f.severity}): {_md(f.message)}"
+            if f.suggestion:
+                line += f" Suggestion: {_md(f.suggestion)}"
+            out.append(line)
+    else:
+        out.append("Nothing: no finding needs review.")
+    reqs = requirements(m)
+    out += ["", "## What the release must add", ""]
+    out += [f"- {r}" for r in reqs] if reqs else ["Nothing."]
+    info = [f for f in m.findings if f.severity == "info"]
+    if info:
+        out += ["", "<details><summary>Notes</summary>", ""]
+        out += [f"- `{_where(f)}` ({f.codemod}): {_md(f.message)}" for f in info]
+        out += ["", "</details>"]
+    out += ["", "---", "Re-running `exemplar-migrate bulk` updates this branch; commits you add to it are kept."]
+    return "\n".join(out) + "\n"
+
+
+def pr_markdown(m: Migration) -> str:
+    """``PR.md``: the title on the first line, then the body."""
+    return f"# {title(m)}\n\n{body(m)}"
+
+
+def commit_message(m: Migration) -> str:
+    """Subject, what changed per codemod and file, and the trailers that mark the commit as ours."""
+    applied = m.applied()
+    lines = [f"exemplar-migrate: {', '.join(applied) or 'migrate job scripts'}", ""]
+    summaries = {c.id: c.summary for c in m.codemods}
+    attributed = m.attributed()
+    for cid in applied:
+        jobs = sorted({m.job_of(rel) for rel, ids in attributed.items() if cid in ids})
+        lines.append(f"- {cid}: {summaries.get(cid, '')} (jobs: {', '.join(jobs)})")
+    lines += ["", "Files:"]
+    lines += [f"- {c.rel}" for c in m.changes]
+    human = m.needs_human()
+    if human:
+        lines += ["", f"{len(human)} finding(s) need a human; see the pull-request text."]
+    if m.required_packages:
+        lines += ["", "The release must ship package(s): " + ", ".join(m.required_packages) + "."]
+    lines += ["", f"{TRAILER_KEY}: {TRAILER_VALUE}", f"{CODEMODS_TRAILER}: {','.join(applied)}"]
+    return "\n".join(lines) + "\n"
+
+
+def diffstat_text(changes: Iterable[FileChange]) -> str:
+    """A ``git diff --stat``-like summary for dry runs."""
+    rows = [(c.rel, *diffstat(c)) for c in changes]
+    if not rows:
+        return "  (no changes)\n"
+    width = max(len(r[0]) for r in rows)
+    lines = [f"  {rel:<{width}} | +{a} -{r}" for rel, a, r in rows]
+    lines.append(f"  {len(rows)} file(s) changed, {sum(r[1] for r in rows)} insertions(+), "
+                 f"{sum(r[2] for r in rows)} deletions(-)")
+    return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from migrator import helpers
-from migrator.codemod import Codemod, CodemodResult, Edit, Finding, JobContext
+from migrator.codemod import Codemod, CodemodResult, Edit, JobContext
 from migrator.document import Document, command_name
 
 LOG_ROOT = "/var/vcap/sys/log"
@@ -676,7 +676,6 @@ def _statement_parent(node: Node) -> Node | None:
 
 
 def _errexit(masked: bytes) -> bool:
-    import re
 
     return bool(re.search(rb"(?m)^\s*set\s+(-[a-zA-Z]*e[a-zA-Z]*\b|-o\s+errexit)", masked)) or bool(
         re.match(rb"#![^\n]*\s-[a-zA-Z]*e", masked))
@@ -715,7 +714,6 @@ def _is_fanout_function(doc: Document, fn: Node) -> bool:
 
 def _parameters(doc: Document, fn: Node) -> dict[str, int]:
     """Local names bound to positional parameters: ``declare log_dir="$1"`` -> {log_dir: 1}."""
-    import re
 
     out: dict[str, int] = {}
     body = fn.child_by_field_name("body")
@@ -732,7 +730,6 @@ def _parameters(doc: Document, fn: Node) -> dict[str, int]:
 
 def _substitute(path: str, params: dict[str, int], args: list[str]) -> str | None:
     """Put the call's arguments into a helper's file path; None when that is not plainly possible."""
-    import re
 
     def value(index: int) -> str | None:
         if index > len(args):
@@ -769,7 +766,6 @@ def _substitute(path: str, params: dict[str, int], args: list[str]) -> str | Non
 def _mentioned_outside(doc: Document, name: str, fn: Node, replaced: list[tuple[int, int]]) -> bool:
     """Is the function's name used as a word outside its definition (e.g. passed to another
     command, or exported)? Conservative: any mention keeps the function."""
-    import re
 
     for m in re.finditer(rb"\b" + re.escape(name.encode()) + rb"\b", doc.masked):
         pos = m.start()

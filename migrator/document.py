@@ -76,6 +76,10 @@ class Document:
         """1-based line number of a byte offset."""
         return bisect.bisect_right(self._line_starts, offset)
 
+    def line_start_of(self, line: int) -> int:
+        """Offset of the first byte of a 1-based line (clamped to the last line)."""
+        return self._line_starts[max(1, min(line, len(self._line_starts))) - 1]
+
     def line_start(self, offset: int) -> int:
         return self._line_starts[self.line_of(offset) - 1]
 

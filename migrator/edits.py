@@ -15,7 +15,7 @@ class EditConflict(ValueError):
 def normalise(edits: list[Edit]) -> list[Edit]:
     """Sort edits, drop exact duplicates and refuse overlaps (insertions at one point may stack)."""
     ordered = sorted(set(edits), key=lambda e: (e.start, e.end))
-    for before, after in zip(ordered, ordered[1:]):
+    for before, after in zip(ordered, ordered[1:], strict=False):
         if after.start < before.end:
             raise EditConflict(f"overlapping edits at bytes {before.start}-{before.end} and {after.start}-{after.end}")
     return ordered

@@ -121,7 +121,7 @@ class Pipeline:
             result = codemod.transform(ctx, current)
             collected.findings += _drop_suppressed(codemod, current, result)
             # findings carry lines of `current`; map them to the original now
-            collected.findings += [_map_finding(f, current, maps) for f in result.findings]
+            collected.findings += [_map_finding(f, current, maps, doc) for f in result.findings]
             collected.new_files += result.new_files
             collected.removed_files += result.removed_files
             collected.spec_changes += result.spec_changes
@@ -135,11 +135,6 @@ class Pipeline:
 
     def migrate_script(self, ctx: JobContext, template: Template, source: bytes) -> ScriptResult:
         """Run the chain on one script and verify it; findings carry lines of the original."""
-        result = self._migrate_script(ctx, template, source)
-        result.result.findings = _resolve(result.result.findings, result.original)
-        return result
-
-    def _migrate_script(self, ctx: JobContext, template: Template, source: bytes) -> ScriptResult:
         original = Document.parse(template.rel, source)
         problem = _unprocessable(original)
         if problem:
@@ -192,36 +187,15 @@ def _rejected(template: Template, doc: Document, message: str, severity: str) ->
         findings=[Finding("engine", template.rel, None, message, severity)]))  # type: ignore[arg-type]
 
 
-def _map_finding(finding: Finding, doc: Document, maps: list[OffsetMap]) -> Finding:
+def _map_finding(finding: Finding, doc: Document, maps: list[OffsetMap], original: Document) -> Finding:
+    """Re-express a finding's line (in ``doc``, after earlier codemods' edits) in the original."""
     if finding.line is None or not maps:
         return finding
-    offset = doc._line_starts[min(finding.line, len(doc._line_starts)) - 1]
+    offset = doc.line_start_of(finding.line)
     for m in reversed(maps):
         offset = m.to_original(offset)
-    # the original's line table is not at hand here: count newlines through the maps instead
-    return _LineFix(finding, offset)  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class _LineFix:
-    """A finding whose line is known only as an offset in the original; resolved by the job run."""
-
-    finding: Finding
-    offset: int
-
-
-def _resolve(findings: Iterable[Finding | _LineFix], original: Document) -> list[Finding]:
-    out = []
-    for f in findings:
-        if isinstance(f, _LineFix):
-            out.append(_replace_line(f.finding, original.line_of(f.offset)))
-        else:
-            out.append(f)
-    return out
-
-
-def _replace_line(f: Finding, line: int) -> Finding:
-    return Finding(f.codemod, f.path, line, f.message, f.severity, f.suggestion)
+    line = original.line_of(offset)
+    return Finding(finding.codemod, finding.path, line, finding.message, finding.severity, finding.suggestion)
 
 
 def _with_release_path(f: Finding, job: Job) -> Finding:

@@ -8,7 +8,7 @@ release when it is there; otherwise the known contents of the common helpers are
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from tree_sitter import Node

@@ -85,7 +85,7 @@ def _entry_indent(lines: list[str], start: int, end: int, default: str) -> str:
 
 def _yaml_scalar(value: str) -> str:
     """A YAML scalar for a template path: plain when safe, quoted otherwise."""
-    if re.fullmatch(r"[A-Za-z0-9_./-]+", value) and not value[0] in "-.":
+    if re.fullmatch(r"[A-Za-z0-9_./-]+", value) and value[0] not in "-.":
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -152,7 +152,7 @@ def _add_list_entry(lines: list[str], key: str, item: str) -> list[str]:
         raise SpecError(f"'{key}' has an unexpected shape; add '{item}' by hand")
     indent = _entry_indent(lines, start, end, "")
     if not indent.strip() and end > start + 1:
-        sample = next((l for l in lines[start + 1 : end] if l.strip() and not l.lstrip().startswith("#")), "- x")
+        sample = next((ln for ln in lines[start + 1 : end] if ln.strip() and not ln.lstrip().startswith("#")), "- x")
         dash_at = sample.index("-") if "-" in sample else 0
         return lines[:end] + [" " * dash_at + f"- {item}"] + lines[end:]
     return lines[:end] + [f"{indent}- {item}"] + lines[end:]

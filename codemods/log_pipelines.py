@@ -58,7 +58,7 @@ class LogPipelines(Codemod):
         "The exemplar-release guide, 'The Ol' tee and logger Approach': remove the fan-out and "
         "redirect stdout/stderr into /var/vcap/sys/log/<job>/ with plain redirection."
     )
-    triggers = (b"logger", b"tee", b">(")
+    triggers = (b"logger", b"tee", b">(", b"source ", b". /")
 
     def transform(self, job: JobContext, doc: Document) -> CodemodResult:
         return _Rewrite(self, job, doc).run()
@@ -84,6 +84,7 @@ class _Rewrite:
         for node in self.doc.find("pipeline"):
             self._statement_pipeline(node)
         self._fanout_helper_calls()
+        self._sourcing_side_effects()
         self._remove_unused_prefixers()
         return self.result
 
@@ -494,10 +495,54 @@ class _Rewrite:
                          "(syslog copies dropped)", "info")
         self._drop_unused_sources(fns)
 
+    def _sourcing_side_effects(self) -> None:
+        """A helper that fans output out as a side effect of being sourced (older ``utils.sh``).
+
+        The ``source`` line is replaced by the redirections it performed only when nothing else
+        the helper provides is used; otherwise the line stays, with a finding.
+        """
+        for node, path in helpers.source_commands(self.doc):
+            text = self.job.helpers.get(path)
+            if text is None or self._inside_replaced(node):
+                continue
+            hdoc = Document.parse(path, text.encode("utf-8"))
+            fanouts, others = _top_level_fanouts(hdoc)
+            if not fanouts:
+                continue
+            info = helpers.describe(path, text)
+            used = info.used_by(self.doc, exclude=tuple(self.replaced))
+            where = f"{path} (line {hdoc.line_of(fanouts[0].start_byte)})"
+            if used or others:
+                needed = ", ".join(sorted(used)) or "its other top-level commands"
+                self.finding(node.start_byte, f"sourcing {where} fans stdout/stderr out to syslog as a side "
+                             f"effect; the line stays because the script still needs {needed}",
+                             suggestion="migrate the helper itself, or copy what the script needs from it")
+                continue
+            redirects = [r for stmt in fanouts for r in stmt.children_by_field_name("redirect")]
+            args = [self.doc.node_text(a) for a in node.children_by_field_name("argument")[1:]]
+            lines = self._exec_lines(hdoc, redirects, {}, _helper_constants(hdoc), args, node)
+            span = self.doc.full_lines(node.start_byte, node.end_byte)
+            if lines is None or span is None:
+                continue
+            indent = self.doc.slice(span[0], node.start_byte)
+            dirs = [d for d in sorted({_dir_of(ln.split(" ", 2)[2]) for ln in lines} - {None})
+                    if not self._dir_made_before(node, d)]
+            self.ensured |= set(dirs)
+            text = "".join(f"{indent}{ln}\n" for ln in [f"mkdir -p {d}" for d in dirs] + lines)
+            self.edit(span[0], span[1], text, f"source@{node.start_byte}")
+            self.finding(node.start_byte, f"sourcing {where} only redirected output through syslog "
+                         "fan-out; replaced by the plain redirections to the same files", "info")
+
     def _expand_fanout(self, hdoc: Document, fn: Node, args: list[str], call: Node) -> list[str] | None:
-        params = _parameters(hdoc, fn)
+        redirects = [r for r in hdoc.find("file_redirect", within=fn)]
+        return self._exec_lines(hdoc, redirects, _parameters(hdoc, fn), {}, args, call)
+
+    def _exec_lines(self, hdoc: Document, redirects: list[Node], params: dict[str, int],
+                    constants: dict[str, str], args: list[str], call: Node) -> list[str] | None:
+        """The plain ``exec`` redirections equivalent to a helper's fan-out redirects, with the
+        helper's parameters and constants put in; None (with a finding) when that is not plain."""
         lines = []
-        for redirect in hdoc.find("file_redirect", within=fn):
+        for redirect in redirects:
             dest = redirect.child_by_field_name("destination")
             if dest is None or dest.type != "process_substitution":
                 continue
@@ -508,7 +553,7 @@ class _Rewrite:
             target = self._target(call, flow, fd)
             if target is None:
                 return None
-            path = _substitute(target[0], params, args)
+            path = _substitute(_put_constants(target[0], constants), params, args)
             if path is None:
                 self.finding(call.start_byte, "left unchanged: cannot work out which file the helper wrote "
                              f"from its arguments ({' '.join(args) or 'none'})")
@@ -556,6 +601,46 @@ class _Rewrite:
 
     def _still_called(self, name: str, fn: Node) -> bool:
         return _mentioned_outside(self.doc, name, fn, self.replaced)
+
+
+# -- helpers' top level -----------------------------------------------------------------------
+def _top_level_fanouts(hdoc: Document) -> tuple[list[Node], list[Node]]:
+    """A helper's top-level ``exec N> >(...)`` statements, and its other top-level commands."""
+    fanouts, others = [], []
+    for stmt in hdoc.root.named_children:
+        if stmt.type in ("comment", "function_definition", "variable_assignment", "declaration_command"):
+            continue
+        body = stmt.child_by_field_name("body") if stmt.type == "redirected_statement" else None
+        if (body is not None and body.type == "command" and command_name(hdoc, body) == "exec"
+                and not body.children_by_field_name("argument")
+                and any((r.child_by_field_name("destination") or r).type == "process_substitution"
+                        for r in stmt.children_by_field_name("redirect"))):
+            fanouts.append(stmt)
+        elif stmt.type == "command" and command_name(hdoc, stmt) == "mkdir":
+            continue  # creating the log folder: the replacement creates it too
+        else:
+            others.append(stmt)
+    return fanouts, others
+
+
+def _helper_constants(hdoc: Document) -> dict[str, str]:
+    """Top-level literal assignments of a helper: they vanish with its ``source`` line, so their
+    values are put into the paths that use them."""
+    seen: dict[str, list[str]] = {}
+    for stmt in hdoc.root.named_children:
+        for assign in hdoc.find("variable_assignment", within=stmt):
+            name, value = assign.child_by_field_name("name"), assign.child_by_field_name("value")
+            if name is not None and value is not None:
+                seen.setdefault(hdoc.masked_text(name), []).append(hdoc.node_text(value))
+    return {k: v[0].strip("\"'") for k, v in seen.items()
+            if len(v) == 1 and re.fullmatch(r"[\"']?[\w./${}-]+[\"']?", v[0])}
+
+
+def _put_constants(path: str, constants: dict[str, str]) -> str:
+    if not constants:
+        return path
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)",
+                  lambda m: constants.get(m.group(1) or m.group(2), m.group(0)), path)
 
 
 # -- paths -------------------------------------------------------------------------------------
@@ -748,6 +833,8 @@ def _substitute(path: str, params: dict[str, int], args: list[str]) -> str | Non
     def repl(m: re.Match) -> str:
         nonlocal unresolved
         name = m.group(1) or m.group(2)
+        if name == "0":
+            return m.group(0)  # the script's name: the same in the caller
         index = int(name) if name.isdigit() else params.get(name)
         if index is None:
             return m.group(0)
@@ -758,7 +845,7 @@ def _substitute(path: str, params: dict[str, int], args: list[str]) -> str | Non
         return v
 
     out = re.sub(r"\$\{(\w+)\}|\$(\w+)", repl, path)
-    if unresolved or re.search(r"\$\{?\d", out):
+    if unresolved or re.search(r"\$\{?[1-9]", out):
         return None
     return out if out.startswith('"') else f'"{out}"' if "$" in out and " " not in out else out
 

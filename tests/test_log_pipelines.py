@@ -352,3 +352,50 @@ def test_log_folder_made_only_in_another_case_arm_does_not_count() -> None:
         """,
     )
     assert outcome.text.endswith("esac\nmkdir -p $LOG_DIR\nexec >> $LOG_DIR/a.log\n")
+
+
+UTILS_WITH_SIDE_EFFECT = """\
+LOG_DIR=/var/vcap/sys/log/legacy
+mkdir -p $LOG_DIR
+exec > >(tee -a >(logger -p user.info -t vcap.$(basename $0).stdout) | awk -W interactive '{ system("date"); print }' >> $LOG_DIR/$(basename $0).stdout.log)
+exec 2> >(tee -a >(logger -p user.error -t vcap.$(basename $0).stderr) | awk -W interactive '{ system("date"); print }' >> $LOG_DIR/$(basename $0).stderr.log)
+
+pid_guard() {
+  echo guarding
+}
+"""
+
+
+def test_sourcing_a_helper_only_for_its_fanout_becomes_plain_redirection() -> None:
+    outcome = assert_codemod(
+        CM,
+        """\
+        #!/bin/bash
+        source /var/vcap/packages/common/utils.sh
+        exec /bin/legacy
+        """,
+        """\
+        #!/bin/bash
+        mkdir -p /var/vcap/sys/log/legacy
+        exec >> /var/vcap/sys/log/legacy/$(basename $0).stdout.log
+        exec 2>> /var/vcap/sys/log/legacy/$(basename $0).stderr.log
+        exec /bin/legacy
+        """,
+        helpers={"/var/vcap/packages/common/utils.sh": UTILS_WITH_SIDE_EFFECT},
+    )
+    assert any("only redirected output" in m for m in outcome.messages("info"))
+
+
+def test_sourcing_a_helper_still_needed_keeps_the_line_with_a_finding() -> None:
+    outcome = assert_unchanged(
+        CM,
+        """\
+        #!/bin/bash
+        source /var/vcap/packages/common/utils.sh
+        pid_guard $PIDFILE legacy
+        exec /bin/legacy
+        """,
+        helpers={"/var/vcap/packages/common/utils.sh": UTILS_WITH_SIDE_EFFECT},
+    )
+    [finding] = outcome.findings
+    assert finding.line == 2 and "side effect" in finding.message and "pid_guard" in finding.message

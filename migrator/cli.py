@@ -100,8 +100,17 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
     options = Options(sipid_path=sipid_path or config.sipid_path or Options().sipid_path)
     pipeline = Pipeline(chosen, options)
 
+    progress = None
+    if sys.stderr.isatty() and not quiet and len(jobs) > 1:
+        done = [0]
+
+        def progress(outcome) -> None:
+            done[0] += 1
+            line = f"[{done[0]}/{len(jobs)}] {outcome.job}" if done[0] < len(jobs) else ""
+            click.echo(f"\r\x1b[K{line}", err=True, nl=False)  # cleared when the last job is done
+
     try:
-        result = run_jobs(jobs, pipeline, workers)
+        result = run_jobs(jobs, pipeline, workers, progress)
     except Exception as exc:  # pragma: no cover - last line of defence
         err(f"internal error: {type(exc).__name__}: {exc}")
         return EXIT_INTERNAL

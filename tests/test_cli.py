@@ -155,6 +155,13 @@ def test_symlink_pointing_outside_the_release_is_not_followed(tmp_path: Path) ->
     assert (rel / "jobs/j/templates/j_ctl.erb").is_symlink()
 
 
+def test_a_template_that_is_not_a_regular_file_is_reported(tmp_path: Path) -> None:
+    rel = make_release(tmp_path / "rel", {"other": MIGRATED})
+    (rel / "jobs/j/templates/j_ctl.erb").mkdir()
+    proc = tool(str(rel))
+    assert proc.returncode == 1 and "not a regular file" in proc.stderr
+
+
 def test_broken_spec_is_reported(tmp_path: Path) -> None:
     rel = make_release(tmp_path / "rel", spec="name: j\ntemplates: [oops\n")
     proc = tool(str(rel))

@@ -1,0 +1,439 @@
+"""Bulk mode end to end, with real git: release repos made from the samples, bare repos as their
+remotes, and the command run through its click entry point (one test goes through ``python -m
+migrator bulk`` as a subprocess). Expected changes are never hard-coded: they come from running the
+single-release engine on the same content, so new codemods do not break these tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from migrator.bulk.cli import bulk
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "legacy-release"
+TRAILER = "Migrated-by: exemplar-migrate"
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed in {cwd}: {proc.stderr}")
+    return proc.stdout.strip()
+
+
+@pytest.fixture(autouse=True)
+def git_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the user's git config: identity and config come from the environment."""
+    cfg = tmp_path / "gitconfig"
+    cfg.write_text("[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for who in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{who}_NAME", "Release Maintainer")
+        monkeypatch.setenv(f"GIT_{who}_EMAIL", "maintainer@example.test")
+
+
+def make_release(tmp: Path, name: str, content: Path | None = SAMPLE) -> tuple[Path, Path]:
+    """A release checkout at tmp/name with a bare ``origin`` at tmp/remotes/name.git (branch main)."""
+    bare = tmp / "remotes" / f"{name}.git"
+    git(tmp, "init", "-q", "--bare", "-b", "main", str(bare))
+    work = tmp / name
+    if content is not None:
+        shutil.copytree(content, work)
+    else:
+        work.mkdir()
+        (work / "README.md").write_text("not a release\n")
+    git(work, "init", "-q", "-b", "main")
+    git(work, "add", ".")
+    git(work, "commit", "-qm", "Initial release")
+    git(work, "remote", "add", "origin", str(bare))
+    git(work, "push", "-q", "origin", "main")
+    return work, bare
+
+
+def run_bulk(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(bulk, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def engine_result(root: Path):
+    """What the single-release command would change in ``root`` (planned only, nothing written)."""
+    import codemods
+    from migrator.discovery import discover
+    from migrator.engine import Pipeline
+    from migrator.runner import run_jobs
+
+    return run_jobs(discover([root]), Pipeline(codemods.select()), 1)
+
+
+def branch_name() -> str:
+    import codemods
+
+    return "exemplar-migrate/" + "+".join(c.id for c in codemods.select())
+
+
+def changed_files(repo: Path, old: str, new: str) -> set[str]:
+    return set(git(repo, "diff", "--name-only", "--no-renames", old, new).splitlines())
+
+
+def last_report(workdir: Path) -> dict[str, dict]:
+    data = json.loads((workdir / "last-report.json").read_text())
+    return {r["name"]: r for r in data["repos"]}
+
+
+@pytest.fixture
+def releases(tmp_path: Path) -> dict[str, tuple[Path, Path]]:
+    return {n: make_release(tmp_path, n) for n in ("alpha", "beta", "gamma")}
+
+
+# -- the main path ------------------------------------------------------------------------------
+def test_each_repo_gets_a_branch_with_exactly_the_engine_changes(tmp_path, releases) -> None:
+    repo_list = tmp_path / "repos.txt"
+    repo_list.write_text("# our releases\nalpha   # relative to the list file\n"
+                         f"{tmp_path / 'beta'}\n\n{tmp_path / 'gamma'}  \n")
+    work = tmp_path / "work"
+    code, out, err = run_bulk(str(repo_list), "--workdir", str(work), "--push", "-j", "3")
+    assert code == 0, out + err
+    branch = branch_name()
+    for name, (checkout, bare) in releases.items():
+        expected = engine_result(checkout)
+        assert expected.changes, "the sample must need migrating"
+        main = git(bare, "rev-parse", "main")
+        tip = git(bare, "rev-parse", f"refs/heads/{branch}")
+        assert git(bare, "rev-parse", f"{tip}^") == main, "one commit on top of the base"
+        assert changed_files(bare, main, tip) == {c.rel for c in expected.changes}
+        for change in expected.changes:
+            shown = subprocess.run(["git", "show", f"{tip}:{change.rel}"], cwd=bare, capture_output=True)
+            assert shown.stdout == change.after, change.rel
+        message = git(bare, "log", "-1", "--format=%B", tip)
+        assert TRAILER in message
+        for change in expected.changes:
+            assert change.rel in message
+        assert git(bare, "log", "-1", "--format=%an", tip) == "Release Maintainer"
+        # the clone in the work dir is on the branch, clean, PR.md kept out of git status
+        clone = work / name
+        assert git(clone, "symbolic-ref", "--short", "HEAD") == branch
+        assert git(clone, "status", "--porcelain") == ""
+        pr = (clone / "PR.md").read_text()
+        assert pr.startswith("# ") and "exemplar-migrate" in pr.splitlines()[0]
+        assert "| Codemod | Job |" in pr
+        for f in expected.findings:
+            if f.severity in ("review", "error"):
+                assert f"`{f.path}:{f.line}`" in pr if f.line else f.path in pr
+        for package in expected.required_packages:
+            assert f"`{package}`" in pr.split("## What the release must add", 1)[1]
+        # the maintainer's own checkout is untouched
+        assert git(checkout, "branch", "--list", branch) == ""
+    assert [ln.split()[:2] for ln in out.splitlines()[1:4]] == [[n, "committed"] for n in ("alpha", "beta", "gamma")]
+    report = last_report(work)
+    assert {r["state"] for r in report.values()} == {"committed"}
+
+
+def test_rerun_makes_no_new_commit_and_a_moved_base_recreates_the_branch(tmp_path, releases) -> None:
+    work = tmp_path / "work"
+    checkout, bare = releases["alpha"]
+    branch = branch_name()
+    assert run_bulk(str(checkout), "--workdir", str(work), "--push")[0] == 0
+    first = git(bare, "rev-parse", branch)
+
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push")
+    assert code == 0 and "up-to-date" in out
+    assert git(bare, "rev-parse", branch) == first
+    assert git(work / "alpha", "rev-parse", branch) == first
+
+    # the base moves on: the tool's own branch is recreated on top of it (one tool commit, no duplicates)
+    (checkout / "NOTES.md").write_text("unrelated change\n")
+    git(checkout, "add", "NOTES.md")
+    git(checkout, "commit", "-qm", "Notes")
+    git(checkout, "push", "-q", "origin", "main")
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push")
+    assert code == 0 and "updated" in out
+    tip = git(bare, "rev-parse", branch)
+    assert tip != first
+    assert git(bare, "rev-parse", f"{tip}^") == git(bare, "rev-parse", "main")
+    assert git(bare, "rev-list", "--count", f"main..{branch}") == "1"
+    assert changed_files(bare, "main", branch) == {c.rel for c in engine_result(checkout).changes}
+
+
+def _human_commit(tmp: Path, bare: Path, branch: str, edit) -> str:
+    """Someone else adds a commit to the PR branch and pushes it."""
+    human = tmp / "human"
+    if human.exists():
+        shutil.rmtree(human)
+    git(tmp, "clone", "-q", "-b", branch, str(bare), str(human))
+    edit(human)
+    git(human, "add", "-A")
+    reviewer = {f"GIT_{who}_{key}": value for who in ("AUTHOR", "COMMITTER")
+                for key, value in (("NAME", "Reviewer"), ("EMAIL", "reviewer@example.test"))}
+    git(human, "commit", "-qm", "Hand fix from review", env=reviewer)
+    git(human, "push", "-q", "origin", branch)
+    return git(human, "rev-parse", "HEAD")
+
+
+def _restore_one_script(tmp: Path, checkout: Path) -> tuple[str, bytes]:
+    """A path the engine changes, with its legacy content (so a branch holding it needs migrating)."""
+    change = engine_result(checkout).changes[0]
+    return change.rel, change.before
+
+
+def test_a_branch_with_other_peoples_commits_is_never_rewritten(tmp_path, releases) -> None:
+    work = tmp_path / "work"
+    checkout, bare = releases["alpha"]
+    branch = branch_name()
+    assert run_bulk(str(checkout), "--workdir", str(work), "--push")[0] == 0
+
+    # 1. a reviewer adds a commit that needs nothing new: the branch is up to date, their commit kept
+    human1 = _human_commit(tmp_path, bare, branch, lambda d: (d / "REVIEW.md").write_text("ok\n"))
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push")
+    assert code == 0 and "up-to-date" in out
+    assert git(bare, "rev-parse", branch) == human1
+
+    # 2. a reviewer's commit brings legacy code back: skip leaves the branch alone (exit 1)...
+    rel, legacy = _restore_one_script(tmp_path, checkout)
+    human2 = _human_commit(tmp_path, bare, branch, lambda d: (d / rel).write_bytes(legacy))
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push")
+    assert code == 1 and "skipped" in out and "Reviewer" in out
+    assert git(bare, "rev-parse", branch) == human2
+    assert git(work / "alpha", "status", "--porcelain") == ""
+
+    # ...and the base moving on does not make the tool force-push over them either
+    (checkout / "NOTES.md").write_text("x\n")
+    git(checkout, "add", "NOTES.md")
+    git(checkout, "commit", "-qm", "Notes")
+    git(checkout, "push", "-q", "origin", "main")
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push")
+    assert code == 1 and git(bare, "rev-parse", branch) == human2
+
+    # 3. replace adds the update on top, as a fast-forward: every earlier commit is still there
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push", "--conflict-strategy", "replace")
+    assert code == 0 and "updated" in out
+    tip = git(bare, "rev-parse", branch)
+    assert git(bare, "rev-parse", f"{tip}^") == human2
+    for kept in (human1, human2):
+        assert git(bare, "merge-base", "--is-ancestor", kept, tip, check=False) == ""
+    assert changed_files(bare, human2, tip) == {rel}
+    assert TRAILER in git(bare, "log", "-1", "--format=%B", tip)
+
+
+# -- failures are isolated and lose nothing -------------------------------------------------------
+def test_failures_are_reported_per_repo_and_the_others_go_on(tmp_path, releases) -> None:
+    work = tmp_path / "work"
+    branch = branch_name()
+    dirty_checkout, _ = releases["beta"]
+    # beta: a first run, then a hand edit and a new file in its work-dir clone
+    assert run_bulk(str(dirty_checkout), "--workdir", str(work))[0] == 0
+    clone = work / "beta"
+    edited = next(p for p in sorted((clone / "jobs").rglob("*.erb")))
+    edited.write_text(edited.read_text() + "# my hand edit\n")
+    (clone / "todo.txt").write_text("mine\n")
+    head_before = git(clone, "rev-parse", "HEAD")
+    # gamma: its remote has gone away
+    gamma, gamma_bare = releases["gamma"]
+    shutil.rmtree(gamma_bare)
+    # delta: not a release; epsilon: a URL nobody serves
+    notrelease, _ = make_release(tmp_path, "delta", content=None)
+    missing_url = f"file://{tmp_path}/remotes/nowhere.git"
+    # the maintainer's alpha checkout has local work of its own
+    alpha, alpha_bare = releases["alpha"]
+    (alpha / "README.md").write_text("local, uncommitted\n")
+    (alpha / "scratch.txt").write_text("untracked\n")
+    alpha_status = git(alpha, "status", "--porcelain")
+
+    code, out, err = run_bulk(str(alpha), str(dirty_checkout), str(gamma), str(notrelease), missing_url,
+                              "--workdir", str(work), "--push", "-j", "2")
+    assert code == 1
+    rows = {ln.split()[0]: ln.split()[1] for ln in out.splitlines()[1:6]}
+    assert rows == {"alpha": "committed", "beta": "failed", "gamma": "failed", "delta": "failed",
+                    "nowhere": "failed"}
+    report = last_report(work)
+    assert "uncommitted changes" in report["beta"]["reason"] and "todo.txt" in report["beta"]["reason"]
+    assert "unreachable" in report["gamma"]["reason"]
+    assert "not a BOSH release" in report["delta"]["reason"]
+    assert "cannot clone" in report["nowhere"]["reason"]
+    # alpha went through; the maintainer's checkout still has its own changes, untouched
+    assert git(alpha_bare, "rev-parse", "--verify", branch)
+    assert git(alpha, "status", "--porcelain") == alpha_status
+    assert (alpha / "README.md").read_text() == "local, uncommitted\n"
+    # the dirty clone is exactly as the user left it
+    assert edited.read_text().endswith("# my hand edit\n") and (clone / "todo.txt").read_text() == "mine\n"
+    assert git(clone, "rev-parse", "HEAD") == head_before
+
+
+def test_missing_base_and_rejected_push_fail_that_repo_only(tmp_path, releases) -> None:
+    work = tmp_path / "work"
+    branch = branch_name()
+    code, out, _ = run_bulk(str(releases["alpha"][0]), "--workdir", str(work), "--base", "release-1.x")
+    assert code == 1
+    assert "'release-1.x' does not exist on remote 'origin'" in last_report(work)["alpha"]["reason"]
+
+    hook = releases["beta"][1] / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'protected: pushes need review' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    code, out, _ = run_bulk(str(releases["beta"][0]), str(releases["gamma"][0]), "--workdir", str(work), "--push")
+    assert code == 1
+    report = last_report(work)
+    assert report["beta"]["state"] == "failed" and "rejected" in report["beta"]["reason"]
+    assert report["gamma"]["state"] == "committed"
+    # the rejected commit is kept locally, and a later run pushes it once the remote accepts it
+    kept = git(work / "beta", "rev-parse", branch)
+    assert TRAILER in git(work / "beta", "log", "-1", "--format=%B", kept)
+    hook.unlink()
+    code, out, _ = run_bulk("--failed", "--workdir", str(work), "--push")
+    assert code == 0
+    rerun = {ln.split()[0]: ln.split()[1] for ln in out.splitlines()[1:] if ln and ":" not in ln}
+    assert rerun == {"alpha": "committed", "beta": "up-to-date"}  # the two that failed, not gamma
+    assert git(releases["beta"][1], "rev-parse", branch) == kept
+
+
+def test_dry_run_creates_no_branch_and_prints_diffstat_and_pr_text(tmp_path, releases) -> None:
+    work = tmp_path / "work"
+    checkout, bare = releases["alpha"]
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--dry-run")
+    assert code == 1  # changes pending, like the single-release --dry-run
+    expected = engine_result(checkout)
+    for change in expected.changes:
+        assert change.rel in out
+    assert "# Migrate job scripts with exemplar-migrate" in out and "would-change" in out
+    branch = branch_name()
+    assert git(bare, "branch", "--list", branch) == ""
+    assert git(work / "alpha", "branch", "--list", branch) == ""
+    assert git(work / "alpha", "status", "--porcelain") == ""
+    assert not (work / "alpha" / "PR.md").exists()
+
+
+def test_a_migrated_release_has_nothing_to_do(tmp_path) -> None:
+    migrated = tmp_path / "migrated-content"
+    shutil.copytree(SAMPLE, migrated)
+    from migrator.runner import apply_changes
+
+    apply_changes(engine_result(migrated).changes)
+    checkout, bare = make_release(tmp_path, "done", content=migrated)
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(tmp_path / "work"), "--push")
+    assert code == 0 and "nothing-to-do" in out
+    assert git(bare, "branch", "--list", branch_name()) == ""
+
+
+# -- pull requests through gh ---------------------------------------------------------------------
+FAKE_GH = r'''#!{python}
+"""Stand-in for gh: records argv and answers pr list/create/edit from a JSON state file."""
+import json, os, sys
+args = sys.argv[1:]
+with open(os.environ["FAKE_GH_LOG"], "a") as fh:
+    fh.write(json.dumps({{"argv": args, "cwd": os.getcwd()}}) + "\n")
+path = os.environ["FAKE_GH_STATE"]
+state = json.load(open(path)) if os.path.exists(path) else {{"prs": []}}
+opt = lambda name: args[args.index(name) + 1] if name in args else None
+repo = os.path.basename(os.getcwd())
+if args[:2] == ["pr", "list"]:
+    print(json.dumps([{{"number": p["number"], "url": p["url"]}} for p in state["prs"]
+                      if p["repo"] == repo and p["head"] == opt("--head") and p["state"] == "open"]))
+elif args[:2] == ["pr", "create"]:
+    n = len(state["prs"]) + 1
+    url = "https://forge.example.test/%s/pull/%d" % (repo, n)
+    state["prs"].append({{"number": n, "url": url, "repo": repo, "head": opt("--head"), "base": opt("--base"),
+                          "title": opt("--title"), "body": open(opt("--body-file")).read(), "state": "open"}})
+    print(url)
+elif args[:2] == ["pr", "edit"]:
+    pr = next(p for p in state["prs"] if str(p["number"]) == args[2])
+    pr["title"], pr["body"] = opt("--title"), open(opt("--body-file")).read()
+    print(pr["url"])
+else:
+    sys.exit("fake gh: unsupported " + " ".join(args))
+json.dump(state, open(path, "w"))
+'''
+
+
+@pytest.fixture
+def fake_gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    gh = bindir / "gh"
+    gh.write_text(FAKE_GH.format(python=sys.executable))
+    gh.chmod(0o755)
+    log, state = tmp_path / "gh-log.jsonl", tmp_path / "gh-state.json"
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_GH_LOG", str(log))
+    monkeypatch.setenv("FAKE_GH_STATE", str(state))
+    return log, state
+
+
+def test_open_pr_creates_once_then_edits(tmp_path, releases, fake_gh) -> None:
+    log, state = fake_gh
+    work = tmp_path / "work"
+    repos = [str(releases[n][0]) for n in ("alpha", "beta")]
+    code, out, _ = run_bulk(*repos, "--workdir", str(work), "--push", "--open-pr")
+    assert code == 0, out
+    assert "https://forge.example.test/alpha/pull/1" in out
+    prs = json.loads(state.read_text())["prs"]
+    assert sorted(p["repo"] for p in prs) == ["alpha", "beta"]
+    alpha_pr = next(p for p in prs if p["repo"] == "alpha")
+    assert alpha_pr["head"] == branch_name() and alpha_pr["base"] == "main"
+    assert alpha_pr["title"] == (work / "alpha" / "PR.md").read_text().splitlines()[0].removeprefix("# ")
+    assert "## Needs a human" in alpha_pr["body"]
+
+    code, out, _ = run_bulk(*repos, "--workdir", str(work), "--push", "--open-pr")
+    assert code == 0
+    calls = [json.loads(line)["argv"][:2] for line in log.read_text().splitlines()]
+    assert calls.count(["pr", "create"]) == 2 and calls.count(["pr", "edit"]) == 2
+    assert len(json.loads(state.read_text())["prs"]) == 2
+
+
+def test_open_pr_without_gh_says_so_and_leaves_the_text(tmp_path, releases, monkeypatch) -> None:
+    bindir = tmp_path / "onlygit"
+    bindir.mkdir()
+    (bindir / "git").symlink_to(shutil.which("git"))
+    monkeypatch.setenv("PATH", str(bindir))
+    work = tmp_path / "work"
+    code, out, err = run_bulk(str(releases["alpha"][0]), "--workdir", str(work), "--push", "--open-pr")
+    assert code == 1
+    assert "gh is not installed" in err and "gh is not installed" in out
+    assert (work / "alpha" / "PR.md").is_file()
+    assert git(releases["alpha"][1], "rev-parse", "--verify", branch_name())
+
+
+# -- subsets, reports, usage ------------------------------------------------------------------------
+def test_only_and_json_report(tmp_path, releases) -> None:
+    work = tmp_path / "work"
+    repos = [str(releases[n][0]) for n in ("alpha", "beta", "gamma")]
+    assert run_bulk(*repos, "--workdir", str(work), "--dry-run")[0] == 1
+    code, out, _ = run_bulk("--only", "beta", "--workdir", str(work), "--output-format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert [r["name"] for r in data["repos"]] == ["beta"]
+    beta = data["repos"][0]
+    assert beta["state"] == "committed" and beta["files_changed"] == len(engine_result(releases["beta"][0]).changes)
+    assert beta["commit"] == git(work / "beta", "rev-parse", branch_name())
+    # the last report keeps the repos that were not re-run
+    assert {n: r["state"] for n, r in last_report(work).items()} == {
+        "alpha": "would-change", "beta": "committed", "gamma": "would-change"}
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "give a repo list file or repos"),
+    (["x", "--open-pr"], "--open-pr needs --push"),
+    (["x", "--select", "no-such-codemod"], "unknown codemod"),
+    (["x", "--branch", "bad..name"], "not a valid branch name"),
+    (["--failed"], "give a repo list file or repos"),
+])
+def test_usage_errors_exit_2(tmp_path, args, message) -> None:
+    code, out, err = run_bulk(*args, "--workdir", str(tmp_path / "work"))
+    assert code == 2 and message in err
+
+
+def test_real_entry_point_dispatches_bulk(tmp_path, releases) -> None:
+    proc = subprocess.run([sys.executable, "-m", "migrator", "bulk", str(releases["alpha"][0]),
+                           "--workdir", str(tmp_path / "work"), "--dry-run"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "alpha: planning" in proc.stderr and "would-change" in proc.stdout

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from migrator.codemod import Codemod
 
+from codemods.erb_to_config import ErbToConfig
 from codemods.log_pipelines import LogPipelines
 
 #: Every codemod class, in run order.
 REGISTRY: tuple[type[Codemod], ...] = (
     LogPipelines,
+    ErbToConfig,
 )
 
 

@@ -25,6 +25,7 @@ def run_codemods(codemods: list[Codemod], before: str, *, script: str = "bin/job
                  source: str = "job_ctl.erb", job: str = "job", templates: dict[str, str] | None = None,
                  helpers: dict[str, str] | None = None, files: dict[str, str] | None = None,
                  packages: tuple[str, ...] = (), options: Options | None = None,
+                 properties: dict[str, object] | None = None,
                  dedent: bool = True) -> Outcome:
     """Run codemods through the engine's pipeline (with its verification) on one script."""
     text = textwrap.dedent(before) if dedent else before
@@ -32,6 +33,7 @@ def run_codemods(codemods: list[Codemod], before: str, *, script: str = "bin/job
         name=job,
         templates={source: script, **(templates or {})},
         packages=packages,
+        properties=properties or {},
         helpers=helpers or {},
         files=files or {},
         options=options or Options(),

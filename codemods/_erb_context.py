@@ -1,0 +1,135 @@
+"""Where an ERB output tag sits in the bash around it (``erb-to-config``).
+
+The same value needs a different shell spelling depending on its place: inside double quotes a
+plain ``${VAR}`` is right, inside single quotes the quote must be closed around it, a bare word
+needs quotes (or an array, when the old script split it into several words), and some places
+(heredoc bodies, ``${X:-...}`` defaults, ``[[ == ]]`` patterns, ``case`` patterns, comments) are
+left alone because a variable there would not mean the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from tree_sitter import Node
+
+from migrator.document import Document
+from migrator.erb import ErbTag
+
+Quote = Literal["bare", "dq", "sq"]
+
+_BLOCKED = {
+    "heredoc_body": "inside a heredoc body",
+    "heredoc_redirect": "inside a heredoc",
+    "heredoc_content": "inside a heredoc body",
+    "comment": "inside a shell comment",
+    "expansion": "inside a ${...} expansion",
+    "arithmetic_expansion": "inside $(( ... )) arithmetic",
+    "arithmetic_expression": "inside arithmetic",
+    "regex": "inside a [[ =~ ]] pattern",
+    "extglob_pattern": "inside a [[ == ]] pattern",
+    "ansi_c_string": "inside a $'...' string",
+    "translated_string": "inside a $\"...\" string",
+    "subscript": "inside an array subscript",
+    "brace_expression": "inside a brace expansion",
+}
+_ARGUMENT_PARENTS = {"command", "array", "for_statement"}
+_WORD_END = set(b" \t\n;|&)")
+
+
+@dataclass(frozen=True)
+class Place:
+    """An output tag's place: quoting, whether it is a whole word, whether argv splitting applies."""
+
+    quote: Quote
+    whole_word: bool
+    splits: bool  # an unquoted word in a command's arguments, an array or a for list
+    raw_string: Node | None = None  # the '...' around it, when it fills that string exactly
+
+
+def place_of(doc: Document, tag: ErbTag) -> Place | str:
+    """The tag's place, or a reason (text) why no variable may take its place."""
+    node = doc.root.descendant_for_byte_range(tag.start, tag.end)
+    if node is None:
+        return "outside any shell statement"
+    chain: list[Node] = []
+    current: Node | None = node
+    while current is not None:
+        chain.append(current)
+        current = current.parent
+    for n in chain:
+        if n.type in _BLOCKED:
+            return _BLOCKED[n.type]
+        if n.is_error or n.is_missing:
+            return "in a part of the script bash cannot parse"
+    if _is_case_pattern(chain) or _is_double_bracket_pattern(doc, chain):
+        return "inside a pattern, where quoting would change what matches"
+    quote: Quote = "bare"
+    raw: Node | None = None
+    for n in chain:
+        if n.type == "raw_string":
+            quote = "sq"
+            if n.start_byte == tag.start - 1 and n.end_byte == tag.end + 1:
+                raw = n
+            break
+        if n.type == "string":
+            quote = "dq"
+            break
+        if n.type in ("command", "program", "command_substitution", "process_substitution"):
+            break
+    masked = doc.masked
+    before = masked[tag.start - 1] if tag.start > 0 else 0x20
+    after = masked[tag.end] if tag.end < len(masked) else 0x0A
+    whole = quote == "bare" and before in (0x20, 0x09, 0x0A, 0x28) and after in _WORD_END
+    return Place(quote, whole, quote == "bare" and _in_argument_list(chain), raw)
+
+
+def _word_of(chain: list[Node]) -> tuple[Node, Node | None]:
+    """The argument-level node holding the tag, and its parent."""
+    for i, n in enumerate(chain):
+        if n.type in ("word", "concatenation", "string", "raw_string", "simple_expansion", "number"):
+            parent = chain[i + 1] if i + 1 < len(chain) else None
+            if parent is not None and parent.type == "concatenation":
+                continue
+            return n, parent
+    return chain[0], chain[0].parent
+
+
+def _in_argument_list(chain: list[Node]) -> bool:
+    word, parent = _word_of(chain)
+    if parent is None:
+        return False
+    if parent.type in _ARGUMENT_PARENTS:
+        if parent.type == "command":
+            name = parent.child_by_field_name("name")
+            return name is None or not (name.start_byte <= word.start_byte < name.end_byte)
+        return True
+    if parent.type == "file_redirect":
+        dest = parent.child_by_field_name("destination")
+        return dest is not None and dest.start_byte != word.start_byte
+    return False
+
+
+def _is_case_pattern(chain: list[Node]) -> bool:
+    """Whether the tag is in a ``case`` item's pattern (before its ``)``)."""
+    for n in chain:
+        if n.type == "case_item":
+            close = next((c for c in n.children if c.type == ")"), None)
+            return close is None or chain[0].start_byte < close.start_byte
+    return False
+
+
+def _is_double_bracket_pattern(doc: Document, chain: list[Node]) -> bool:
+    for i, n in enumerate(chain):
+        if n.type == "binary_expression":
+            test = next((a for a in chain[i:] if a.type == "test_command"), None)
+            if test is None or not doc.masked_text(test).startswith("[["):
+                return False
+            op = n.child_by_field_name("operator")
+            right = n.child_by_field_name("right")
+            child = chain[i - 1] if i > 0 else None
+            if op is None or right is None or child is None:
+                return True
+            return doc.masked_text(op) in ("==", "=", "!=", "=~") and child.start_byte >= right.start_byte
+    return False

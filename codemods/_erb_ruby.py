@@ -1,0 +1,129 @@
+"""Reading the Ruby inside ERB tags just enough to move it safely (``erb-to-config``).
+
+We never evaluate Ruby. We only need: which properties a tag reads (to name a shell variable after
+them), whether a value was meant to become several words (a list joined with spaces, an "args"
+property), which Ruby locals a tag depends on (a tag that reads a local assigned elsewhere in the
+script cannot move alone), and the Ruby text that renders a value shell-safe.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+_STRING = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'")
+_PROPERTY_CALL = re.compile(r"""\b(?:p|if_p)\(\s*\[?\s*["']([\w.\-]+)["']""")
+_PROPERTIES_ACCESSOR = re.compile(r"\bproperties((?:\.\w+)+)")
+_LINK_PROPERTY = re.compile(r"""\blink\(\s*["']([\w\-]+)["']\s*\)\s*\.\s*p\(\s*["']([\w.\-]+)["']""")
+_SPEC_ACCESSOR = re.compile(r"\bspec\.(\w+(?:\.\w+)*)")
+_SPACE_JOIN = re.compile(r"""\.join\(\s*(["'])\s+\1\s*\)|\*\s*(["'])\s+\2""")
+_LIST_WORDS = re.compile(r"(?:^|[._])(args|arguments|flags|opts|options|params|parameters)$")
+_DEFAULT_EMPTY = re.compile(r""",\s*(?:""|''|nil)\s*\)\s*$""")
+
+#: Names a generated variable must never take: the shell and the environment depend on them.
+RESERVED = frozenset(
+    """PATH HOME IFS PWD OLDPWD USER LOGNAME SHELL LANG TERM TMPDIR HOSTNAME UID EUID PPID
+    PS1 PS2 PS4 RANDOM SECONDS LINENO OPTARG OPTIND REPLY GROUPS FUNCNAME PIPESTATUS CDPATH
+    ENV MAIL TZ EDITOR JOB""".split()
+)
+
+
+def strip_strings(code: str) -> str:
+    """Ruby code with string literals emptied, so keywords inside strings do not count."""
+    return _STRING.sub('""', code)
+
+
+def properties_read(code: str) -> list[str]:
+    """Property names a tag reads, in order of appearance (``p``, ``if_p``, ``properties.a.b``)."""
+    found: list[tuple[int, str]] = []
+    for m in _LINK_PROPERTY.finditer(code):
+        found.append((m.start(), f"{m.group(1)}.{m.group(2)}"))
+    for m in _PROPERTY_CALL.finditer(code):
+        if not any(s <= m.start() < s + 200 and f.endswith(m.group(1)) for s, f in found):
+            found.append((m.start(), m.group(1)))
+    for m in _PROPERTIES_ACCESSOR.finditer(strip_strings(code)):
+        found.append((m.start(), m.group(1).lstrip(".")))
+    return [name for _, name in sorted(found)]
+
+
+def variable_base(code: str) -> str:
+    """A shell variable name derived from what the tag reads: ``p("a.b-c")`` -> ``A_B_C``."""
+    props = properties_read(code)
+    if props:
+        base = props[0]
+    else:
+        bare = strip_strings(code).strip()
+        spec = _SPEC_ACCESSOR.search(bare)
+        if spec:
+            base = "spec." + spec.group(1)
+        elif re.fullmatch(r"name", bare):
+            base = "job.name"
+        elif re.fullmatch(r"index", bare):
+            base = "spec.index"
+        else:
+            base = "erb.value"
+    name = re.sub(r"[^A-Za-z0-9]+", "_", base).strip("_").upper() or "ERB_VALUE"
+    if name[0].isdigit():
+        name = "P_" + name
+    if name in RESERVED or name.startswith(("BASH", "LC_")):
+        name += "_VALUE"
+    return name
+
+
+def splits_into_words(code: str, properties: Mapping[str, object]) -> bool:
+    """Whether an unquoted value was meant to become zero or several words in the old script.
+
+    True for lists joined with spaces, for properties named like argument lists
+    (``extra_args``, ``flags``, ``opts``), and for values that may be empty or hold spaces by
+    default: in all of these, quoting the value would change the process's argv.
+    """
+    if _SPACE_JOIN.search(code) or _DEFAULT_EMPTY.search(code.strip()):
+        return True
+    for name in properties_read(code):
+        if _LIST_WORDS.search(name):
+            return True
+        declared = properties.get(name)
+        if isinstance(declared, dict) and "default" in declared:
+            default = declared["default"]
+            if isinstance(default, (list, tuple)) or default is None:
+                return True
+            if isinstance(default, str) and (not default.strip() or re.search(r"\s", default)):
+                return True
+    return False
+
+
+def escaped(code: str, split: bool) -> str:
+    """Ruby that renders the tag's value as shell-safe text.
+
+    A single value becomes one shell word (``shellescape``); a value meant to split becomes its
+    whitespace-separated words, each escaped, so the shell sees the same words the old unquoted
+    tag produced, but never reads quotes, ``$`` or ``;`` in a value as syntax.
+    """
+    value = code if _SIMPLE_CALL.fullmatch(code) else f"({code})"
+    if split:
+        return f"{value}.to_s.split.map(&:shellescape).join(\" \")"
+    return f"{value}.to_s.shellescape"
+
+
+_SIMPLE_CALL = re.compile(r"""[A-Za-z_][\w.]*(?:\((?:"[^"]*"|'[^']*'|[^()"'])*\))?""")
+_LOCAL_ASSIGN = re.compile(r"(?:^|;)\s*([a-z_]\w*)\s*(?:=(?![=~>])|\+=|\|\|=)")
+_DEF = re.compile(r"\bdef\s+(?:self\.)?([a-z_]\w*[?!]?)")
+_IDENT = re.compile(r"(?<![.:@$\w])([a-z_]\w*[?!]?)")
+_BLOCK_PARAMS = re.compile(r"\|([^|]*)\|")
+
+
+def locals_defined(code: str) -> set[str]:
+    """Ruby locals assigned and methods defined by a control tag."""
+    bare = strip_strings(code)
+    return set(_LOCAL_ASSIGN.findall(bare)) | set(_DEF.findall(bare))
+
+
+def identifiers(code: str) -> set[str]:
+    return set(_IDENT.findall(strip_strings(code)))
+
+
+def block_params(code: str) -> set[str]:
+    out: set[str] = set()
+    for group in _BLOCK_PARAMS.findall(strip_strings(code)):
+        out |= {p.strip().lstrip("*&") for p in group.split(",") if p.strip()}
+    return out

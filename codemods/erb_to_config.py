@@ -1,0 +1,700 @@
+"""Codemod ``erb-to-config``: move ERB out of control scripts into a rendered env file."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from migrator.codemod import Codemod, CodemodResult, Edit, JobContext, NewFile, SpecChange
+from migrator.document import Document, bash_parser
+from migrator.erb import ErbTag
+
+from codemods import _erb_ruby as ruby
+from codemods._erb_blocks import Group, Structure, role
+from codemods._erb_context import Place, place_of
+
+Chain = list[tuple[Group, int]]
+_ASSIGNMENT_TYPES = {"variable_assignment", "variable_assignments"}
+_ARRAY_ITEM_TYPES = {"word", "string", "string_content", "raw_string", "concatenation", "number", '"', "(", ")",
+                     "array", "variable_assignment", "variable_name", "=", "program"}
+
+
+class ErbToConfig(Codemod):
+    """Move ERB out of a control script into ``config/<script>.env``, which the script sources.
+
+    What it does: for a script template with ERB, writes a new template
+    ``templates/<script>.env.erb`` (rendered by BOSH to ``config/<script>.env``), adds it to the
+    spec's ``templates`` map and puts one ``source /var/vcap/jobs/<job>/config/<script>.env`` into
+    the script, at top level before the first place that needs it. Then:
+
+    - blocks of assignments and exports with ERB (also inside ``<% if %>``/``if_p`` blocks that
+      wrap only assignments) move into the env template verbatim;
+    - an ERB value in a command's arguments, a test or a redirect becomes a variable defined in
+      the env template with a shell-escaped value (``shellescape``), referenced as ``"$VAR"``;
+      a value the old script split into several words (``.join(" ")``, ``*_args`` properties,
+      values that may be empty) becomes an array ``"${VAR[@]}"`` holding the same words;
+    - flags wrapped in an ERB conditional inside a command become an array defined in the env
+      template (empty when the condition is false) and the command keeps its shape.
+
+    Variable names come from the property (``p("router.status.port")`` ->
+    ``ROUTER_STATUS_PORT``) and never reuse a name the script already uses.
+
+    Why it is bad: ERB makes start and stop depend on render-time Ruby; the script cannot be
+    read, linted (shellcheck) or tested as plain bash, and an unescaped property value is
+    interpreted as shell syntax.
+
+    Fix safety: the rendered env file and the new script give the process the same argv and
+    environment as the old script, for every property value that the old script handled
+    correctly; values with spaces, quotes or ``$`` are now passed literally (the old script
+    split or interpreted them). Everything else stays with a finding naming the construct:
+    Ruby locals and method definitions, loops, ERB conditionals around script lines, tags that
+    emit whole lines, ERB in heredocs, comments, ``${X:-...}`` defaults and patterns.
+    """
+
+    id = "erb-to-config"
+    summary = "Move ERB out of control scripts into a rendered env file the script sources"
+    rationale = (
+        "The exemplar-release guide, 'Template Advice / ERB': avoid ERB in control scripts; "
+        "relegate it to configuration files so start and stop stay deterministic and simple."
+    )
+    triggers = (b"<%",)
+
+    def transform(self, job: JobContext, doc: Document) -> CodemodResult:
+        return _Move(self, job, doc).run()
+
+
+@dataclass
+class _Block:
+    """One piece of the env template, and where it came from in the script."""
+
+    order: int
+    text: str
+    chain: Chain
+
+
+@dataclass
+class _Region:
+    """Whole lines of assignments (and the ERB blocks around only them) that move verbatim."""
+
+    start: int
+    end: int
+    chain: Chain
+    tags: list[ErbTag]
+    block: "_Block | None" = None
+
+
+@dataclass
+class _Plan:
+    blocks: list[_Block] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)
+    anchors: list[int] = field(default_factory=list)
+    consumed: set[int] = field(default_factory=set)  # tag start offsets
+
+
+class _Move:
+    """One transform call: state for a single script."""
+
+    def __init__(self, codemod: ErbToConfig, job: JobContext, doc: Document):
+        self.cm = codemod
+        self.job = job
+        self.doc = doc
+        self.result = CodemodResult()
+        self.tags = list(doc.tags)
+        self.structure = Structure(self.tags)
+        self.locals = self._ruby_locals()
+        self.taken = {w for w in re.findall(r"[A-Za-z_]\w*", doc.masked.decode("utf-8", "replace"))
+                      if w.strip("_")}
+        self.names: dict[tuple[str, str], str] = {}
+        self.plan = _Plan()
+        self.script = job.script_name(doc.path)
+        self.reasons: dict[int, str] = {}  # tag start -> why it stays
+        self.defined: set[tuple[str, tuple]] = set()  # (variable, chain) already in the env
+
+    # -- entry -------------------------------------------------------------------------------
+    def run(self) -> CodemodResult:
+        if self.structure.broken:
+            self._finding(self.tags[0].start, "ERB blocks in this script do not nest in a way the codemod "
+                          "understands; no ERB was moved", "Move the ERB into a config template by hand.")
+            return self.result
+        env_name = self._env_name()
+        if env_name is None:
+            self._leftover_findings(already=True)
+            return self.result
+        regions = self._regions()
+        for region in regions:
+            self._claim_region(region)
+        self._flag_groups()
+        self._values()
+        if not self.plan.blocks:
+            self._leftover_findings()
+            return self.result
+        anchor = self._hoist(min(self.plan.anchors))
+        first = next((r for r in regions if r.start == anchor and not r.chain), None)
+        moved: list[_Region] = []
+        for region in regions:
+            if region is first:
+                moved.append(region)
+            elif self._region_conflict(region, anchor, moved):
+                self._release_region(region)
+            else:
+                moved.append(region)
+        released = [r for r in regions if r not in moved]
+        if released:
+            self._values()
+        for region in moved:
+            if region is not first:
+                self._delete_lines(region.start, region.end)
+        source_line = f"source /var/vcap/jobs/{self.job.name}/config/{env_name[1]}\n"
+        if first is not None:
+            self.plan.edits.append(Edit(first.start, first.end, source_line, self.cm.id))
+        else:
+            gap = "\n" if anchor >= 2 and self.doc.source[anchor - 2:anchor] == b"\n\n" else ""
+            self.plan.edits.append(Edit(anchor, anchor, source_line + gap, self.cm.id))
+        self.result.edits += self.plan.edits
+        self.result.new_files.append(NewFile(f"templates/{env_name[0]}", self._env_text(env_name)))
+        self.result.spec_changes.append(SpecChange("add_template", env_name[0], f"config/{env_name[1]}"))
+        self._leftover_findings()
+        return self.result
+
+    # -- names ---------------------------------------------------------------------------------
+    def _env_name(self) -> tuple[str, str] | None:
+        """(template source, rendered file name) of the env template; None when already sourced."""
+        used_sources = set(self.job.templates) | {k.removeprefix("templates/") for k in self.job.files}
+        used_rendered = set(self.job.templates.values())
+        for suffix in ("env", "erb.env", "env2", "env3"):
+            rendered = f"{self.script}.{suffix}"
+            if f"/config/{rendered}".encode() in self.doc.masked:
+                return None
+        for suffix in ("env", "erb.env", "env2", "env3"):
+            rendered = f"{self.script}.{suffix}"
+            source = f"{rendered}.erb"
+            if source not in used_sources and f"config/{rendered}" not in used_rendered:
+                return source, rendered
+        return None
+
+    def _name(self, key: tuple[str, str], base: str) -> str:
+        """A variable name for a value: derived from its property, unused by the script, stable."""
+        if key in self.names:
+            return self.names[key]
+        candidates = [base] + ([] if base.endswith("_VALUE") else [f"{base}_VALUE"])
+        candidates += [f"{base}_{n}" for n in range(2, 1000)]
+        name = next(c for c in candidates if c not in self.taken)
+        self.taken.add(name)
+        self.names[key] = name
+        return name
+
+    # -- Ruby locals -----------------------------------------------------------------------------
+    def _ruby_locals(self) -> set[str]:
+        out: set[str] = set()
+        for tag in self.structure.statements:
+            out |= ruby.locals_defined(tag.code)
+        for group in self.structure.groups:
+            if not group.conditional:
+                out |= ruby.locals_defined(group.opener.code)
+        return out
+
+    def _needs_local(self, codes: list[str], chain: Chain, extra_params: set[str] = frozenset()) -> str | None:
+        params = set(extra_params)
+        for group, _ in chain:
+            for tag in group.tags:
+                params |= ruby.block_params(tag.code)
+        for code in codes:
+            used = (ruby.identifiers(code) & self.locals) - params
+            if used:
+                return sorted(used)[0]
+        return None
+
+    # -- regions of assignments ------------------------------------------------------------------
+    def _line_classes(self) -> tuple[list[int], list[str]]:
+        doc = self.doc
+        starts = list(doc._line_starts)
+        if starts and starts[-1] == len(doc.source):
+            starts.pop()
+        classes = ["?"] * len(starts)
+
+        def mark(start: int, end: int, cls: str) -> None:
+            first, last = doc.line_of(start) - 1, doc.line_of(max(start, end - 1)) - 1
+            for i in range(first, min(last, len(classes) - 1) + 1):
+                classes[i] = cls if classes[i] in ("?", cls) else "X"
+
+        for child in doc.root.named_children:
+            span = doc.full_lines(child.start_byte, child.end_byte)
+            if child.type == "comment":
+                mark(child.start_byte, child.end_byte, "C" if span else "X")
+            elif self._is_assignment(child) and span:
+                mark(child.start_byte, child.end_byte, "A" if doc.tags_in(*span) else "a")
+            else:
+                mark(child.start_byte, child.end_byte, "X")
+        for i, cls in enumerate(classes):
+            if cls != "?":
+                continue
+            end = starts[i + 1] if i + 1 < len(starts) else len(doc.source)
+            if doc.masked[starts[i]:end].strip():
+                classes[i] = "X"
+            else:
+                classes[i] = "T" if doc.tags_in(starts[i], end) else "B"
+        return starts, classes
+
+    def _is_assignment(self, node: Node) -> bool:
+        if node.type in _ASSIGNMENT_TYPES:
+            return not any(n.type in ("heredoc_redirect", "heredoc_body") for n in self.doc.walk(node))
+        if node.type == "declaration_command" and node.children and node.children[0].type in ("export", "readonly"):
+            return all(c.type in _ASSIGNMENT_TYPES | {"export", "readonly", "variable_name"} for c in node.children)
+        return False
+
+    def _regions(self) -> list[_Region]:
+        starts, classes = self._line_classes()
+        runs: list[list[int]] = []
+        current: list[int] = []
+        for i, cls in enumerate(classes):
+            if cls in "AaTBC":
+                current.append(i)
+            else:
+                if current:
+                    runs.append(current)
+                current = []
+        if current:
+            runs.append(current)
+        regions = []
+        for run in runs:
+            for piece in self._settle(run, starts, classes):
+                region = self._region(piece, starts)
+                if region is not None:
+                    regions.append(region)
+        return regions
+
+    def _span(self, lines: list[int], starts: list[int]) -> tuple[int, int]:
+        end = starts[lines[-1] + 1] if lines[-1] + 1 < len(starts) else len(self.doc.source)
+        return starts[lines[0]], end
+
+    def _settle(self, run: list[int], starts: list[int], classes: list[str]) -> list[list[int]]:
+        """Split a run of lines until every ERB block in each piece lies wholly inside it."""
+        queue, done = [run], []
+        while queue:
+            lines = queue.pop()
+            while lines and classes[lines[0]] in "BC":
+                lines = lines[1:]
+            while lines and classes[lines[-1]] in "BC":
+                lines = lines[:-1]
+            if not lines:
+                continue
+            start, end = self._span(lines, starts)
+            bad = [i for i in lines if self._bad_line(i, starts, classes, start, end)]
+            if not bad:
+                if any(classes[i] in "Aa" for i in lines):
+                    done.append(lines)
+                continue
+            piece: list[int] = []
+            for i in lines:
+                if i in bad:
+                    if piece:
+                        queue.append(piece)
+                    piece = []
+                else:
+                    piece.append(i)
+            if piece:
+                queue.append(piece)
+        return sorted(done)
+
+    def _bad_line(self, i: int, starts: list[int], classes: list[str], start: int, end: int) -> bool:
+        line_end = starts[i + 1] if i + 1 < len(starts) else len(self.doc.source)
+        tags = self.doc.tags_in(starts[i], line_end)
+        for tag in tags:
+            r = role(tag)
+            if r == "statement":
+                return True
+            if r in ("open", "middle", "end"):
+                group = self.structure.group_of(tag)
+                if group is None or not group.conditional or group.start < start or group.stop > end:
+                    return True
+        if classes[i] == "a":
+            owned = [g for g, _ in self.structure.chain_at(starts[i]) if g.start >= start and g.stop <= end]
+            return not owned
+        return False
+
+    def _region(self, lines: list[int], starts: list[int]) -> _Region | None:
+        start, end = self._span(lines, starts)
+        tags = self.doc.tags_in(start, end)
+        chain = self.structure.chain_at(start)
+        if not tags and not chain:
+            return None
+        if any(not g.conditional for g, _ in chain):
+            return None
+        if any(t.kind == "output" and t.trims_newline for t in tags):
+            return None
+        own_params: set[str] = set()
+        for t in tags:
+            own_params |= ruby.block_params(t.code)
+        if self._needs_local([t.code for t in tags], chain, own_params):
+            return None
+        return _Region(start, end, chain, tags)
+
+    def _claim_region(self, region: _Region) -> None:
+        region.block = _Block(region.start, self.doc.slice(region.start, region.end), region.chain)
+        self.plan.blocks.append(region.block)
+        self.plan.anchors.append(region.start)
+        self.plan.consumed |= {t.start for t in region.tags}
+
+    def _release_region(self, region: _Region) -> None:
+        self.plan.blocks = [b for b in self.plan.blocks if b is not region.block]
+        self.plan.consumed -= {t.start for t in region.tags}
+
+    def _region_conflict(self, region: _Region, anchor: int, moved: list[_Region]) -> bool:
+        """Whether sourcing the region's assignments at ``anchor`` (earlier) could change them."""
+        if region.start == anchor and not region.chain:
+            return False
+        between = bytearray(self.doc.masked[anchor:region.start])
+        for other in moved:
+            lo, hi = max(other.start, anchor), min(other.end, region.start)
+            if lo < hi:
+                between[lo - anchor:hi - anchor] = b" " * (hi - lo)
+        text = between.decode("utf-8", "replace")
+        code_between = "\n".join(l for l in text.splitlines() if l.strip() and not l.strip().startswith("#"))
+        mine = self.doc.masked[region.start:region.end].decode("utf-8", "replace")
+        names = set(re.findall(r"\$\{?([A-Za-z_]\w*)", mine)) | set(re.findall(r"([A-Za-z_]\w*)\+?=", mine))
+        if any(re.search(rf"\b{re.escape(n)}\b", code_between) for n in names):
+            self._finding(region.start, "assignments with ERB stay: they use or set a variable that the script "
+                          "also touches before them, so they cannot move to the env file sourced earlier",
+                          "Move these assignments into the env template by hand, above the code that uses them.")
+            return True
+        if ("$(" in mine or "`" in mine) and code_between.strip():
+            self._finding(region.start, "assignments with ERB stay: they run a command substitution, which "
+                          "would run earlier from the env file", "Move them into the env template by hand.")
+            return True
+        return False
+
+    def _delete_lines(self, start: int, end: int) -> None:
+        src = self.doc.source
+        if start >= 2 and src[start - 2:start] == b"\n\n" and src[end:end + 1] == b"\n":
+            end += 1
+        self.plan.edits.append(Edit(start, end, "", self.cm.id))
+
+    # -- flags in ERB conditionals -----------------------------------------------------------------
+    def _flag_groups(self) -> None:
+        for group in self.structure.groups:
+            if not group.conditional or group.end is None:
+                continue
+            if any(t.start in self.plan.consumed for t in group.tags):
+                continue
+            chain = self.structure.chain_at(group.start)
+            if any(not g.conditional for g, _ in chain):
+                continue
+            shape = self._same_line_flags(group) or self._own_line_flags(group)
+            if shape is not None:
+                self._claim_flags(group, chain, *shape)
+
+    def _inner_tags(self, group: Group) -> list[ErbTag]:
+        own = {t.start for t in group.tags}
+        return [t for t in self.doc.tags_in(group.start, group.stop) if t.start not in own]
+
+    def _same_line_flags(self, group: Group) -> tuple[list[str], int, str, int, int] | None:
+        doc = self.doc
+        start, stop = group.start, group.stop
+        masked = doc.masked
+        if start == 0 or masked[start - 1] not in b" \t" or (stop < len(masked) and masked[stop] not in b" \t\n\\"):
+            return None
+        inner = masked[start:stop]
+        if not inner.strip():
+            return None
+        lo = start + len(inner) - len(inner.lstrip())
+        hi = stop - (len(inner) - len(inner.rstrip()))
+        node = doc.root.descendant_for_byte_range(lo, hi)
+        while node is not None and node.type != "command":
+            if node.type in ("program", "compound_statement", "do_group", "case_item", "if_statement",
+                             "function_definition", "list", "pipeline"):
+                return None
+            node = node.parent
+        if node is None:
+            return None
+        name = node.child_by_field_name("name")
+        if name is None or name.end_byte > start:
+            return None
+        for arg in node.named_children:
+            inside = start <= arg.start_byte and arg.end_byte <= stop
+            outside = arg.end_byte <= start or arg.start_byte >= stop
+            if not (inside or outside):
+                return None
+        texts = self._branch_texts(group, continuation=True)
+        if texts is None:
+            return None
+        return texts, start, "same", stop, self._top_statement_start(node)
+
+    def _own_line_flags(self, group: Group) -> tuple[list[str], int, str, int, int] | None:
+        doc = self.doc
+        for tag in group.tags:
+            ls, le = doc.line_start(tag.start), doc.line_end(tag.start)
+            if not tag.trims_newline or doc.masked[ls:le].strip() or len(doc.tags_in(ls, le)) != 1:
+                return None
+        first_line = doc.line_start(group.start)
+        if first_line == 0:
+            return None
+        prev_start = doc.line_start(first_line - 1)
+        if not doc.masked[prev_start:first_line].rstrip().endswith(b"\\"):
+            return None
+        last_end = doc.line_end(group.end.start)  # type: ignore[union-attr]
+        following = doc.source[last_end:doc.line_end(last_end)] if last_end < len(doc.source) else b""
+        if not following.strip():
+            return None
+        texts = self._branch_texts(group, continuation=False)
+        if texts is None:
+            return None
+        first_word = prev_start + len(doc.masked[prev_start:first_line]) - len(doc.masked[prev_start:first_line].lstrip())
+        node = doc.root.descendant_for_byte_range(first_word, first_word + 1)
+        return texts, first_line, "own", last_end, self._top_statement_start(node)
+
+    def _branch_texts(self, group: Group, continuation: bool) -> list[str] | None:
+        """Each branch's words as env-template text for an array, or None when not plain words."""
+        doc = self.doc
+        bounds = list(zip([group.opener, *group.middles], [*group.middles, group.end]))
+        inner = self._inner_tags(group)
+        if any(t.kind == "control" for t in inner):
+            return None
+        chain = self.structure.chain_at(group.start) + [(group, 0)]
+        if self._needs_local([t.code for t in group.tags + inner], chain):
+            return None
+        out = []
+        for before, after in bounds:
+            lo, hi = before.end, after.start  # type: ignore[union-attr]
+            if not continuation:
+                lo, hi = doc.line_end(before.end - 1), doc.line_start(after.start)  # type: ignore[union-attr]
+                lines = doc.masked[lo:hi].decode().splitlines()
+                if any(l.strip() and not l.rstrip().endswith("\\") for l in lines):
+                    return None
+            masked = re.sub(r"\\\n", "  ", doc.masked[lo:hi].decode())
+            masked = re.sub(r"\\\s*$", " ", masked.rstrip()) if not continuation else masked
+            if "$" in masked or "`" in masked or "\n" in masked.strip():
+                return None
+            if not _plain_words(masked):
+                return None
+            text = self._env_words(lo, hi, [t for t in inner if lo <= t.start < hi])
+            if text is None:
+                return None
+            out.append(" ".join(text.split()) if not any(q in text for q in "\"'") else text.strip())
+        return out
+
+    def _env_words(self, lo: int, hi: int, tags: list[ErbTag]) -> str | None:
+        """Source text of [lo, hi) with continuations removed and output tags made shell-safe."""
+        doc = self.doc
+        parts, pos = [], lo
+        for tag in tags:
+            place = place_of(doc, tag)
+            if not isinstance(place, Place) or tag.trims_newline:
+                return None
+            split = place.splits and ruby.splits_into_words(tag.code, self.job.properties)
+            value = "<%= " + ruby.escaped(tag.code, split) + " %>"
+            quote = {"dq": '"', "sq": "'", "bare": ""}[place.quote]
+            before, after = tag.start, tag.end
+            if quote and doc.source[before - 1:before] == quote.encode() and doc.source[after:after + 1] == quote.encode():
+                before, after, quote = before - 1, after + 1, ""  # the tag fills the quotes: drop them
+            parts.append(doc.slice(pos, before))
+            parts.append(f"{quote}{value}{quote}")
+            pos = after
+        parts.append(doc.slice(pos, hi))
+        text = "".join(parts)
+        text = re.sub(r"\\\n", " ", text)
+        return re.sub(r"\\\s*$", "", text.rstrip()).strip()
+
+    def _claim_flags(self, group: Group, chain: Chain, texts: list[str], start: int, form: str, stop: int,
+                     anchor: int) -> None:
+        if not any(texts):
+            return
+        name = self._name((group.opener.code + "#flags", "flags"), ruby.variable_base(group.opener.code) + "_ARGS")
+        lines = [f"{name}=()\n", f"<% {group.opener.code} -%>\n"]
+        for i, text in enumerate(texts):
+            if i > 0:
+                lines.append(f"<% {group.middles[i - 1].code} -%>\n")
+            if text:
+                lines.append(f"{name}=({text})\n")
+        lines.append("<% end -%>\n")
+        self.plan.blocks.append(_Block(group.start, "".join(lines), chain))
+        self.plan.anchors.append(anchor)
+        self.plan.consumed |= {t.start for t in group.tags + self._inner_tags(group)}
+        ref = f'"${{{name}[@]}}"'
+        if form == "same":
+            self.plan.edits.append(Edit(start, stop, ref, self.cm.id))
+        else:
+            following = self.doc.slice(stop, self.doc.line_end(stop))
+            body = [l for l in self.doc.slice(start, stop).splitlines() if l.strip() and "<%" not in l]
+            sample = body[0] if body else following
+            indent = sample[: len(sample) - len(sample.lstrip())]
+            self.plan.edits.append(Edit(start, stop, f"{indent}{ref} \\\n", self.cm.id))
+
+    # -- single values -------------------------------------------------------------------------------
+    def _values(self) -> None:
+        for tag in self.tags:
+            if tag.kind != "output" or tag.start in self.plan.consumed or tag.start in self.reasons:
+                continue
+            reason = self._value(tag)
+            if reason:
+                self.reasons[tag.start] = reason
+
+    def _value(self, tag: ErbTag) -> str | None:
+        chain = self.structure.chain_at(tag.start)
+        loop = next((g for g, _ in chain if not g.conditional), None)
+        if loop is not None:
+            return f"output tag inside an {loop.describe()} (line {self.doc.line_of(loop.start)})"
+        if tag.trims_newline:
+            return "output tag with -%> that joins it to the next line"
+        local = self._needs_local([tag.code], chain)
+        if local:
+            return f"output tag uses the Ruby local `{local}` assigned elsewhere in the script"
+        place = place_of(self.doc, tag)
+        if not isinstance(place, Place):
+            return f"output tag {place}"
+        if self._emits_lines(tag):
+            return "output tag that emits whole script lines"
+        split = place.splits and ruby.splits_into_words(tag.code, self.job.properties)
+        kind = "list" if split else "scalar"
+        name = self._name((tag.code, kind), ruby.variable_base(tag.code))
+        defined = (name, tuple((id(g), b) for g, b in chain))
+        if defined not in self.defined:
+            self.defined.add(defined)
+            value = ruby.escaped(tag.code, split)
+            text = f"{name}=(<%= {value} %>)\n" if split else f"{name}=<%= {value} %>\n"
+            self.plan.blocks.append(_Block(tag.start, text, chain))
+        self.plan.anchors.append(self._top_statement_start(self.doc.root.descendant_for_byte_range(tag.start, tag.end)))
+        self.plan.consumed.add(tag.start)
+        self.plan.edits.append(self._reference(tag, place, name, split))
+        return None
+
+    def _emits_lines(self, tag: ErbTag) -> bool:
+        ls, le = self.doc.line_start(tag.start), self.doc.line_end(tag.start)
+        return self.doc.masked[ls:le].strip() == self.doc.masked[tag.start:tag.end].strip()
+
+    def _reference(self, tag: ErbTag, place: Place, name: str, split: bool) -> Edit:
+        if split:
+            return Edit(tag.start, tag.end, f'"${{{name}[@]}}"', self.cm.id)
+        if place.quote == "dq":
+            nxt = self.doc.source[tag.end:tag.end + 1]
+            ref = f"${{{name}}}" if re.match(rb"[A-Za-z0-9_]", nxt) else f"${name}"
+            return Edit(tag.start, tag.end, ref, self.cm.id)
+        if place.quote == "sq":
+            if place.raw_string is not None:
+                return Edit(place.raw_string.start_byte, place.raw_string.end_byte, f'"${name}"', self.cm.id)
+            return Edit(tag.start, tag.end, f"'\"${name}\"'", self.cm.id)
+        return Edit(tag.start, tag.end, f'"${name}"', self.cm.id)
+
+    # -- placement -------------------------------------------------------------------------------
+    def _top_statement_start(self, node: Node | None) -> int:
+        while node is not None and node.parent is not None and node.parent.type != "program":
+            node = node.parent
+        if node is None:
+            return 0
+        return self.doc.line_start(node.start_byte)
+
+    def _hoist(self, offset: int) -> int:
+        """Move a top-level offset out of every ERB block around it (the source must always run)."""
+        chain = self.structure.chain_at(offset)
+        if chain:
+            return self.doc.line_start(chain[0][0].start)
+        return offset
+
+    # -- the env template ------------------------------------------------------------------------
+    def _env_text(self, env_name: tuple[str, str]) -> str:
+        header = (
+            f"# Sourced by {self.job.rendered_path(self.doc.path) or self.script}: the values its ERB used to "
+            "put into the script.\n"
+            "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n"
+        )
+        out = [header]
+        previous: Chain = []
+        for block in sorted(self.plan.blocks, key=lambda b: b.order):
+            key = [(id(g), b) for g, b in block.chain]
+            prev_key = [(id(g), b) for g, b in previous]
+            if key != prev_key:
+                out.append(_close(previous))
+                out.append(_open(block.chain))
+            out.append(block.text if block.text.endswith("\n") else block.text + "\n")
+            previous = block.chain
+        out.append(_close(previous))
+        return "".join(out)
+
+    # -- findings ------------------------------------------------------------------------------------
+    def _finding(self, offset: int, message: str, suggestion: str | None = None) -> None:
+        self.result.findings.append(self.cm.finding(self.doc, offset, message, "review", suggestion))
+
+    def _leftover_findings(self, already: bool = False) -> None:
+        consumed = self.plan.consumed
+        prefix = "ERB left in the script (the env file is already sourced): " if already else ""
+        reported: set[int] = set()
+        for group in self.structure.groups:
+            if all(t.start in consumed for t in group.tags):
+                continue
+            reported |= {t.start for t in group.tags}
+            self._finding(group.start, prefix + _group_message(group, self.doc), _group_suggestion(group))
+        for tag in self.structure.statements:
+            reported.add(tag.start)
+            if tag.start not in consumed:
+                self._finding(tag.start, prefix + f"Ruby code `{_short(tag.code)}` stays in the script",
+                              "Compute the value in the env template (or the config file that needs it).")
+        for tag in self.tags:
+            if tag.kind != "output" or tag.start in consumed or tag.start in reported:
+                continue
+            reason = self.reasons.get(tag.start) or "output tag not moved"
+            self._finding(tag.start, prefix + f"{reason}: `<%= {_short(tag.code)} %>` stays in the script",
+                          _output_suggestion(reason))
+
+
+def _open(chain: Chain) -> str:
+    out = []
+    for group, branch in chain:
+        out.append(f"<% {group.opener.code} -%>\n")
+        out += [f"<% {m.code} -%>\n" for m in group.middles[:branch]]
+    return "".join(out)
+
+
+def _close(chain: Chain) -> str:
+    return "<% end -%>\n" * len(chain)
+
+
+def _plain_words(masked: str) -> bool:
+    """Whether text parses as plain words (no expansions, operators or comments) in an array."""
+    if not masked.strip():
+        return True
+    tree = bash_parser().parse(f"X=({masked})\n".encode())
+    if tree.root_node.has_error:
+        return False
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type not in _ARRAY_ITEM_TYPES:
+            return False
+        stack.extend(node.children)
+    return len(tree.root_node.named_children) == 1
+
+
+def _short(code: str, limit: int = 60) -> str:
+    code = " ".join(code.split())
+    return code if len(code) <= limit else code[: limit - 3] + "..."
+
+
+def _group_message(group: Group, doc: Document) -> str:
+    lines = f"lines {doc.line_of(group.start)}-{doc.line_of(group.stop - 1)}"
+    if group.conditional:
+        return f"{group.describe()} around script lines ({lines}) stays in the script"
+    if "def " in group.opener.code:
+        return f"Ruby method definition ({lines}) stays in the script"
+    return f"{group.describe()} that emits script lines ({lines}) stays in the script"
+
+
+def _group_suggestion(group: Group) -> str:
+    if group.conditional:
+        return ("Render the decision into the env template (for example `FEATURE_ENABLED=<%= ... %>`) and "
+                "branch on it in bash with `if [ \"$FEATURE_ENABLED\" = true ]`.")
+    if "def " in group.opener.code:
+        return "Move the Ruby helper into the config template that needs its result."
+    return ("Render the list into the env template as a bash array (`ITEMS=(...)`, values shellescaped) "
+            "and loop over it in bash.")
+
+
+def _output_suggestion(reason: str) -> str:
+    if "heredoc" in reason:
+        return ("Move the heredoc's content into its own config template (listed in the spec's templates) "
+                "and copy or use the rendered file from /var/vcap/jobs/<job>/config/.")
+    if "whole script lines" in reason:
+        return "Render the lines into a config file, or render only the data and keep the commands in bash."
+    if "Ruby local" in reason:
+        return "Move the Ruby that computes the value into the env template together with the value."
+    return "Define a variable for it in the env template and reference it from the script by hand."

@@ -167,24 +167,22 @@ def test_rerun_makes_no_new_commit_and_a_moved_base_recreates_the_branch(tmp_pat
 
 
 def _human_commit(tmp: Path, bare: Path, branch: str, edit) -> str:
-    """Someone else adds a commit to the PR branch and pushes it."""
+    """Someone else adds a commit to the PR branch and pushes it (``edit`` may commit itself)."""
     human = tmp / "human"
     if human.exists():
         shutil.rmtree(human)
     git(tmp, "clone", "-q", "-b", branch, str(bare), str(human))
-    edit(human)
-    git(human, "add", "-A")
     reviewer = {f"GIT_{who}_{key}": value for who in ("AUTHOR", "COMMITTER")
                 for key, value in (("NAME", "Reviewer"), ("EMAIL", "reviewer@example.test"))}
-    git(human, "commit", "-qm", "Hand fix from review", env=reviewer)
+    if edit is None:  # the reviewer reverts the whole migration
+        tool_commit = git(human, "log", "-1", "--format=%H", f"--grep={TRAILER}")
+        git(human, "revert", "--no-edit", tool_commit, env=reviewer)
+    else:
+        edit(human)
+        git(human, "add", "-A")
+        git(human, "commit", "-qm", "Hand fix from review", env=reviewer)
     git(human, "push", "-q", "origin", branch)
     return git(human, "rev-parse", "HEAD")
-
-
-def _restore_one_script(tmp: Path, checkout: Path) -> tuple[str, bytes]:
-    """A path the engine changes, with its legacy content (so a branch holding it needs migrating)."""
-    change = engine_result(checkout).changes[0]
-    return change.rel, change.before
 
 
 def test_a_branch_with_other_peoples_commits_is_never_rewritten(tmp_path, releases) -> None:
@@ -199,11 +197,10 @@ def test_a_branch_with_other_peoples_commits_is_never_rewritten(tmp_path, releas
     assert code == 0 and "up-to-date" in out
     assert git(bare, "rev-parse", branch) == human1
 
-    # 2. a reviewer's commit brings legacy code back: skip leaves the branch alone (exit 1)...
-    rel, legacy = _restore_one_script(tmp_path, checkout)
-    human2 = _human_commit(tmp_path, bare, branch, lambda d: (d / rel).write_bytes(legacy))
+    # 2. a reviewer's commit brings the legacy code back: skip leaves the branch alone (exit 1)...
+    human2 = _human_commit(tmp_path, bare, branch, None)
     code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push")
-    assert code == 1 and "skipped" in out and "Reviewer" in out
+    assert code == 1 and "skipped" in out and "Reviewer" in out, out
     assert git(bare, "rev-parse", branch) == human2
     assert git(work / "alpha", "status", "--porcelain") == ""
 
@@ -222,7 +219,7 @@ def test_a_branch_with_other_peoples_commits_is_never_rewritten(tmp_path, releas
     assert git(bare, "rev-parse", f"{tip}^") == human2
     for kept in (human1, human2):
         assert git(bare, "merge-base", "--is-ancestor", kept, tip, check=False) == ""
-    assert changed_files(bare, human2, tip) == {rel}
+    assert changed_files(bare, human2, tip) == {c.rel for c in engine_result(checkout).changes}
     assert TRAILER in git(bare, "log", "-1", "--format=%B", tip)
 
 
@@ -437,3 +434,68 @@ def test_real_entry_point_dispatches_bulk(tmp_path, releases) -> None:
                           capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
     assert "alpha: planning" in proc.stderr and "would-change" in proc.stdout
+
+
+# -- nothing is ever lost ---------------------------------------------------------------------------
+def test_a_hand_commit_in_the_work_clone_is_kept_and_pushed(tmp_path, releases) -> None:
+    work = tmp_path / "work"
+    checkout, bare = releases["alpha"]
+    branch = branch_name()
+    assert run_bulk(str(checkout), "--workdir", str(work), "--push")[0] == 0
+    clone = work / "alpha"
+    (clone / "FOLLOW-UP.md").write_text("checked the reporter log file with operators\n")
+    git(clone, "add", "FOLLOW-UP.md")
+    git(clone, "commit", "-qm", "Follow-up note")
+    mine = git(clone, "rev-parse", "HEAD")
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push")
+    assert code == 0 and "up-to-date" in out and "1 commit(s) not made by exemplar-migrate" in out
+    assert git(bare, "rev-parse", branch) == mine  # a fast-forward push of the user's commit
+    assert git(clone, "rev-parse", branch) == mine
+
+
+def test_a_failed_commit_leaves_the_clone_clean(tmp_path, releases, monkeypatch) -> None:
+    work = tmp_path / "work"
+    checkout, bare = releases["alpha"]
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "")  # git refuses an empty identity
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(work))
+    assert code == 1
+    assert "cannot commit" in last_report(work)["alpha"]["reason"]
+    assert git(work / "alpha", "status", "--porcelain") == ""
+    assert git(work / "alpha", "branch", "--list", branch_name()) == ""
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Release Maintainer")
+    code, out, _ = run_bulk("--failed", "--workdir", str(work))
+    assert code == 0 and "committed" in out
+
+
+def test_remotes_of_local_checkouts(tmp_path, releases) -> None:
+    work = tmp_path / "work"
+    branch = branch_name()
+    # a checkout whose remote has another name is not pushed into by accident
+    renamed, renamed_bare = releases["alpha"]
+    git(renamed, "remote", "rename", "origin", "upstream")
+    code, out, _ = run_bulk(str(renamed), "--workdir", str(work), "--push")
+    assert code == 1
+    assert "no remote 'origin' (it has: upstream)" in last_report(work)["alpha"]["reason"]
+    assert git(renamed, "branch", "--list", branch) == ""
+    code, out, _ = run_bulk(str(renamed), "--workdir", str(tmp_path / "work2"), "--push", "--remote", "upstream")
+    assert code == 0 and git(renamed_bare, "rev-parse", "--verify", branch)
+    # a bare repo given as a file:// URL is cloned and pushed to directly
+    beta_bare = releases["beta"][1]
+    code, out, _ = run_bulk(f"file://{beta_bare}", "--workdir", str(work), "--push")
+    assert code == 0 and git(beta_bare, "rev-parse", "--verify", branch)
+
+
+def test_a_clone_of_another_repo_in_the_work_dir_is_not_reused(tmp_path, releases) -> None:
+    work = tmp_path / "work"
+    git(tmp_path, "clone", "-q", str(releases["beta"][1]), str(work / "alpha"))
+    head = git(work / "alpha", "rev-parse", "HEAD")
+    code, out, _ = run_bulk(str(releases["alpha"][0]), "--workdir", str(work))
+    assert code == 1 and "did not clone" in last_report(work)["alpha"]["reason"]
+    assert git(work / "alpha", "rev-parse", "HEAD") == head
+    assert git(work / "alpha", "branch", "--list", branch_name()) == ""
+    # a plain directory in the way is not a clone either
+    (work / "beta").mkdir()
+    (work / "beta" / "notes.txt").write_text("keep\n")
+    code, out, _ = run_bulk(str(releases["beta"][0]), "--workdir", str(work))
+    assert code == 1 and "not a git clone" in last_report(work)["beta"]["reason"]
+    assert (work / "beta" / "notes.txt").read_text() == "keep\n"

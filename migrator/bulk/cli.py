@@ -88,7 +88,7 @@ def _check_branch(name: str, what: str) -> None:
 def _choose(args: list[str], workdir: Path, failed: bool, only: list[str]):
     """The repos to run: from the arguments, or (for --failed/--only) from the last report."""
     from migrator.bulk import report
-    from migrator.bulk.repos import RepoListError, make_repos, read_sources
+    from migrator.bulk.repos import RepoListError, make_repos, normalise_source, read_sources
 
     last = report.load_last(workdir)
     try:
@@ -106,10 +106,13 @@ def _choose(args: list[str], workdir: Path, failed: bool, only: list[str]):
         wanted = {e["name"] for e in last if report.wants_rerun(e)}
         chosen = [r for r in chosen if r.name in wanted]
     if only:
-        unknown = [o for o in only if not any(o in (r.name, r.source) for r in chosen)]
+        def matches(o: str, r) -> bool:
+            return o in (r.name, r.source) or normalise_source(o) == r.source
+
+        unknown = [o for o in only if not any(matches(o, r) for r in chosen)]
         if unknown and not failed:
             raise UsageError(f"--only: unknown repo(s): {', '.join(unknown)}")
-        chosen = [r for r in chosen if any(o in (r.name, r.source) for o in only)]
+        chosen = [r for r in chosen if any(matches(o, r) for o in only)]
     return chosen, last
 
 

@@ -52,7 +52,7 @@ def run_git(args: list[str], cwd: Path | None = None, input: str | None = None, 
 
 
 @dataclass
-class Repo:
+class WorkTree:
     """A git work tree that bulk mode operates in (always its own clone in the work directory)."""
 
     path: Path
@@ -159,8 +159,8 @@ class Repo:
                             encoding="utf-8")
 
 
-def clone(source: str, dest: Path, remote: str) -> Repo:
+def clone(source: str, dest: Path, remote: str) -> WorkTree:
     """Clone ``source`` into ``dest`` with the remote named ``remote``."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     run_git(["clone", "--quiet", "--origin", remote, "--no-tags", source, str(dest)])
-    return Repo(dest)
+    return WorkTree(dest)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from migrator.bulk import forge, prtext
-from migrator.bulk.gitops import GitError, Repo as GitRepo, clone, run_git
+from migrator.bulk.gitops import GitError, WorkTree, clone, run_git
 from migrator.bulk.repos import Repo
 
 # tree-sitter parsers are shared per process and not thread-safe: one engine run at a time
@@ -104,20 +104,20 @@ def run_engine(root: Path, settings: Settings, repo_name: str, apply: bool) -> P
     from migrator.engine import Pipeline
     from migrator.runner import apply_changes, run_jobs
 
-    try:
-        jobs = discover([root])
-    except DiscoveryError as exc:
-        raise RepoFailure(f"not a BOSH release: {str(exc).split(': ', 1)[-1]}") from exc
-    try:
-        config = load_config(root)
-        chosen = codemods.select(list(settings.select) or config.select or None,
-                                 list(settings.ignore) or config.ignore or None)
-    except ConfigError as exc:
-        raise RepoFailure(f"release config: {exc}") from exc
-    except KeyError as exc:
-        raise RepoFailure(f"release config names an unknown codemod {exc}") from exc
-    options = Options(sipid_path=settings.sipid_path or config.sipid_path or Options().sipid_path)
     with _ENGINE_LOCK:
+        try:
+            jobs = discover([root])
+        except DiscoveryError as exc:
+            raise RepoFailure(f"not a BOSH release: {str(exc).split(': ', 1)[-1]}") from exc
+        try:
+            config = load_config(root)
+            chosen = codemods.select(list(settings.select) or config.select or None,
+                                     list(settings.ignore) or config.ignore or None)
+        except ConfigError as exc:
+            raise RepoFailure(f"release config: {exc}") from exc
+        except KeyError as exc:
+            raise RepoFailure(f"release config names an unknown codemod {exc}") from exc
+        options = Options(sipid_path=settings.sipid_path or config.sipid_path or Options().sipid_path)
         result = run_jobs(jobs, Pipeline(chosen, options), 1)
     if apply and result.changes:
         apply_changes(result.changes)
@@ -133,26 +133,37 @@ def run_engine(root: Path, settings: Settings, repo_name: str, apply: bool) -> P
 
 # -- the work directory -------------------------------------------------------------------------
 def _source_remote_url(source: str, remote: str) -> str | None:
-    """For a local checkout: the URL of its ``remote``, so pushes go where the maintainer's go."""
+    """For a local checkout: the URL of its ``remote``, so pushes go where the maintainer's go.
+
+    None when the checkout has no remotes at all (then the checkout itself is the remote); a failure
+    when it has remotes but not this one, rather than silently pushing into the checkout.
+    """
     path = Path(source)
     proc = run_git(["remote", "get-url", remote], cwd=path, check=False)
     url = proc.stdout.strip() if proc.returncode == 0 else ""
     if not url:
+        others = run_git(["remote"], cwd=path, check=False).stdout.split()
+        if others:
+            raise RepoFailure(f"{source} has no remote '{remote}' (it has: {', '.join(others)}); "
+                              "pass --remote")
         return None
     if "://" not in url and ":" not in url.split("/")[0] and not Path(url).is_absolute():
         url = str((path / url).resolve())  # a relative path remote is relative to the checkout
     return url
 
 
-def prepare_clone(repo: Repo, settings: Settings, progress: Progress) -> GitRepo:
+def prepare_clone(repo: Repo, settings: Settings, progress: Progress) -> WorkTree:
     """Clone the repo into the work dir, or reuse the clone made by an earlier run (if clean)."""
     dest = settings.workdir / repo.name
     if dest.exists() or dest.is_symlink():
-        work = GitRepo(dest)
+        work = WorkTree(dest)
         if not dest.is_dir() or not work.is_toplevel():
             raise RepoFailure(f"{dest} exists and is not a git clone; move it away or use another --workdir")
         owner = work.git("config", "--get", SOURCE_KEY, check=False).stdout.strip()
-        if owner and owner != repo.source:
+        if not owner:
+            raise RepoFailure(f"{dest} is a git repo that exemplar-migrate did not clone; move it away or "
+                              "use another --workdir")
+        if owner != repo.source:
             raise RepoFailure(f"{dest} is the clone of another repo ({owner}); use another --workdir")
         dirty = work.dirty_paths()
         if dirty:
@@ -165,13 +176,13 @@ def prepare_clone(repo: Repo, settings: Settings, progress: Progress) -> GitRepo
     else:
         if repo.is_local and not Path(repo.source).exists():
             raise RepoFailure(f"no such repository: {repo.source}")
+        upstream = _source_remote_url(repo.source, settings.remote) if repo.is_local else None
         progress(repo.name, "cloning")
         try:
             work = clone(repo.source, dest, settings.remote)
         except GitError as exc:
             raise RepoFailure(f"cannot clone {repo.source}: {exc}") from exc
         work.git("config", SOURCE_KEY, repo.source)
-        upstream = _source_remote_url(repo.source, settings.remote) if repo.is_local else None
         if upstream:
             work.git("remote", "set-url", settings.remote, upstream)
     try:
@@ -182,7 +193,7 @@ def prepare_clone(repo: Repo, settings: Settings, progress: Progress) -> GitRepo
     return work
 
 
-def _base(work: GitRepo, settings: Settings) -> tuple[str, str]:
+def _base(work: WorkTree, settings: Settings) -> tuple[str, str]:
     name = settings.base or work.remote_default_branch(settings.remote)
     if not name:
         raise RepoFailure(f"cannot tell the default branch of remote '{settings.remote}'; pass --base")
@@ -202,7 +213,7 @@ class Existing:
     diverged: bool = False
 
 
-def _existing(work: GitRepo, settings: Settings, base: str) -> Existing:
+def _existing(work: WorkTree, settings: Settings, base: str) -> Existing:
     local = work.rev(f"refs/heads/{settings.branch}")
     remote = work.rev(f"refs/remotes/{settings.remote}/{settings.branch}")
     tips = [t for t in (local, remote) if t]
@@ -226,12 +237,31 @@ def _describe(foreign: list[tuple[str, str, str]]) -> str:
     return f"{len(foreign)} commit(s) not made by exemplar-migrate ({shown}{more})"
 
 
-def _commit(work: GitRepo, plan: Plan) -> str:
+def _commit(work: WorkTree, plan: Plan) -> str:
+    """Commit exactly the engine's changes; if that fails, take them back out so the clone stays clean."""
     rels = [c.rel for c in plan.changes]
-    staged = set(work.stage(rels))
-    if staged != set(rels):
-        raise RepoFailure(f"staged files differ from the engine's changes: {sorted(staged ^ set(rels))}")
-    return work.commit(prtext.commit_message(plan.migration))
+    try:
+        staged = set(work.stage(rels))
+        if staged != set(rels):
+            raise RepoFailure(f"staged files differ from the engine's changes: {sorted(staged ^ set(rels))}")
+        return work.commit(prtext.commit_message(plan.migration))
+    except (GitError, RepoFailure) as exc:
+        _undo(work, plan.changes)
+        raise RepoFailure(f"cannot commit: {exc}") from exc
+
+
+def _undo(work: WorkTree, changes: list) -> None:
+    """Put back the files this run wrote, but only where they still hold what this run wrote."""
+    work.git("reset", "--quiet", "--", *[c.rel for c in changes], check=False)  # index only
+    for change in changes:
+        path = work.path / change.rel
+        current = path.read_bytes() if path.is_file() else None
+        if current != change.after:
+            continue
+        if change.before is None:
+            path.unlink()
+        else:
+            path.write_bytes(change.before)
 
 
 def _record(result: RepoResult, plan: Plan) -> None:
@@ -298,7 +328,7 @@ def _process(repo: Repo, settings: Settings, progress: Progress, result: RepoRes
             result.state, result.reason = UPDATED, f"branch recreated from '{base_name}'"
         work.point_branch_here(settings.branch)
     else:
-        _on_top_of_others(work, repo, settings, result, existing)
+        _on_top_of_others(work, repo, settings, result, existing, progress)
         if result.state == SKIPPED:
             return
     result.commit = work.out("rev-parse", "HEAD")
@@ -309,8 +339,8 @@ def _process(repo: Repo, settings: Settings, progress: Progress, result: RepoRes
         _open_pr(work, settings, result, plan, progress)
 
 
-def _on_top_of_others(work: GitRepo, repo: Repo, settings: Settings, result: RepoResult,
-                      existing: Existing) -> None:
+def _on_top_of_others(work: WorkTree, repo: Repo, settings: Settings, result: RepoResult,
+                      existing: Existing, progress: Progress) -> None:
     """The branch holds other people's commits: never rewrite them; add the update on top or skip."""
     assert existing.tip is not None
     work.checkout_detached(existing.tip)
@@ -327,13 +357,14 @@ def _on_top_of_others(work: GitRepo, repo: Repo, settings: Settings, result: Rep
         return
     from migrator.runner import apply_changes
 
+    progress(repo.name, "migrating on top")
     apply_changes(extra.changes)
     _commit(work, extra)
     work.point_branch_here(settings.branch)
     result.state, result.reason = UPDATED, f"update added on top; the branch keeps {kept}"
 
 
-def _write_pr(work: GitRepo, repo: Repo, settings: Settings, result: RepoResult, plan: Plan) -> None:
+def _write_pr(work: WorkTree, repo: Repo, settings: Settings, result: RepoResult, plan: Plan) -> None:
     text = prtext.pr_markdown(plan.migration)
     target = work.path / "PR.md"
     if work.is_tracked("PR.md"):
@@ -346,7 +377,7 @@ def _write_pr(work: GitRepo, repo: Repo, settings: Settings, result: RepoResult,
     body.write_text(prtext.body(plan.migration), encoding="utf-8")
 
 
-def _push(work: GitRepo, settings: Settings, result: RepoResult, existing: Existing, progress: Progress) -> None:
+def _push(work: WorkTree, settings: Settings, result: RepoResult, existing: Existing, progress: Progress) -> None:
     local = work.rev(f"refs/heads/{settings.branch}")
     remote = work.rev(f"refs/remotes/{settings.remote}/{settings.branch}")
     if local is None or local == remote:
@@ -367,7 +398,7 @@ def _push(work: GitRepo, settings: Settings, result: RepoResult, existing: Exist
     work.git("fetch", "--quiet", "--no-tags", settings.remote, check=False)
 
 
-def _open_pr(work: GitRepo, settings: Settings, result: RepoResult, plan: Plan, progress: Progress) -> None:
+def _open_pr(work: WorkTree, settings: Settings, result: RepoResult, plan: Plan, progress: Progress) -> None:
     if settings.gh is None:
         result.pr = "not opened: gh is not installed"
         result.attention.append(f"PR not opened (gh is not installed); the text is in {result.pr_file}")
@@ -384,7 +415,7 @@ def _open_pr(work: GitRepo, settings: Settings, result: RepoResult, plan: Plan, 
     result.pr = pr.url
 
 
-def _dry_run(work: GitRepo, repo: Repo, settings: Settings, progress: Progress, result: RepoResult,
+def _dry_run(work: WorkTree, repo: Repo, settings: Settings, progress: Progress, result: RepoResult,
              base: str) -> None:
     """Plan against the base without touching any branch; the clone's HEAD is put back afterwards."""
     before = work.current_branch() or work.rev("HEAD")
@@ -394,7 +425,7 @@ def _dry_run(work: GitRepo, repo: Repo, settings: Settings, progress: Progress, 
         plan = run_engine(work.path, settings, repo.name, apply=False)
     finally:
         if before:
-            work.git("checkout", "--quiet", before)
+            work.git("checkout", "--quiet", before, "--")
     plan.migration.base, plan.migration.branch = result.base, settings.branch
     _record(result, plan)
     result.state = WOULD_CHANGE if plan.changes else NOTHING

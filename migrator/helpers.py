@@ -54,6 +54,21 @@ KNOWN: dict[str, HelperInfo] = {
         frozenset({"pid_guard", "wait_pid", "wait_pidfile", "kill_and_wait", "check_mount", "running_in_container"}),
         side_effects=("exec > >(tee -a >(logger ...)) (output fan-out to syslog)",),
     ),
+    # bosh-gen's job helpers, shipped by community releases as job templates (helpers/*.sh)
+    "ctl_utils.sh": HelperInfo(
+        frozenset({"link_job_file_to_package", "link_job_file", "redirect_output", "pid_guard", "wait_pid",
+                   "kill_and_wait", "check_nfs_mount", "running_in_container"}),
+    ),
+    "ctl_setup.sh": HelperInfo(
+        frozenset({"link_job_file_to_package", "link_job_file", "redirect_output", "pid_guard", "wait_pid",
+                   "kill_and_wait", "check_nfs_mount", "running_in_container"}),
+        frozenset({"JOB_NAME", "JOB_DIR", "RUN_DIR", "LOG_DIR", "TMP_DIR", "STORE_DIR", "PIDFILE", "TMPDIR"}),
+        side_effects=(
+            "sources ctl_utils.sh and redirects output with redirect_output",
+            "adds every package's bin folder to PATH",
+            "creates and chowns the run, log, tmp and store folders",
+        ),
+    ),
 }
 
 

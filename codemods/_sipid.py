@@ -1,0 +1,245 @@
+"""Shared pieces of the sipid codemods: the commands they write, pidfile and shell-text helpers,
+and what the legacy pid helpers are known to do.
+
+Both sipid codemods need the same facts (DESIGN.md §4): where the binary lives on the VM, that
+the job must ship the ``sipid`` package, how a pidfile expression is spelled and compared, and
+which helper functions are the legacy pidfile library that sipid replaces.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Iterator
+
+from tree_sitter import Node
+
+from migrator import helpers
+from migrator.codemod import Codemod, CodemodResult, Edit, JobContext, SpecChange
+from migrator.document import Document, command_name
+
+#: Functions of the legacy pidfile libraries (cf-release utils.sh, diego/capi pid_utils.sh,
+#: bosh-gen ctl_utils.sh). Their own definitions are never rewritten.
+PID_FUNCTIONS = frozenset({
+    "pid_guard", "kill_and_wait", "wait_pid", "wait_pidfile", "wait_pid_death", "pid_is_running",
+})
+#: Helpers whose ``source`` line the pidfile codemod may remove once nothing of them is used.
+PID_HELPER_FILES = frozenset({"pid_utils.sh", "utils.sh", "ctl_utils.sh", "ctl_setup.sh"})
+#: Helper files whose ``kill_and_wait`` ends the script with ``exit 0`` (diego, capi), when the
+#: release does not carry the helper's text.
+KILL_AND_WAIT_EXITS = frozenset({"pid_utils.sh"})
+#: kill_and_wait's default wait before SIGKILL in the common helpers, in seconds.
+KILL_AND_WAIT_DEFAULT = 25
+SIPID_GRACE = 20
+
+STATEMENTS = frozenset({
+    "command", "redirected_statement", "list", "pipeline", "variable_assignment",
+    "declaration_command", "if_statement", "while_statement", "for_statement",
+    "c_style_for_statement", "case_statement", "compound_statement", "subshell",
+    "function_definition", "negated_command", "test_command", "unset_command",
+})
+LOOPS = frozenset({"while_statement", "for_statement", "c_style_for_statement"})
+
+
+def sipid(job: JobContext) -> str:
+    return job.options.sipid_path
+
+
+def package_change() -> SpecChange:
+    return SpecChange("add_package", "sipid")
+
+
+# -- shell text ---------------------------------------------------------------------------------
+def path_key(text: str) -> str:
+    """A pidfile expression in a comparable form: quotes off, ``${X}`` as ``$X``."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1]
+    text = text.replace('"', "")
+    return re.sub(r"\$\{(\w+)\}", r"$\1", text)
+
+
+def quoted(text: str) -> str:
+    """A word as a double-quoted argument (kept as written when it already carries quotes)."""
+    if '"' in text or "'" in text:
+        return text
+    return f'"{text}"'
+
+
+def errexit_before(doc: Document, offset: int) -> bool:
+    """Is ``set -e`` in force at ``offset``? (a top-level ``set -e`` before it, or ``#!... -e``)"""
+    head = doc.masked[:offset]
+    state = bool(re.match(rb"#![^\n]*\s-[a-zA-Z]*e", head))
+    for m in re.finditer(rb"(?m)^[ \t]*set[ \t]+([^\n;&|]*)", head):
+        args = m.group(1)
+        if re.search(rb"(^|\s)-[a-zA-Z]*e", args) or re.search(rb"-o\s+errexit", args):
+            state = True
+        elif re.search(rb"(^|\s)\+[a-zA-Z]*e", args) or re.search(rb"\+o\s+errexit", args):
+            state = False
+    return state
+
+
+def args_of(doc: Document, command: Node) -> list[Node]:
+    return command.children_by_field_name("argument")
+
+
+def arg_texts(doc: Document, command: Node) -> list[str]:
+    return [doc.masked_text(a) for a in args_of(doc, command)]
+
+
+# -- tree ---------------------------------------------------------------------------------------
+def block_statements(container: Node) -> list[Node]:
+    """The statements directly in a block (program, do-group, braces, case arm, then-part)."""
+    out = []
+    for child in container.named_children:
+        field = _field(child)
+        if field in ("condition", "value", "name", "variable", "initializer", "update"):
+            continue
+        if child.type in STATEMENTS:
+            out.append(child)
+    return out
+
+
+def _field(node: Node) -> str | None:
+    parent = node.parent
+    if parent is None:
+        return None
+    for i, child in enumerate(parent.children):
+        if child.id == node.id:
+            return parent.field_name_for_child(i)
+    return None
+
+
+def blocks(doc: Document) -> Iterator[Node]:
+    """Every node that holds a sequence of statements."""
+    for node in doc.walk():
+        if node.type in ("program", "do_group", "compound_statement", "case_item", "if_statement",
+                         "elif_clause", "else_clause", "subshell"):
+            yield node
+
+
+def inside_function(node: Node, doc: Document, names: Iterable[str]) -> bool:
+    wanted = set(names)
+    current = node.parent
+    while current is not None:
+        if current.type == "function_definition":
+            name = current.child_by_field_name("name")
+            if name is not None and doc.masked_text(name) in wanted:
+                return True
+        current = current.parent
+    return False
+
+
+def statement_span(doc: Document, node: Node) -> tuple[int, int] | None:
+    """Whole lines of a statement, when nothing else shares them."""
+    return doc.full_lines(node.start_byte, node.end_byte)
+
+
+def removal_edit(doc: Document, span: tuple[int, int], fix: str) -> Edit:
+    """Delete whole lines; when they sit between a blank line and another blank line (or the end
+    of a block), take one blank line with them so no double gap is left."""
+    start, end = span
+    src = doc.source
+    blank_before = start == 0 or src[max(0, start - 2):start] == b"\n\n"
+    if blank_before and end < len(src):
+        nxt = doc.line_end(end)
+        if not src[end:nxt].strip():
+            end = nxt
+    return Edit(start, end, "", fix)
+
+
+def indent_of(doc: Document, node: Node) -> str:
+    start = doc.line_start(node.start_byte)
+    return doc.slice(start, node.start_byte)
+
+
+# -- helper libraries -----------------------------------------------------------------------------
+def job_helper_source(job: JobContext, template_path: str) -> bool:
+    """Is this template a library that other templates of the job source (a job-shipped helper)?"""
+    rendered = job.rendered_path(template_path)
+    if not rendered:
+        return False
+    pattern = re.compile(r"(?m)^[^#\n]*(?:source|\.)\s+[\"']?[^\s\"']*/" + re.escape(rendered) + r"\b")
+    return any(pattern.search(text) for key, text in job.files.items() if key != template_path)
+
+
+def helper_text(job: JobContext, path: str) -> str | None:
+    return job.helpers.get(path)
+
+
+def function_body(text: str, name: str) -> tuple[Document, Node] | None:
+    doc = Document.parse("helper", text.encode("utf-8"))
+    for fn in doc.find("function_definition"):
+        n = fn.child_by_field_name("name")
+        if n is not None and doc.masked_text(n) == name:
+            return doc, fn
+    return None
+
+
+def helper_exits(job: JobContext, doc: Document, function: str) -> bool:
+    """Does the sourced helper's ``function`` end the script with ``exit``?"""
+    for _, path in helpers.source_commands(doc):
+        text = helper_text(job, path)
+        if text is not None:
+            found = function_body(text, function)
+            if found is not None:
+                hdoc, fn = found
+                return any(command_name(hdoc, c) == "exit" for c in hdoc.commands(within=fn))
+        elif path.rsplit("/", 1)[-1] in KILL_AND_WAIT_EXITS and function == "kill_and_wait":
+            return True
+    return False
+
+
+def helper_default_timeout(job: JobContext, doc: Document) -> int:
+    """kill_and_wait's default timeout, read from the helper when the release carries it."""
+    for _, path in helpers.source_commands(doc):
+        text = helper_text(job, path)
+        if text is None:
+            continue
+        found = function_body(text, "kill_and_wait")
+        if found is not None:
+            m = re.search(r"\$\{2:-(\d+)\}", found[0].node_text(found[1]))
+            if m:
+                return int(m.group(1))
+    return KILL_AND_WAIT_DEFAULT
+
+
+def drop_unused_sources(cm: Codemod, job: JobContext, doc: Document, replaced: list[tuple[int, int]],
+                        rewritten: set[str], result: CodemodResult) -> None:
+    """Remove ``source`` lines of pid helpers when nothing they provide is used any more.
+
+    ``rewritten`` holds the helper functions whose calls this pass replaced: a helper is only
+    touched when the pass took calls away from it. A helper with top-level side effects (output
+    redirection, directories, PATH) stays, with a note saying why.
+    """
+    if not rewritten:
+        return
+    for node, path in helpers.source_commands(doc):
+        base = path.rsplit("/", 1)[-1]
+        info = helpers.describe(path, helper_text(job, path))
+        if base not in PID_HELPER_FILES and not (info.functions & PID_FUNCTIONS):
+            continue
+        if info.known and info.functions and not (info.functions & rewritten):
+            continue
+        if any(s <= node.start_byte and node.end_byte <= e for s, e in replaced):
+            continue
+        if not info.known:
+            result.findings.append(cm.finding(doc, node.start_byte,
+                                              f"kept 'source {path}': its contents are unknown (not in the release)",
+                                              "info", "remove it by hand if nothing of it is used any more"))
+            continue
+        still = sorted(info.used_by(doc, exclude=tuple(replaced)))
+        if still:
+            result.findings.append(cm.finding(doc, node.start_byte,
+                                              f"kept 'source {path}': the script still uses {', '.join(still)}", "info"))
+            continue
+        if info.side_effects:
+            result.findings.append(cm.finding(
+                doc, node.start_byte,
+                f"kept 'source {path}': sourcing it also does more than define functions "
+                f"({'; '.join(info.side_effects[:3])})", "info",
+                "carry those effects over by hand, then remove the source line"))
+            continue
+        span = doc.full_lines(node.start_byte, node.end_byte)
+        if span is None:
+            continue
+        result.edits.append(removal_edit(doc, span, f"source@{node.start_byte}"))

@@ -1,0 +1,826 @@
+"""Codemod ``sipid-pidfiles``: hand-written pidfile claiming and killing -> ``sipid claim``/``sipid kill``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from tree_sitter import Node
+
+from codemods import _sipid as S
+from migrator import helpers
+from migrator.codemod import Codemod, CodemodResult, Edit, Finding, JobContext, SpecChange
+from migrator.document import Document, command_name
+
+SIGNALS = {
+    "": "TERM", "15": "TERM", "TERM": "TERM", "SIGTERM": "TERM",
+    "9": "KILL", "KILL": "KILL", "SIGKILL": "KILL",
+    "3": "QUIT", "QUIT": "QUIT", "SIGQUIT": "QUIT",
+    "0": "PROBE",
+}
+#: commands a TERM-poll-KILL loop may contain besides kill (anything else: not a stop loop)
+POLL_COMMANDS = {"sleep", "echo", "printf", "break", "continue", "true", ":", "[", "[[", "test", "let", "ps",
+                 "cat", "head", "seq"}
+#: commands a hand-written start guard may contain
+GUARD_COMMANDS = {"[", "[[", "test", "kill", "cat", "head", "echo", "printf", "exit", "rm", "ps", "grep",
+                  "true", ":"}
+
+
+class SipidPidfiles(Codemod):
+    """Replace hand-written pidfile claiming and process killing with sipid.
+
+    What it does: on the start side, ``pid_guard $PIDFILE name`` and ``echo $$ > $PIDFILE`` (any
+    quoting or variable name, or a literal path), and hand-written guards (``if [ -f $PIDFILE ] &&
+    kill -0 $(cat $PIDFILE); then ... exit 1; fi``) become one ``sipid claim --pid "$$" --pid-file
+    "$PIDFILE"`` where the pid was written (after the run folder is made, before ``exec``). On the
+    stop side, ``kill_and_wait $PIDFILE``, ``kill [-9|-TERM] $(cat $PIDFILE)`` (backticks,
+    ``$(<file)``, a pid read into a variable), TERM-poll-KILL loops and a following ``rm -f
+    $PIDFILE`` become ``if [ -f "$PIDFILE" ]; then sipid kill --pid-file "$PIDFILE"
+    --show-stacks; fi``. The job's spec gains the ``sipid`` package; a helper ``source`` line goes
+    when nothing of the helper is used any more, and a helper the job ships as its own template
+    goes with its spec entry when no script sources it.
+
+    Why it is bad: hand-written pid handling races (check-then-write without a lock), leaves stale
+    pidfiles, waits forever or kills without giving the process a chance to stop, and each release
+    carries its own slightly different copy.
+
+    Fix safety: the rewrite keeps what start and stop do for the operator: start still refuses
+    while the process runs (with ``|| exit 1`` unless ``set -e`` is on), stop still succeeds when
+    nothing runs (the ``[ -f ]`` guard: sipid fails on a missing pidfile). Differences are
+    reported: the wait before SIGKILL becomes sipid's fixed 20 s, a SIGQUIT now comes 100 ms
+    before the SIGKILL, a SIGKILL-only stop now sends SIGTERM first, a helper that ended the
+    script with ``exit`` now returns. ``cmd & echo $! > $PIDFILE`` is only rewritten when a guard
+    before it keeps start refusing; pidfiles with several pids, ``wait_pid``/``wait_pidfile`` and
+    anything not understood are left with a finding. Scripts using ``start-stop-daemon`` are left
+    alone.
+    """
+
+    id = "sipid-pidfiles"
+    summary = "Replace pid_guard/echo $$ and kill/kill_and_wait pidfile handling with sipid claim/kill"
+    rationale = (
+        "The exemplar-release guide, 'Monit Start' (write the pidfile with sipid claim) and "
+        "'Monit Stop' (use sipid kill instead of writing TERM/KILL logic in bash)."
+    )
+    triggers = (b"$$", b"$!", b"kill", b"pid_guard")
+
+    def transform(self, job: JobContext, doc: Document) -> CodemodResult:
+        if b"start-stop-daemon" in doc.masked or S.job_helper_source(job, doc.path):
+            return CodemodResult()
+        return _Pass(self, job, doc).run()
+
+    def finish_job(self, job: JobContext, documents: Mapping[str, Document]) -> CodemodResult:
+        return _remove_unsourced_helpers(self, job, documents)
+
+
+@dataclass
+class Kill:
+    """What a stop run does: the signals it sends, whether it waits, how long, and with what."""
+
+    signals: set[str] = field(default_factory=set)
+    probes: bool = False
+    loops: int = 0
+    wait: float | None = 0.0  # seconds waited before KILL (None: unknown)
+    unbounded: bool = False
+
+
+class _Pass:
+    """One transform of one document."""
+
+    def __init__(self, cm: SipidPidfiles, job: JobContext, doc: Document):
+        self.cm, self.job, self.doc = cm, job, doc
+        self.result = CodemodResult()
+        self.replaced: list[tuple[int, int]] = []
+        self.rewritten: set[str] = set()  # helper functions whose calls went away
+        self.sipid = S.sipid(job)
+        self.multi = self._multi_pid_files()
+
+    # -- output ---------------------------------------------------------------------------------
+    def finding(self, node: Node | int, message: str, severity: str = "review", suggestion: str | None = None) -> None:
+        offset = node if isinstance(node, int) else node.start_byte
+        self.result.findings.append(self.cm.finding(self.doc, offset, message, severity, suggestion))  # type: ignore[arg-type]
+
+    def edit(self, start: int, end: int, text: str, fix: str) -> None:
+        self.result.edits.append(Edit(start, end, text, fix))
+        self.replaced.append((start, end))
+
+    def remove(self, node: Node, fix: str) -> bool:
+        span = S.statement_span(self.doc, node)
+        if span is None:
+            return False
+        e = S.removal_edit(self.doc, span, fix)
+        self.result.edits.append(e)
+        self.replaced.append((e.start, e.end))
+        return True
+
+    def taken(self, node: Node) -> bool:
+        return any(s <= node.start_byte < e or s < node.end_byte <= e for s, e in self.replaced)
+
+    def skip(self, node: Node) -> bool:
+        """Inside a legacy helper's own definition (a helper inlined into the script)."""
+        return S.inside_function(node, self.doc, S.PID_FUNCTIONS)
+
+    # -- entry ----------------------------------------------------------------------------------
+    def run(self) -> CodemodResult:
+        self._start_side()
+        self._kill_and_wait_calls()
+        self._stop_runs()
+        self._leftover_calls()
+        if self.result.edits:
+            S.drop_unused_sources(self.cm, self.job, self.doc, self.replaced, self.rewritten, self.result)
+            self.result.spec_changes.append(S.package_change())
+        return self.result
+
+    # -- pidfile expressions --------------------------------------------------------------------
+    def pid_source(self, node: Node) -> str | None:
+        """The pidfile key when ``node`` reads a pid from a file: ``$(cat F)``, `` `cat F` ``,
+        ``$(<F)``, ``$(head -1 F)``, optionally inside double quotes."""
+        if node.type == "string":
+            inner = [c for c in node.named_children]
+            if len(inner) != 1:
+                return None
+            node = inner[0]
+        if node.type != "command_substitution":
+            return None
+        inner = [c for c in node.named_children if c.type != "comment"]
+        if len(inner) != 1:
+            return None
+        stmt = inner[0]
+        if stmt.type == "file_redirect" and _op(self.doc, stmt) == "<":
+            dest = stmt.child_by_field_name("destination")
+            return S.path_key(self.doc.node_text(dest)) if dest is not None else None
+        cmd = self._plain_command(stmt)
+        if cmd is None:
+            return None
+        name, args = command_name(self.doc, cmd), S.arg_texts(self.doc, cmd)
+        if name == "cat" and len(args) == 1:
+            return S.path_key(self.doc.node_text(S.args_of(self.doc, cmd)[0]))
+        if name == "head" and args[:-1] in (["-1"], ["-n", "1"], ["-n1"]) and len(args) >= 2:
+            return S.path_key(self.doc.node_text(S.args_of(self.doc, cmd)[-1]))
+        return None
+
+    def _plain_command(self, stmt: Node) -> Node | None:
+        """The command of a statement whose only redirects go to /dev/null (or 2>&1)."""
+        if stmt.type == "command":
+            return stmt
+        if stmt.type == "redirected_statement":
+            body = stmt.child_by_field_name("body")
+            for r in stmt.children_by_field_name("redirect"):
+                text = self.doc.masked_text(r).replace(" ", "")
+                if not (text.endswith("/dev/null") or text in ("2>&1", ">&2", "1>&2")):
+                    return None
+            return body if body is not None and body.type == "command" else None
+        return None
+
+    def var_ref(self, node: Node) -> str | None:
+        """``$X``, ``${X}`` or ``"$X"`` -> X."""
+        if node.type == "string":
+            inner = node.named_children
+            if len(inner) != 1:
+                return None
+            node = inner[0]
+        if node.type in ("simple_expansion", "expansion"):
+            names = [c for c in node.named_children]
+            if len(names) == 1 and names[0].type == "variable_name":
+                return self.doc.masked_text(names[0])
+        return None
+
+    def _multi_pid_files(self) -> set[str]:
+        """Pidfiles this script fills with several pids (append, pgrep, a loop over the file)."""
+        multi = set()
+        for stmt in self.doc.find("redirected_statement"):
+            for r in stmt.children_by_field_name("redirect"):
+                dest = r.child_by_field_name("destination")
+                if dest is None:
+                    continue
+                key = S.path_key(self.doc.node_text(dest))
+                body = stmt.child_by_field_name("body")
+                name = command_name(self.doc, body) if body is not None and body.type == "command" else None
+                if _op(self.doc, r) == ">>" and ("$!" in self.doc.masked_text(stmt) or "$$" in self.doc.masked_text(stmt)):
+                    multi.add(key)
+                elif name in ("pgrep", "pidof", "jobs") and _op(self.doc, r) in (">", ">>") and key.endswith(".pid"):
+                    multi.add(key)
+        for loop in self.doc.find("for_statement"):
+            for value in loop.children_by_field_name("value"):
+                key = self.pid_source(value)
+                if key:
+                    multi.add(key)
+        for pipe in self.doc.find("pipeline"):
+            text = self.doc.masked_text(pipe)
+            if "xargs" in text and "kill" in text:
+                m = re.match(r"\s*cat\s+(\S+)", text)
+                if m:
+                    multi.add(S.path_key(m.group(1)))
+        return multi
+
+    # -- start side -----------------------------------------------------------------------------
+    def _pid_writes(self) -> list[tuple[Node, str, str]]:
+        """``echo $$ > F`` / ``echo $! > F`` statements: (statement, pid word, key)."""
+        out = []
+        for stmt in self.doc.find("redirected_statement"):
+            body = stmt.child_by_field_name("body")
+            redirects = stmt.children_by_field_name("redirect")
+            if body is None or body.type != "command" or command_name(self.doc, body) != "echo" or len(redirects) != 1:
+                continue
+            args = [a for a in S.arg_texts(self.doc, body) if a != "-n"]
+            if len(args) != 1 or args[0].strip('"') not in ("$$", "$!"):
+                continue
+            r = redirects[0]
+            dest = r.child_by_field_name("destination")
+            if dest is None or _fd(self.doc, r) not in (None, "1") or _op(self.doc, r) not in (">", ">|", ">>"):
+                continue
+            if self.skip(stmt):
+                continue
+            out.append((stmt, args[0].strip('"'), S.path_key(self.doc.node_text(dest))))
+        return out
+
+    def _start_side(self) -> None:
+        guards = {}  # key -> pid_guard statements
+        for cmd in self.doc.commands("pid_guard"):
+            if self.skip(cmd):
+                continue
+            args = S.args_of(self.doc, cmd)
+            if args:
+                guards.setdefault(S.path_key(self.doc.node_text(args[0])), []).append(cmd)
+        claimed: set[str] = set()
+        for stmt, pid, key in self._pid_writes():
+            redirect = stmt.children_by_field_name("redirect")[0]
+            dest = redirect.child_by_field_name("destination")
+            if key in self.multi or _op(self.doc, redirect) == ">>":
+                self.finding(stmt, f"left unchanged: {key} collects several pids; sipid claims one pid per pidfile",
+                             suggestion="give each process its own pidfile, or keep this by hand")
+                continue
+            if not _is_block_statement(stmt):
+                self.finding(stmt, "left unchanged: the pid write is part of a larger command line",
+                             suggestion=f"write it as its own line, then re-run; or use sipid claim by hand")
+                continue
+            hand_guard = self._hand_guard(stmt, key)
+            guarded = bool(guards.get(key)) or hand_guard is not None
+            if pid == "$!":
+                if not guarded:
+                    self.finding(stmt, "left unchanged: the process is started before its pid is recorded, and "
+                                 "nothing before it refuses a second start; 'sipid claim' here would fail only "
+                                 "after a second process already runs",
+                                 suggestion="exec the process in the foreground after 'sipid claim --pid \"$$\"'")
+                    continue
+                self._claim(stmt, pid, dest, key)
+                self.finding(stmt, "sipid claim records the background pid; the guard before the start is kept, "
+                             "because the process starts before the claim", "info")
+                continue
+            self._claim(stmt, pid, dest, key)
+            claimed.add(key)
+            if hand_guard is not None and not self.taken(hand_guard):
+                self.remove(hand_guard, f"claim@{stmt.start_byte}")
+            if not guarded:
+                self.finding(stmt, "start now refuses when the pidfile names a running process "
+                             "(the old script overwrote it and started a second copy)", "info")
+        for key, cmds in guards.items():
+            for cmd in cmds:
+                if key in claimed:
+                    stmt = _statement(cmd)
+                    if stmt is cmd or _is_guard_list(self.doc, stmt, cmd):
+                        if self.remove(stmt, f"guard@{cmd.start_byte}"):
+                            self.rewritten.add("pid_guard")
+                            continue
+                    self.finding(cmd, "pid_guard left: it shares its line with other code")
+                elif not any(k == key and p == "$!" for _, p, k in self._pid_writes()):
+                    self.finding(cmd, f"left unchanged: pid_guard {key} has no matching 'echo $$ > {key}'",
+                                 suggestion=f"write the pid with sipid claim --pid \"$$\" --pid-file \"{key}\"")
+
+    def _claim(self, stmt: Node, pid: str, dest: Node, key: str) -> None:
+        # after a background start the process already runs: exiting would not undo it
+        tail = "" if pid == "$!" or S.errexit_before(self.doc, stmt.start_byte) else " || exit 1"
+        text = f'{self.sipid} claim --pid "{pid}" --pid-file {S.quoted(self.doc.node_text(dest))}{tail}'
+        self.edit(stmt.start_byte, stmt.end_byte, text, f"claim@{stmt.start_byte}")
+
+    def _hand_guard(self, write: Node, key: str) -> Node | None:
+        """An ``if`` before the pid write that exits when the pidfile names a live process."""
+        parent = write.parent
+        if parent is None:
+            return None
+        siblings = S.block_statements(parent)
+        index = next((i for i, s in enumerate(siblings) if s.id == write.id), None)
+        if index is None:
+            return None
+        for stmt in reversed(siblings[:index]):
+            if stmt.type != "if_statement":
+                continue
+            if self._is_guard(stmt, key):
+                return stmt
+        return None
+
+    def _is_guard(self, stmt: Node, key: str) -> bool:
+        text = self.doc.masked_text(stmt)
+        mentions = any(S.path_key(self.doc.node_text(n)) == key
+                       for n in self.doc.walk(stmt) if n.type in ("word", "string", "simple_expansion", "expansion", "concatenation"))
+        live = "kill -0" in text or "/proc/" in text or re.search(r"\bps\s+-p\b", text)
+        if not (mentions and live):
+            return False
+        exits = False
+        for cmd in self.doc.commands(within=stmt):
+            name = command_name(self.doc, cmd)
+            if name not in GUARD_COMMANDS:
+                return False
+            args = S.arg_texts(self.doc, cmd)
+            if name == "kill" and (not args or args[0] != "-0"):
+                return False
+            if name == "exit":
+                exits = bool(args) and args[0] not in ("0",)
+            if name == "rm" and any(S.path_key(a) != key for a in args if not a.startswith("-")):
+                return False
+        return exits and not any(n.type in ("elif_clause", "else_clause") for n in stmt.named_children)
+
+    # -- stop side: kill_and_wait -----------------------------------------------------------------
+    def _kill_and_wait_calls(self) -> None:
+        default = S.helper_default_timeout(self.job, self.doc)
+        exits = S.helper_exits(self.job, self.doc, "kill_and_wait")
+        for cmd in list(self.doc.commands("kill_and_wait")):
+            if self.skip(cmd) or self.taken(cmd):
+                continue
+            args = S.args_of(self.doc, cmd)
+            if not args or len(args) > 3:
+                self.finding(cmd, "left unchanged: kill_and_wait with unexpected arguments")
+                continue
+            pidfile = self.doc.node_text(args[0])
+            key = S.path_key(pidfile)
+            if key in self.multi:
+                self.finding(cmd, f"left unchanged: {key} holds several pids; sipid kill stops one process")
+                continue
+            stmt = _statement(cmd)
+            if stmt is not cmd and not _is_guard_list(self.doc, stmt, cmd):
+                self.finding(cmd, "left unchanged: kill_and_wait is part of a larger command")
+                continue
+            if not _is_block_statement(stmt):
+                self.finding(cmd, "left unchanged: kill_and_wait is part of a larger command")
+                continue
+            last = self._following_rm(stmt, key) or stmt
+            if not self._replace_stop(stmt, last, pidfile, key, wrapper=None):
+                continue
+            self.rewritten.add("kill_and_wait")
+            notes = []
+            texts = S.arg_texts(self.doc, cmd)
+            timeout = int(texts[1]) if len(texts) > 1 and texts[1].isdigit() else None
+            severity = "info"
+            if len(texts) > 1 and timeout is None:
+                notes.append(f"the wait before SIGKILL was {texts[1]}; sipid waits a fixed {S.SIPID_GRACE} s")
+                severity = "review"
+            elif timeout is not None and timeout != S.SIPID_GRACE:
+                notes.append(f"the wait before SIGKILL changes from {timeout} s to sipid's fixed {S.SIPID_GRACE} s")
+                severity = "review"
+            elif timeout is None and default != S.SIPID_GRACE:
+                notes.append(f"the wait before SIGKILL changes from kill_and_wait's default {default} s "
+                             f"to sipid's fixed {S.SIPID_GRACE} s")
+            if len(texts) > 2 and texts[2] == "0":
+                notes.append("kill_and_wait was told not to SIGKILL on timeout; sipid always does")
+                severity = "review"
+            if exits:
+                after = _code_after(self.doc, stmt)
+                if after is not None:
+                    notes.append(f"kill_and_wait ended the script with 'exit'; the code after it "
+                                 f"(line {self.doc.line_of(after.start_byte)}) now runs")
+                    severity = "review"
+            notes.append("a SIGQUIT now comes 100 ms before the SIGKILL (stack dump in Go and Java)")
+            self.finding(cmd, "kill_and_wait replaced by sipid kill: " + "; ".join(notes), severity)
+
+    def _following_rm(self, stmt: Node, key: str) -> Node | None:
+        nxt = _next_statement(stmt)
+        if nxt is not None and self._rm_key(nxt) == key:
+            return nxt
+        return None
+
+    def _rm_key(self, stmt: Node) -> str | None:
+        cmd = self._plain_command(stmt)
+        if cmd is None or command_name(self.doc, cmd) != "rm":
+            return None
+        args = S.args_of(self.doc, cmd)
+        files = [a for a in args if not self.doc.masked_text(a).startswith("-")]
+        flags = [self.doc.masked_text(a) for a in args if self.doc.masked_text(a).startswith("-")]
+        if len(files) != 1 or any(f not in ("-f", "-rf", "-fr") for f in flags):
+            return None
+        return S.path_key(self.doc.node_text(files[0]))
+
+    # -- stop side: inline kill sequences -------------------------------------------------------------
+    def _stop_runs(self) -> None:
+        for block in S.blocks(self.doc):
+            if self.skip(block):
+                continue
+            statements = S.block_statements(block)
+            i = 0
+            while i < len(statements):
+                consumed = self._try_run(statements, i)
+                i += max(consumed, 1)
+
+    def _try_run(self, statements: list[Node], start: int) -> int:
+        """Try a stop run starting at ``statements[start]``; returns how many statements it took."""
+        first = statements[start]
+        if self.taken(first):
+            return 1
+        pidvars: dict[str, str] = {}
+        kill = Kill()
+        key: str | None = None
+        end = start
+        inits: set[str] = set()
+        anchored = False
+        for j in range(start, len(statements)):
+            stmt = statements[j]
+            kind = self._classify(stmt, pidvars, kill, inits)
+            if kind is None:
+                break
+            if kind[0] == "key":
+                if key is not None and kind[1] != key:
+                    break
+                key = kind[1]
+                anchored = anchored or kind[2]
+            elif kind[0] == "init" and not anchored:
+                pass
+            end = j
+        if not anchored or key is None:
+            return 1
+        run = statements[start:end + 1]
+        # drop trailing statements that do nothing for the stop (counters, messages)
+        while run and self._classify_tail_only(run[-1], pidvars):
+            run.pop()
+        if not run or not any(self._sends_signal(s, pidvars) for s in run):
+            return 1
+        if key in self.multi:
+            self.finding(run[0], f"left unchanged: {key} holds several pids; sipid kill stops one process",
+                         suggestion="give each process its own pidfile, or keep this stop logic by hand")
+            return len(run)
+        assigned = self._assigned(run)
+        later = self._used_after(run[-1], assigned)
+        if later:
+            self.finding(run[0], f"left unchanged: {', '.join(sorted(later))} from the stop logic is used later")
+            return len(run)
+        pidfile = self._pidfile_text(run, key)
+        wrapper = self._wrapping_test(run)
+        if not self._replace_stop(run[0], run[-1], pidfile, key, wrapper):
+            return len(run)
+        self.finding(run[0], "stop logic replaced by sipid kill: " + "; ".join(self._kill_notes(kill)),
+                     "review" if self._kill_changes_timing(kill) else "info")
+        return len(run)
+
+    def _classify(self, stmt: Node, pidvars: dict[str, str], kill: Kill, inits: set[str]):
+        """What a statement is within a stop run, or None when it does not belong to one.
+
+        Returns ("key", pidfile key, anchors?) for statements tied to the pidfile,
+        ("init", name) for counter set-up, ("other",) for messages and waits."""
+        doc = self.doc
+        if stmt.type == "variable_assignment":
+            name = doc.masked_text(stmt.child_by_field_name("name"))
+            value = stmt.child_by_field_name("value")
+            if value is not None and (src := self.pid_source(value)):
+                pidvars[name] = src
+                return ("key", src, True)
+            if value is not None and re.fullmatch(r"-?\d+", doc.masked_text(value)):
+                inits.add(name)
+                return ("init", name)
+            return None
+        if stmt.type == "declaration_command":
+            return None
+        rm = self._rm_key(stmt)
+        if rm is not None:
+            return ("key", rm, False) if pidvars or kill.signals else None
+        cmd = self._plain_command(_unwrap_or_true(doc, stmt))
+        if cmd is not None and command_name(doc, cmd) == "kill":
+            parsed = self._kill(cmd, pidvars)
+            if parsed is None or parsed[0] == "PROBE":
+                return None
+            kill.signals.add(parsed[0])
+            return ("key", parsed[1], True)
+        if cmd is not None and command_name(doc, cmd) in ("echo", "printf"):
+            if any(v in doc.masked_text(cmd) for v in pidvars) or not (pidvars or kill.signals):
+                return None
+            return ("other",)
+        if stmt.type in S.LOOPS or stmt.type == "if_statement":
+            if not (pidvars or kill.signals):
+                return None
+            key = self._poll(stmt, pidvars, kill, inits)
+            return ("key", key, False) if key else None
+        return None
+
+    def _classify_tail_only(self, stmt: Node, pidvars: dict[str, str]) -> bool:
+        if stmt.type == "variable_assignment":
+            value = stmt.child_by_field_name("value")
+            return value is not None and self.pid_source(value) is None
+        return False
+
+    def _sends_signal(self, stmt: Node, pidvars: dict[str, str]) -> bool:
+        for cmd in self.doc.commands(within=stmt):
+            if command_name(self.doc, cmd) == "kill":
+                parsed = self._kill(cmd, pidvars)
+                if parsed and parsed[0] != "PROBE":
+                    return True
+        return False
+
+    def _kill(self, cmd: Node, pidvars: dict[str, str]) -> tuple[str, str] | None:
+        """``kill [-SIG|-s SIG] TARGET`` -> (signal, pidfile key)."""
+        args = S.args_of(self.doc, cmd)
+        texts = [self.doc.masked_text(a) for a in args]
+        sig = ""
+        if texts[:1] == ["-s"] and len(texts) >= 2:
+            sig, args, texts = texts[1], args[2:], texts[2:]
+        elif texts and texts[0].startswith("-"):
+            sig, args, texts = texts[0][1:], args[1:], texts[1:]
+        if sig not in SIGNALS or len(args) != 1:
+            return None
+        target = args[0]
+        key = self.pid_source(target)
+        if key is None:
+            var = self.var_ref(target)
+            key = pidvars.get(var or "")
+        return (SIGNALS[sig], key) if key else None
+
+    def _poll(self, stmt: Node, pidvars: dict[str, str], kill: Kill, inits: set[str]) -> str | None:
+        """A loop or ``if`` made only of waiting for the pid to die (and killing it): its key."""
+        doc = self.doc
+        keys = set(pidvars.values())
+        if len(keys) != 1:
+            return None
+        key = next(iter(keys))
+        for node in doc.walk(stmt):
+            if node.type in ("function_definition", "case_statement", "subshell", "process_substitution"):
+                return None
+            if node.type == "command":
+                name = command_name(doc, node)
+                if name == "kill":
+                    parsed = self._kill(node, pidvars)
+                    if parsed is None:
+                        return None
+                    if parsed[0] == "PROBE":
+                        kill.probes = True
+                    else:
+                        kill.signals.add(parsed[0])
+                elif name not in POLL_COMMANDS:
+                    return None
+                elif name == "ps" and "-p" not in S.arg_texts(doc, node):
+                    return None
+            elif node.type == "variable_assignment":
+                name = doc.masked_text(node.child_by_field_name("name"))
+                if name in pidvars:
+                    return None
+        text = doc.masked_text(stmt)
+        if "/proc/" in text or re.search(r"\bps\s+-p\b", text):
+            kill.probes = True
+        if stmt.type in S.LOOPS:
+            kill.loops += 1
+            bound = _loop_seconds(doc, stmt)
+            if bound is None:
+                kill.wait = None
+                if "KILL" not in kill.signals and not re.search(r"-(ge|gt|le|lt|eq)\b|[<>]", text):
+                    kill.unbounded = True
+            elif kill.wait is not None:
+                kill.wait += bound
+        return key
+
+    def _pidfile_text(self, run: list[Node], key: str) -> str:
+        for stmt in run:
+            for node in self.doc.walk(stmt):
+                if node.type in ("word", "string", "simple_expansion", "expansion", "concatenation", "raw_string") \
+                        and S.path_key(self.doc.node_text(node)) == key and node.parent is not None \
+                        and node.parent.type in ("command", "file_redirect"):
+                    return self.doc.node_text(node)
+        return key
+
+    def _wrapping_test(self, run: list[Node]) -> Node | None:
+        """The ``if [ -f F ]`` whose whole then-part is this run (no else): replaced as a whole."""
+        parent = run[0].parent
+        if parent is None or parent.type != "if_statement":
+            return None
+        body = S.block_statements(parent)
+        if [s.id for s in body] != [s.id for s in run]:
+            return None
+        if any(c.type in ("elif_clause", "else_clause") for c in parent.named_children):
+            return None
+        cond = parent.child_by_field_name("condition")
+        if cond is None or not re.fullmatch(r"\[\[?\s+-[fes]\s+\S+\s+\]\]?", self.doc.masked_text(cond).strip()):
+            return None
+        return parent if _is_block_statement(parent) else None
+
+    def _replace_stop(self, first: Node, last: Node, pidfile: str, key: str, wrapper: Node | None) -> bool:
+        outer_first, outer_last = (wrapper, wrapper) if wrapper is not None else (first, last)
+        span = self.doc.full_lines(outer_first.start_byte, outer_last.end_byte)
+        if span is None:
+            self.finding(first, "left unchanged: the stop logic shares its lines with other code")
+            return False
+        indent = S.indent_of(self.doc, outer_first)
+        unit = "\t" if indent.startswith("\t") else "  "
+        quoted = S.quoted(pidfile)
+        line = f"{self.sipid} kill --pid-file {quoted} --show-stacks"
+        text = f"{indent}if [ -f {quoted} ]; then\n{indent}{unit}{line}\n{indent}fi\n"
+        self.edit(span[0], span[1], text, f"kill@{outer_first.start_byte}")
+        return True
+
+    def _assigned(self, run: list[Node]) -> set[str]:
+        names = set()
+        for stmt in run:
+            for node in self.doc.find("variable_assignment", within=stmt):
+                name = node.child_by_field_name("name")
+                if name is not None:
+                    names.add(self.doc.masked_text(name))
+        return names
+
+    def _used_after(self, last: Node, names: set[str]) -> set[str]:
+        if not names:
+            return set()
+        scope = last.parent
+        while scope is not None and scope.type not in ("case_item", "function_definition", "program"):
+            scope = scope.parent
+        used = set()
+        for node in self.doc.find("variable_name", within=scope):
+            if node.start_byte >= last.end_byte and self.doc.masked_text(node) in names:
+                parent = node.parent
+                if parent is not None and parent.type == "variable_assignment" and parent.child_by_field_name("name") == node:
+                    continue
+                used.add(self.doc.masked_text(node))
+        return used
+
+    def _kill_notes(self, kill: Kill) -> list[str]:
+        notes = []
+        if kill.signals == {"KILL"}:
+            notes.append(f"the old stop sent SIGKILL only; sipid sends SIGTERM first and waits up to "
+                         f"{S.SIPID_GRACE} s before SIGQUIT and SIGKILL")
+        elif kill.unbounded:
+            notes.append(f"the old stop waited for the process without limit; sipid gives up after "
+                         f"{S.SIPID_GRACE} s and sends SIGQUIT and SIGKILL")
+        elif not kill.loops:
+            notes.append(f"the old stop sent SIGTERM and returned at once; stop now waits up to "
+                         f"{S.SIPID_GRACE} s for the process to exit, then sends SIGQUIT and SIGKILL")
+        else:
+            if kill.wait is None:
+                notes.append(f"the wait before SIGKILL becomes sipid's fixed {S.SIPID_GRACE} s")
+            elif round(kill.wait) != S.SIPID_GRACE:
+                notes.append(f"the wait before SIGKILL changes from about {kill.wait:g} s to sipid's fixed "
+                             f"{S.SIPID_GRACE} s")
+            if "KILL" not in kill.signals:
+                notes.append("the old stop never sent SIGKILL; sipid does after the wait")
+            notes.append("a SIGQUIT now comes 100 ms before the SIGKILL (stack dump in Go and Java)")
+        notes.append("the pidfile is removed once the process is gone")
+        return notes
+
+    def _kill_changes_timing(self, kill: Kill) -> bool:
+        if kill.signals == {"KILL"} or kill.unbounded or "KILL" not in kill.signals and kill.loops:
+            return True
+        return bool(kill.loops) and (kill.wait is None or round(kill.wait) != S.SIPID_GRACE)
+
+    # -- what is left ------------------------------------------------------------------------------
+    def _leftover_calls(self) -> None:
+        for name in ("wait_pid", "wait_pidfile", "wait_pid_death"):
+            for cmd in self.doc.commands(name):
+                if not self.skip(cmd):
+                    self.finding(cmd, f"left unchanged: {name} has no sipid equivalent",
+                                 suggestion="wait for the process in the drain script, or drop the wait")
+
+
+# -- small tree helpers -----------------------------------------------------------------------------
+def _op(doc: Document, redirect: Node) -> str:
+    for child in redirect.children:
+        if not child.is_named:
+            return doc.masked_text(child)
+    return ""
+
+
+def _fd(doc: Document, redirect: Node) -> str | None:
+    fd = redirect.child_by_field_name("descriptor")
+    return doc.masked_text(fd) if fd is not None else None
+
+
+def _statement(cmd: Node) -> Node:
+    """The statement a command is (through redirects and ``|| true``-style lists)."""
+    current = cmd
+    while current.parent is not None and current.parent.type in ("redirected_statement", "list"):
+        current = current.parent
+    return current
+
+
+def _is_guard_list(doc: Document, stmt: Node, cmd: Node) -> bool:
+    """``cmd || exit 1`` / ``cmd || true`` / ``cmd 2>/dev/null``: only the command and a fallback."""
+    if stmt.type == "redirected_statement":
+        return stmt.child_by_field_name("body") == cmd
+    if stmt.type != "list":
+        return False
+    parts = stmt.named_children
+    ops = [doc.masked_text(c) for c in stmt.children if not c.is_named]
+    if len(parts) != 2 or ops != ["||"] or parts[0].start_byte != cmd.start_byte:
+        return False
+    return re.fullmatch(r"exit(\s+\d+)?|true|:", doc.masked_text(parts[1]).strip()) is not None
+
+
+def _unwrap_or_true(doc: Document, stmt: Node) -> Node:
+    """``X || true`` / ``X || :`` / ``X || echo ...`` -> X."""
+    if stmt.type == "list":
+        parts = stmt.named_children
+        ops = [doc.masked_text(c) for c in stmt.children if not c.is_named]
+        if len(parts) == 2 and ops == ["||"]:
+            right = parts[1]
+            if right.type == "command" and command_name(doc, right) in ("true", ":", "echo"):
+                return parts[0]
+    return stmt
+
+
+def _is_block_statement(stmt: Node) -> bool:
+    parent = stmt.parent
+    return parent is not None and any(s.id == stmt.id for s in S.block_statements(parent))
+
+
+def _next_statement(stmt: Node) -> Node | None:
+    parent = stmt.parent
+    if parent is None:
+        return None
+    siblings = S.block_statements(parent)
+    for i, s in enumerate(siblings):
+        if s.id == stmt.id:
+            return siblings[i + 1] if i + 1 < len(siblings) else None
+    return None
+
+
+def _code_after(doc: Document, stmt: Node) -> Node | None:
+    """The first statement that runs after ``stmt`` in its block or an enclosing one."""
+    current = stmt
+    while current is not None and current.type != "program":
+        nxt = _next_statement(current) if _is_block_statement(current) else None
+        if nxt is not None and nxt.type != "function_definition":
+            return nxt
+        current = current.parent
+        if current is not None and current.type in ("case_item",):
+            current = current.parent  # the case statement: what follows esac
+        if current is not None and current.type == "function_definition":
+            return None
+    return None
+
+
+def _loop_seconds(doc: Document, loop: Node) -> float | None:
+    """Iterations x sleep of a counted loop, or None when it cannot be told."""
+    sleeps = 0.0
+    for cmd in doc.commands("sleep", within=loop):
+        args = S.arg_texts(doc, cmd)
+        if len(args) != 1 or not re.fullmatch(r"\d+(\.\d+)?", args[0]):
+            return None
+        sleeps += float(args[0])
+    count = _iterations(doc, loop)
+    return None if count is None or not sleeps else count * sleeps
+
+
+def _iterations(doc: Document, loop: Node) -> int | None:
+    if loop.type == "for_statement":
+        values = loop.children_by_field_name("value")
+        texts = [doc.masked_text(v) for v in values]
+        if len(texts) == 1:
+            m = re.fullmatch(r"\$\(seq\s+(?:(\d+)\s+)?(\d+)\)", texts[0]) or re.fullmatch(r"\{(\d+)\.\.(\d+)\}", texts[0])
+            if m:
+                lo = int(m.group(1) or 1)
+                return int(m.group(2)) - lo + 1
+        if texts and all(re.fullmatch(r"\d+", t) for t in texts):
+            return len(texts)
+        return None
+    if loop.type == "c_style_for_statement":
+        init = loop.child_by_field_name("initializer")
+        cond = loop.child_by_field_name("condition")
+        if init is None or cond is None:
+            return None
+        m1 = re.search(r"=\s*(\d+)", doc.masked_text(init))
+        m2 = re.fullmatch(r"\s*\w+\s*(<=?)\s*(\d+)\s*", doc.masked_text(cond))
+        if m1 and m2:
+            return int(m2.group(2)) - int(m1.group(1)) + (1 if m2.group(1) == "<=" else 0)
+        return None
+    cond = loop.child_by_field_name("condition")
+    text = doc.masked_text(cond) if cond is not None else ""
+    m = re.search(r"\$\{?\w+\}?\s+-(lt|le)\s+(\d+)", text) or re.search(r"(?:\bi|count\w*|tries|n)\s*(<|<=)\s*(\d+)", text)
+    if m:
+        return int(m.group(2)) + (1 if m.group(1) in ("le", "<=") else 0)
+    return None
+
+
+def _remove_unsourced_helpers(cm: SipidPidfiles, job: JobContext, documents: Mapping[str, Document]) -> CodemodResult:
+    """A pid helper the job ships as its own template, no longer sourced by any script, goes
+    (file and spec entry), so the diff shows the legacy library leaving the job."""
+    result = CodemodResult()
+    texts = dict(job.files)
+    changed = False
+    for key, doc in documents.items():
+        text = doc.source.decode("utf-8")
+        if texts.get(key) is not None and texts[key] != text:
+            changed = True
+        texts[key] = text
+    if not changed:
+        return result
+    for source, rendered in job.templates.items():
+        key = f"templates/{source}"
+        if rendered.startswith("bin/") or key not in job.files:
+            continue
+        original = job.files[key]
+        if key in documents and documents[key].source.decode("utf-8") != original:
+            continue  # another codemod changed it: leave it to the author
+        info = helpers.describe(rendered, original)
+        if not info.functions & S.PID_FUNCTIONS:
+            continue
+        pattern = re.compile(r"(?m)^[^#\n]*(?:source|\.)\s+[\"']?[^\s\"']*/" + re.escape(rendered) + r"\b")
+        mention = re.compile(re.escape(rendered) + r"\b")
+        was_sourced = any(pattern.search(t) for k, t in job.files.items() if k != key)
+        still = [k for k, t in texts.items() if k != key and mention.search(t)]
+        if was_sourced and not still:
+            result.removed_files.append(key)
+            result.spec_changes.append(SpecChange("remove_template", source))
+            result.findings.append(Finding(cm.id, key, None, f"{rendered} is no longer sourced by any script "
+                                           "of the job: removed, with its spec entry", "info"))
+    return result
+

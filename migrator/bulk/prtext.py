@@ -52,16 +52,16 @@ class Migration:
         return parts[1] if len(parts) > 2 and parts[0] == "jobs" else "(release)"
 
     def attributed(self) -> dict[str, list[str]]:
-        """Codemod ids per changed file; spec edits and new files count for their job's codemods."""
+        """Codemod ids per changed file, as the engine recorded them: scripts carry the codemods
+        that rewrote them; a new file carries the script it was made for, a spec edit nothing."""
         known = {c.id for c in self.codemods}
-        direct = {c.rel: [i for i in c.codemods if i in known] for c in self.changes}
-        by_job: dict[str, list[str]] = defaultdict(list)
-        for rel, ids in direct.items():
-            for cid in ids:
-                if cid not in by_job[self.job_of(rel)]:
-                    by_job[self.job_of(rel)].append(cid)
-        order = [c.id for c in self.codemods]
-        return {rel: sorted(ids or by_job[self.job_of(rel)], key=order.index) for rel, ids in direct.items()}
+        return {c.rel: [i for i in c.codemods if i in known] for c in self.changes}
+
+    def origin(self, change: FileChange) -> str | None:
+        """For a new file: the script (relative to the release) it was made for, when recorded."""
+        known = {c.id for c in self.codemods}
+        others = [o for o in change.codemods if o not in known and o != "spec"]
+        return f"jobs/{self.job_of(change.rel)}/{others[0]}" if others and change.before is None else None
 
     def applied(self) -> list[str]:
         ids = {i for ids in self.attributed().values() for i in ids}
@@ -80,22 +80,18 @@ def _where(f: Finding) -> str:
     return f"{f.path}:{f.line}" if f.line else f.path
 
 
-def _summary_rows(m: Migration) -> list[tuple[str, str, int, int, int, int]]:
-    """(codemod, job, files, added, removed, findings) per codemod and job."""
+def _summary_rows(m: Migration) -> list[tuple[str, str, int, int]]:
+    """(codemod, job, scripts rewritten, findings to review) per codemod and job."""
     rows: dict[tuple[str, str], list[int]] = {}
-    attributed = m.attributed()
+    known = {c.id for c in m.codemods}
     for change in m.changes:
-        added, removed = diffstat(change)
-        for cid in attributed.get(change.rel) or ["(other)"]:
-            row = rows.setdefault((cid, m.job_of(change.rel)), [0, 0, 0, 0])
-            row[0] += 1
-            row[1] += added
-            row[2] += removed
+        for cid in (i for i in change.codemods if i in known):
+            rows.setdefault((cid, m.job_of(change.rel)), [0, 0])[0] += 1
     for f in m.needs_human():
-        rows.setdefault((f.codemod, m.job_of(f.path)), [0, 0, 0, 0])[3] += 1
+        rows.setdefault((f.codemod, m.job_of(f.path)), [0, 0])[1] += 1
     order = {c.id: i for i, c in enumerate(m.codemods)}
     keys = sorted(rows, key=lambda k: (order.get(k[0], len(order)), k[0], k[1]))
-    return [(k[0], k[1], *rows[k]) for k in keys]  # type: ignore[misc]
+    return [(k[0], k[1], rows[k][0], rows[k][1]) for k in keys]
 
 
 def _md(text: str) -> str:
@@ -117,11 +113,11 @@ def body(m: Migration) -> str:
         "",
         "## Summary",
         "",
-        "| Codemod | Job | Files | Lines +/- | Findings to review |",
-        "|---|---|---:|---:|---:|",
+        "| Codemod | Job | Scripts rewritten | Findings to review |",
+        "|---|---|---:|---:|",
     ]
-    for cid, job, files, added, removed, findings in _summary_rows(m):
-        out.append(f"| `{cid}` | {job} | {files} | +{added} -{removed} | {findings} |")
+    for cid, job, scripts, findings in _summary_rows(m):
+        out.append(f"| `{cid}` | {job} | {scripts} | {findings} |")
     out += ["", "Codemods:", ""]
     out += [f"- `{cid}`: {_md(summaries.get(cid, ''))}" for cid in (m.applied() or summaries)]
     out += ["", "## Files", ""]
@@ -129,14 +125,18 @@ def body(m: Migration) -> str:
     for change in m.changes:
         added, removed = diffstat(change)
         action = "new" if change.before is None else "removed" if change.after is None else f"+{added} -{removed}"
-        out.append(f"- `{change.rel}` ({action}; {', '.join(attributed.get(change.rel) or ['-'])})")
+        ids = attributed.get(change.rel)
+        origin = m.origin(change)
+        why = (", ".join(ids) if ids else f"made for `{origin}`" if origin
+               else "spec" if change.rel.endswith("/spec") else "supporting file")
+        out.append(f"- `{change.rel}` ({action}; {why})")
     out += ["", "## Needs a human", ""]
     human = m.needs_human()
     if human:
         for f in human:
             line = f"- [ ] `{_where(f)}` ({f.codemod}, {f.severity}): {_md(f.message)}"
             if f.suggestion:
-                line += f" Suggestion: {_md(f.suggestion)}"
+                line += f" *Suggestion:* {_md(f.suggestion)}"
             out.append(line)
     else:
         out.append("Nothing: no finding needs review.")

@@ -499,3 +499,43 @@ def test_a_clone_of_another_repo_in_the_work_dir_is_not_reused(tmp_path, release
     code, out, _ = run_bulk(str(releases["beta"][0]), "--workdir", str(work))
     assert code == 1 and "not a git clone" in last_report(work)["beta"]["reason"]
     assert (work / "beta" / "notes.txt").read_text() == "keep\n"
+
+
+def test_diverged_tool_only_branches_are_recreated_from_the_base(tmp_path, releases) -> None:
+    checkout, bare = releases["alpha"]
+    branch = branch_name()
+    # run 1 commits locally only; the base moves; run 2 (another work dir) pushes its own tool commit
+    assert run_bulk(str(checkout), "--workdir", str(tmp_path / "w1"))[0] == 0
+    (checkout / "NOTES.md").write_text("x\n")
+    git(checkout, "add", "NOTES.md")
+    git(checkout, "commit", "-qm", "Notes")
+    git(checkout, "push", "-q", "origin", "main")
+    assert run_bulk(str(checkout), "--workdir", str(tmp_path / "w2"), "--push")[0] == 0
+    # run 3 from the first work dir: both sides are the tool's own, so it recreates and pushes
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(tmp_path / "w1"), "--push")
+    assert code == 0, out
+    tip = git(bare, "rev-parse", branch)
+    assert git(bare, "rev-list", "--count", f"main..{branch}") == "1"
+    assert git(bare, "rev-parse", f"{tip}^") == git(bare, "rev-parse", "main")
+
+
+def test_a_forced_push_only_replaces_the_commit_it_saw(tmp_path, releases) -> None:
+    """The lease: if the remote branch moved after our fetch, a non-fast-forward push is refused."""
+    from migrator.bulk.gitops import GitError, WorkTree
+
+    checkout, bare = releases["alpha"]
+    git(checkout, "push", "-q", "origin", "main:topic")
+    seen = git(bare, "rev-parse", "topic")
+    ours = tmp_path / "ours"
+    git(tmp_path, "clone", "-q", str(bare), str(ours))
+    # someone else pushes to topic after our clone fetched it
+    (checkout / "theirs.txt").write_text("theirs\n")
+    git(checkout, "add", "theirs.txt")
+    git(checkout, "commit", "-qm", "Theirs")
+    git(checkout, "push", "-q", "origin", "HEAD:topic")
+    theirs = git(bare, "rev-parse", "topic")
+    git(ours, "checkout", "-q", "-b", "topic", "origin/topic")
+    git(ours, "commit", "-q", "--amend", "-m", "Rewritten")
+    with pytest.raises(GitError):
+        WorkTree(ours).push("origin", "topic", seen, force=True)
+    assert git(bare, "rev-parse", "topic") == theirs

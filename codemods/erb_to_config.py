@@ -14,8 +14,10 @@ from migrator.erb import ErbTag
 from codemods import _erb_ruby as ruby
 from codemods._erb_blocks import Group, Structure, role
 from codemods._erb_context import Place, place_of
+from codemods._erb_heredoc import HeredocFile, heredoc_files
 
 Chain = list[tuple[Group, int]]
+_SIMPLE_LOCAL = re.compile(r"([a-z_]\w*)\s*=(?![=~>])\s*([^;\n]+)")
 _ASSIGNMENT_TYPES = {"variable_assignment", "variable_assignments"}
 _ARRAY_ITEM_TYPES = {"word", "string", "string_content", "raw_string", "concatenation", "number", '"', "(", ")",
                      "array", "variable_assignment", "variable_name", "=", "program"}
@@ -104,6 +106,8 @@ class _Move:
         self.tags = list(doc.tags)
         self.structure = Structure(self.tags)
         self.locals = self._ruby_locals()
+        self.copyable = self._copyable_locals()
+        self.copied: set[int] = set()  # copyable locals' tags copied into a new template
         self.taken = {w for w in re.findall(r"[A-Za-z_]\w*", doc.masked.decode("utf-8", "replace"))
                       if w.strip("_")}
         self.names: dict[tuple[str, str], str] = {}
@@ -122,12 +126,15 @@ class _Move:
         if env_name is None:
             self._leftover_findings(already=True)
             return self.result
+        self._heredocs()
         regions = self._regions()
         for region in regions:
             self._claim_region(region)
         self._flag_groups()
         self._values()
         if not self.plan.blocks:
+            self._drop_copied_locals()
+            self.result.edits += self.plan.edits
             self._leftover_findings()
             return self.result
         anchor = self._hoist(min(self.plan.anchors))
@@ -152,8 +159,10 @@ class _Move:
         else:
             gap = "\n" if anchor >= 2 and self.doc.source[anchor - 2:anchor] == b"\n\n" else ""
             self.plan.edits.append(Edit(anchor, anchor, source_line + gap, self.cm.id))
+        env_text = self._env_text(env_name)
+        self._drop_copied_locals()
         self.result.edits += self.plan.edits
-        self.result.new_files.append(NewFile(f"templates/{env_name[0]}", self._env_text(env_name)))
+        self.result.new_files.append(NewFile(f"templates/{env_name[0]}", env_text))
         self.result.spec_changes.append(SpecChange("add_template", env_name[0], f"config/{env_name[1]}"))
         self._leftover_findings()
         return self.result
@@ -195,16 +204,81 @@ class _Move:
                 out |= ruby.locals_defined(group.opener.code)
         return out
 
+    def _copyable_locals(self) -> dict[str, ErbTag]:
+        """Ruby locals set once, at top level, by a plain ``<% x = ... %>`` that uses no other local.
+
+        Such a tag can be copied into the new template in front of the values that use it.
+        """
+        counts: dict[str, int] = {}
+        for tag in self.structure.statements:
+            for name in ruby.locals_defined(tag.code):
+                counts[name] = counts.get(name, 0) + 1
+        out = {}
+        for tag in self.structure.statements:
+            m = _SIMPLE_LOCAL.fullmatch(tag.code.strip())
+            if (m and counts.get(m.group(1)) == 1 and not self.structure.chain_at(tag.start)
+                    and not (ruby.identifiers(m.group(2)) & self.locals)):
+                out[m.group(1)] = tag
+        return out
+
     def _needs_local(self, codes: list[str], chain: Chain, extra_params: set[str] = frozenset()) -> str | None:
+        """The first Ruby local the codes use that cannot travel with them (None: all fine)."""
         params = set(extra_params)
         for group, _ in chain:
             for tag in group.tags:
                 params |= ruby.block_params(tag.code)
         for code in codes:
-            used = (ruby.identifiers(code) & self.locals) - params
+            used = (ruby.identifiers(code) & self.locals) - params - set(self.copyable)
             if used:
                 return sorted(used)[0]
         return None
+
+    def _prelude(self, text: str) -> str:
+        """Copies of the locals that the ERB in ``text`` uses, to put in front of it."""
+        used: set[str] = set()
+        for code in re.findall(r"<%=?(.*?)-?%>", text, re.S):
+            used |= ruby.identifiers(code)
+        tags = sorted((t for n, t in self.copyable.items() if n in used), key=lambda t: t.start)
+        self.copied |= {t.start for t in tags}
+        return "".join(f"<% {t.code} -%>\n" for t in tags)
+
+    def _drop_copied_locals(self) -> None:
+        """Remove a copied local from the script once no ERB left in the script uses it."""
+        left = [t for t in self.tags if t.start not in self.plan.consumed and t.start not in self.copied]
+        for name, tag in self.copyable.items():
+            if tag.start not in self.copied:
+                continue
+            if any(name in ruby.identifiers(t.code) for t in left):
+                continue
+            self.plan.consumed.add(tag.start)
+            ls, le = self.doc.line_start(tag.start), self.doc.line_end(tag.start)
+            if not self.doc.masked[ls:le].strip() and len(self.doc.tags_in(ls, le)) == 1:
+                self.plan.edits.append(Edit(ls, le, "", self.cm.id))
+            else:
+                self.plan.edits.append(Edit(tag.start, tag.end, "", self.cm.id))
+
+    # -- heredocs that write config files --------------------------------------------------------------
+    def _heredocs(self) -> None:
+        used_sources = set(self.job.templates) | {k.removeprefix("templates/") for k in self.job.files}
+        used_rendered = set(self.job.templates.values())
+        for found in heredoc_files(self.doc, self.structure):
+            tags = self.doc.tags_in(found.body_start, found.body_end)
+            if self._needs_local([t.code for t in tags], []):
+                continue
+            rendered = next((f"config/{n}" for n in (found.file_name, f"{self.script}-{found.file_name}")
+                             if f"config/{n}" not in used_rendered and f"{n}.erb" not in used_sources), None)
+            if rendered is None:
+                continue
+            source = rendered.removeprefix("config/") + ".erb"
+            used_rendered.add(rendered)
+            used_sources.add(source)
+            body = self.doc.slice(found.body_start, found.body_end)
+            self.result.new_files.append(NewFile(f"templates/{source}", self._prelude(body) + body))
+            self.result.spec_changes.append(SpecChange("add_template", source, rendered))
+            path = f"/var/vcap/jobs/{self.job.name}/{rendered}"
+            text = f"cat {path} >> {found.destination}" if found.append else f"cp {path} {found.destination}"
+            self.plan.edits.append(Edit(found.start, found.end, text, self.cm.id))
+            self.plan.consumed |= {t.start for t in tags}
 
     # -- regions of assignments ------------------------------------------------------------------
     def _line_classes(self) -> tuple[list[int], list[str]]:
@@ -547,9 +621,10 @@ class _Move:
             return "output tag that emits whole script lines"
         split = place.splits and ruby.splits_into_words(tag.code, self.job.properties)
         kind = "list" if split else "scalar"
-        name = self._name((tag.code, kind), ruby.variable_base(tag.code))
-        defined = (name, tuple((id(g), b) for g, b in chain))
-        if defined not in self.defined:
+        name = self._name((tag.code, kind), self._base(tag.code))
+        key = tuple((id(g), b) for g, b in chain)
+        defined = (name, key)
+        if not any((name, key[:i]) in self.defined for i in range(len(key) + 1)):
             self.defined.add(defined)
             value = ruby.escaped(tag.code, split)
             text = f"{name}=(<%= {value} %>)\n" if split else f"{name}=<%= {value} %>\n"
@@ -558,6 +633,16 @@ class _Move:
         self.plan.consumed.add(tag.start)
         self.plan.edits.append(self._reference(tag, place, name, split))
         return None
+
+    def _base(self, code: str) -> str:
+        """Variable name base; a copied local is named after the property it was computed from."""
+        base = ruby.variable_base(code)
+        if base == "ERB_VALUE":
+            for name in sorted(ruby.identifiers(code) & set(self.copyable)):
+                m = _SIMPLE_LOCAL.fullmatch(self.copyable[name].code.strip())
+                inner = ruby.variable_base(m.group(2)) if m else "ERB_VALUE"
+                return inner if inner != "ERB_VALUE" else re.sub(r"\W", "_", name).upper()
+        return base
 
     def _emits_lines(self, tag: ErbTag) -> bool:
         ls, le = self.doc.line_start(tag.start), self.doc.line_end(tag.start)
@@ -598,7 +683,7 @@ class _Move:
             "put into the script.\n"
             "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n"
         )
-        out = [header]
+        out = [header, self._prelude("".join(b.text for b in self.plan.blocks))]
         previous: Chain = []
         for block in sorted(self.plan.blocks, key=lambda b: b.order):
             key = [(id(g), b) for g, b in block.chain]

@@ -11,11 +11,13 @@ from migrator.codemod import Codemod
 
 from codemods.erb_to_config import ErbToConfig
 from codemods.log_pipelines import LogPipelines
+from codemods.sipid_healthcheck import SipidHealthcheck
 from codemods.sipid_pidfiles import SipidPidfiles
 
 #: Every codemod class, in run order.
 REGISTRY: tuple[type[Codemod], ...] = (
     SipidPidfiles,
+    SipidHealthcheck,
     LogPipelines,
     ErbToConfig,
 )

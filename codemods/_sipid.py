@@ -86,6 +86,38 @@ def arg_texts(doc: Document, command: Node) -> list[str]:
     return [doc.masked_text(a) for a in args_of(doc, command)]
 
 
+def iterations(doc: Document, loop: Node) -> int | None:
+    """How many times a counted loop runs (``seq``, ``{a..b}``, a number list, C-style, or a
+    ``while`` on a counter compared with a number), or None when it cannot be told."""
+    if loop.type == "for_statement":
+        values = loop.children_by_field_name("value")
+        texts = [doc.masked_text(v) for v in values]
+        if len(texts) == 1:
+            m = re.fullmatch(r"\$\(seq\s+(?:(\d+)\s+)?(\d+)\)", texts[0]) or re.fullmatch(r"\{(\d+)\.\.(\d+)\}", texts[0])
+            if m:
+                lo = int(m.group(1) or 1)
+                return int(m.group(2)) - lo + 1
+        if texts and all(re.fullmatch(r"\d+", t) for t in texts):
+            return len(texts)
+        return None
+    if loop.type == "c_style_for_statement":
+        init = loop.child_by_field_name("initializer")
+        cond = loop.child_by_field_name("condition")
+        if init is None or cond is None:
+            return None
+        m1 = re.search(r"=\s*(\d+)", doc.masked_text(init))
+        m2 = re.fullmatch(r"\s*\w+\s*(<=?)\s*(\d+)\s*", doc.masked_text(cond))
+        if m1 and m2:
+            return int(m2.group(2)) - int(m1.group(1)) + (1 if m2.group(1) == "<=" else 0)
+        return None
+    cond = loop.child_by_field_name("condition")
+    text = doc.masked_text(cond) if cond is not None else ""
+    m = re.search(r"\$\{?\w+\}?\s+-(lt|le)\s+(\d+)", text) or re.search(r"(?:\bi|count\w*|tries|n)\s*(<|<=)\s*(\d+)", text)
+    if m:
+        return int(m.group(2)) + (1 if m.group(1) in ("le", "<=") else 0)
+    return None
+
+
 # -- tree ---------------------------------------------------------------------------------------
 def block_statements(container: Node) -> list[Node]:
     """The statements directly in a block (program, do-group, braces, case arm, then-part)."""

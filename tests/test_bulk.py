@@ -247,17 +247,20 @@ def test_failures_are_reported_per_repo_and_the_others_go_on(tmp_path, releases)
     (alpha / "scratch.txt").write_text("untracked\n")
     alpha_status = git(alpha, "status", "--porcelain")
 
+    # vanished: a stale entry in a repo list
+    (tmp_path / "more.txt").write_text("vanished-release  # moved to another org\n")
     code, out, err = run_bulk(str(alpha), str(dirty_checkout), str(gamma), str(notrelease), missing_url,
-                              "--workdir", str(work), "--push", "-j", "2")
+                              str(tmp_path / "more.txt"), "--workdir", str(work), "--push", "-j", "2")
     assert code == 1
-    rows = {ln.split()[0]: ln.split()[1] for ln in out.splitlines()[1:6]}
+    rows = {ln.split()[0]: ln.split()[1] for ln in out.splitlines()[1:7]}
     assert rows == {"alpha": "committed", "beta": "failed", "gamma": "failed", "delta": "failed",
-                    "nowhere": "failed"}
+                    "nowhere": "failed", "vanished-release": "failed"}
     report = last_report(work)
     assert "uncommitted changes" in report["beta"]["reason"] and "todo.txt" in report["beta"]["reason"]
     assert "unreachable" in report["gamma"]["reason"]
     assert "not a BOSH release" in report["delta"]["reason"]
     assert "cannot clone" in report["nowhere"]["reason"]
+    assert "no such repository" in report["vanished-release"]["reason"]
     # alpha went through; the maintainer's checkout still has its own changes, untouched
     assert git(alpha_bare, "rev-parse", "--verify", branch)
     assert git(alpha, "status", "--porcelain") == alpha_status
@@ -421,6 +424,7 @@ def test_only_and_json_report(tmp_path, releases) -> None:
     (["x", "--open-pr"], "--open-pr needs --push"),
     (["x", "--select", "no-such-codemod"], "unknown codemod"),
     (["x", "--branch", "bad..name"], "not a valid branch name"),
+    (["no-such-list.txt"], "no such repo list file or repository"),
     (["--failed"], "give a repo list file or repos"),
 ])
 def test_usage_errors_exit_2(tmp_path, args, message) -> None:

@@ -45,6 +45,7 @@ def test_same_last_component_is_told_apart_by_the_parent() -> None:
 def test_a_list_file_is_read_relative_to_itself(tmp_path: Path) -> None:
     (tmp_path / "lists").mkdir()
     (tmp_path / "lists" / "repos.txt").write_text("../alpha\ngit@h:o/beta.git\n")
+    (tmp_path / "gamma").mkdir()
     got = read_sources(["lists/repos.txt", "gamma"], cwd=tmp_path)
     assert got == [str(tmp_path / "alpha"), "git@h:o/beta.git", str(tmp_path / "gamma")]
 

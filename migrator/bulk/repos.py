@@ -108,6 +108,9 @@ def read_sources(args: list[str], cwd: Path | None = None) -> list[str]:
             except (OSError, UnicodeDecodeError) as exc:
                 raise RepoListError(f"{arg}: cannot read the repo list: {exc}") from exc
             sources += [normalise_source(s, path.parent) for s in parse_repo_list(text, arg)]
+        elif is_local_source(arg) and not path.exists():
+            # a typo on the command line is a usage error; a stale entry in a list fails only its repo
+            raise RepoListError(f"{arg}: no such repo list file or repository")
         else:
             sources.append(normalise_source(arg, here))
     return sources

@@ -7,6 +7,7 @@ log readers and grep want.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import threading
 from typing import TextIO
@@ -29,7 +30,7 @@ class Display:
         if self.quiet:
             return
         with self._lock:
-            self.states[name] = state
+            self.states[name] = " ".join(state.split())
             if self.live:
                 self._redraw()
             else:
@@ -37,11 +38,14 @@ class Display:
                 self.stream.flush()
 
     def _redraw(self) -> None:
+        # a line longer than the terminal wraps and breaks the cursor arithmetic: cut it to fit
+        columns = max(20, shutil.get_terminal_size((100, 24)).columns - 1)
         out = []
         if self._drawn:
             out.append(f"\x1b[{self._drawn}F")  # back to the first line of the block
         for name in self.names:
-            out.append(f"\x1b[2K{name:<{self.width}}  {self.states[name]}"[:200] + "\n")
+            line = f"{name:<{self.width}}  {self.states[name]}"
+            out.append("\x1b[2K" + line[:columns] + "\n")
         self._drawn = len(self.names)
         self.stream.write("".join(out))
         self.stream.flush()

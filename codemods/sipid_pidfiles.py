@@ -62,7 +62,7 @@ class SipidPidfiles(Codemod):
         "The exemplar-release guide, 'Monit Start' (write the pidfile with sipid claim) and "
         "'Monit Stop' (use sipid kill instead of writing TERM/KILL logic in bash)."
     )
-    triggers = (b"$$", b"$!", b"kill", b"pid_guard")
+    triggers = (b"$$", b"$!", b"kill", b"pid_guard", b"wait_pid")
 
     def transform(self, job: JobContext, doc: Document) -> CodemodResult:
         if b"start-stop-daemon" in doc.masked or S.job_helper_source(job, doc.path):
@@ -453,7 +453,9 @@ class _Pass:
             return len(run)
         pidfile = self._pidfile_text(run, key)
         wrapper = self._wrapping_test(run)
-        if not self._replace_stop(run[0], run[-1], pidfile, key, wrapper):
+        lead = S.block_statements(wrapper)[:-len(run)] if wrapper is not None else []
+        messages = [self.doc.node_text(s) for s in lead + run if self._is_message(s)]
+        if not self._replace_stop(run[0], run[-1], pidfile, key, wrapper, messages):
             return len(run)
         self.finding(run[0], "stop logic replaced by sipid kill: " + "; ".join(self._kill_notes(kill)),
                      "review" if self._kill_changes_timing(kill) else "info")
@@ -499,10 +501,17 @@ class _Pass:
         return None
 
     def _classify_tail_only(self, stmt: Node, pidvars: dict[str, str]) -> bool:
+        """Statements at the end of a run that do nothing for the stop: they stay as they are."""
+        if self._is_message(stmt):
+            return True
         if stmt.type == "variable_assignment":
             value = stmt.child_by_field_name("value")
             return value is not None and self.pid_source(value) is None
         return False
+
+    def _is_message(self, stmt: Node) -> bool:
+        cmd = self._plain_command(stmt)
+        return cmd is not None and command_name(self.doc, cmd) in ("echo", "printf")
 
     def _sends_signal(self, stmt: Node, pidvars: dict[str, str]) -> bool:
         for cmd in self.doc.commands(within=stmt):
@@ -587,8 +596,9 @@ class _Pass:
         if parent is None or parent.type != "if_statement":
             return None
         body = S.block_statements(parent)
-        if [s.id for s in body] != [s.id for s in run]:
-            return None
+        lead = len(body) - len(run)
+        if [s.id for s in body[lead:]] != [s.id for s in run] or not all(self._is_message(s) for s in body[:lead]):
+            return None  # only messages may come before the run in the then-part
         if any(c.type in ("elif_clause", "else_clause") for c in parent.named_children):
             return None
         cond = parent.child_by_field_name("condition")
@@ -596,7 +606,9 @@ class _Pass:
             return None
         return parent if _is_block_statement(parent) else None
 
-    def _replace_stop(self, first: Node, last: Node, pidfile: str, key: str, wrapper: Node | None) -> bool:
+    def _replace_stop(self, first: Node, last: Node, pidfile: str, key: str, wrapper: Node | None,
+                      messages: list[str] = ()) -> bool:
+        """Put the guarded sipid kill in place of a stop run; messages the run printed stay first."""
         outer_first, outer_last = (wrapper, wrapper) if wrapper is not None else (first, last)
         span = self.doc.full_lines(outer_first.start_byte, outer_last.end_byte)
         if span is None:
@@ -606,7 +618,13 @@ class _Pass:
         unit = "\t" if indent.startswith("\t") else "  "
         quoted = S.quoted(pidfile)
         line = f"{self.sipid} kill --pid-file {quoted} --show-stacks"
-        text = f"{indent}if [ -f {quoted} ]; then\n{indent}{unit}{line}\n{indent}fi\n"
+        # inside a replaced `if [ -f F ]` the messages only printed when the file was there
+        inner = indent + unit if wrapper is not None else indent
+        said = "".join(f"{inner}{m}\n" for m in messages)
+        if wrapper is not None:
+            text = f"{indent}if [ -f {quoted} ]; then\n{said}{indent}{unit}{line}\n{indent}fi\n"
+        else:
+            text = f"{said}{indent}if [ -f {quoted} ]; then\n{indent}{unit}{line}\n{indent}fi\n"
         self.edit(span[0], span[1], text, f"kill@{outer_first.start_byte}")
         return True
 

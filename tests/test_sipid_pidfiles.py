@@ -1,0 +1,427 @@
+"""Before/after cases for the sipid-pidfiles codemod, one shape each, and the shapes it leaves."""
+
+from __future__ import annotations
+
+from codemods.sipid_pidfiles import SipidPidfiles
+from migrator.codemod import Options, SpecChange
+from tests.support.codemod_case import assert_codemod, assert_unchanged, run_codemods
+
+CM = SipidPidfiles()
+SIPID = "/var/vcap/packages/sipid/bin/sipid"
+
+
+def kill_block(pidfile: str = '"$PIDFILE"', indent: str = "    ") -> str:
+    return (f"{indent}if [ -f {pidfile} ]; then\n"
+            f"{indent}  {SIPID} kill --pid-file {pidfile} --show-stacks\n"
+            f"{indent}fi\n")
+
+
+# -- start side ------------------------------------------------------------------------------------
+def test_echo_pid_becomes_claim_that_exits_when_refused() -> None:
+    outcome = assert_codemod(
+        CM,
+        """\
+        mkdir -p $RUN_DIR
+        chown -R vcap:vcap $RUN_DIR
+        echo $$ > $PIDFILE
+        exec chpst -u vcap:vcap /var/vcap/packages/job/bin/job
+        """,
+        f"""\
+        mkdir -p $RUN_DIR
+        chown -R vcap:vcap $RUN_DIR
+        {SIPID} claim --pid "$$" --pid-file "$PIDFILE" || exit 1
+        exec chpst -u vcap:vcap /var/vcap/packages/job/bin/job
+        """,
+    )
+    assert outcome.result.result.spec_changes == [SpecChange("add_package", "sipid")]
+    assert any("refuses" in m for m in outcome.messages("info"))
+
+
+def test_under_set_e_the_claim_needs_no_exit() -> None:
+    assert_codemod(
+        CM,
+        "#!/bin/bash\nset -e\necho $$ > /var/vcap/sys/run/job/job.pid\nexec /bin/job\n",
+        f'#!/bin/bash\nset -e\n{SIPID} claim --pid "$$" --pid-file "/var/vcap/sys/run/job/job.pid"\nexec /bin/job\n',
+    )
+
+
+def test_shebang_dash_e_counts_as_set_e() -> None:
+    assert_codemod(
+        CM,
+        '#!/bin/bash -e\necho "$$" > "${PIDFILE}"\n',
+        f'#!/bin/bash -e\n{SIPID} claim --pid "$$" --pid-file "${{PIDFILE}}"\n',
+    )
+
+
+def test_pid_guard_and_echo_become_one_claim_and_the_helper_source_goes() -> None:
+    assert_codemod(
+        CM,
+        """\
+        #!/bin/bash
+        set -e
+        source /var/vcap/packages/common/pid_utils.sh
+
+        case $1 in
+          start)
+            pid_guard $PIDFILE "rep"
+            mkdir -p $RUN_DIR
+            chown -R vcap:vcap $RUN_DIR
+            echo $$ > $PIDFILE
+            exec chpst -u vcap:vcap /var/vcap/packages/rep/bin/rep
+            ;;
+          stop)
+            kill_and_wait $PIDFILE
+            ;;
+        esac
+        """,
+        f"""\
+        #!/bin/bash
+        set -e
+
+        case $1 in
+          start)
+            mkdir -p $RUN_DIR
+            chown -R vcap:vcap $RUN_DIR
+            {SIPID} claim --pid "$$" --pid-file "$PIDFILE"
+            exec chpst -u vcap:vcap /var/vcap/packages/rep/bin/rep
+            ;;
+          stop)
+            if [ -f "$PIDFILE" ]; then
+              {SIPID} kill --pid-file "$PIDFILE" --show-stacks
+            fi
+            ;;
+        esac
+        """,
+    )
+
+
+def test_hand_written_guard_with_kill_0_is_replaced_by_the_claim() -> None:
+    assert_codemod(
+        CM,
+        """\
+        mkdir -p /var/vcap/sys/run/w
+        if [ -f "$PIDFILE" ] && kill -0 $(cat "$PIDFILE") 2>/dev/null; then
+          echo "already running"
+          exit 1
+        fi
+        echo $$ > "$PIDFILE"
+        exec /bin/w
+        """,
+        f"""\
+        mkdir -p /var/vcap/sys/run/w
+        {SIPID} claim --pid "$$" --pid-file "$PIDFILE" || exit 1
+        exec /bin/w
+        """,
+    )
+
+
+def test_hand_written_guard_with_proc_check_and_stale_removal() -> None:
+    assert_codemod(
+        CM,
+        """\
+        if [ -f $PIDFILE ]; then
+          PID=$(head -1 $PIDFILE)
+          if [ -n "$PID" ] && [ -e /proc/$PID ]; then
+            echo "running"; exit 1
+          fi
+          rm -f $PIDFILE
+        fi
+        echo $$ > $PIDFILE
+        """,
+        f"""\
+        {SIPID} claim --pid "$$" --pid-file "$PIDFILE" || exit 1
+        """,
+    )
+
+
+def test_guard_that_does_more_than_check_is_kept() -> None:
+    outcome = run_codemods([CM], """\
+        if [ -f $PIDFILE ] && kill -0 $(cat $PIDFILE); then
+          notify-ops "double start"
+          exit 1
+        fi
+        echo $$ > $PIDFILE
+        """)
+    assert "notify-ops" in outcome.text
+    assert f'{SIPID} claim --pid "$$"' in outcome.text
+
+
+def test_background_start_without_a_guard_is_left_with_a_finding() -> None:
+    outcome = assert_unchanged(CM, "/bin/w &\necho $! > $PIDFILE\n")
+    assert any("started before its pid is recorded" in m for m in outcome.messages("review"))
+
+
+def test_background_start_behind_pid_guard_claims_the_background_pid() -> None:
+    outcome = assert_codemod(
+        CM,
+        "source /var/vcap/packages/common/pid_utils.sh\npid_guard $PIDFILE w\n/bin/w &\necho $! > $PIDFILE\n",
+        f'source /var/vcap/packages/common/pid_utils.sh\npid_guard $PIDFILE w\n/bin/w &\n'
+        f'{SIPID} claim --pid "$!" --pid-file "$PIDFILE"\n',
+    )
+    assert any("guard before the start is kept" in m for m in outcome.messages("info"))
+
+
+def test_appending_pids_is_a_multi_pid_file_left_alone() -> None:
+    outcome = assert_unchanged(CM, """\
+        echo $$ >> $PIDFILE
+        kill $(cat $PIDFILE)
+        """)
+    assert any("several pids" in m for m in outcome.messages("review"))
+
+
+def test_pid_guard_without_a_pid_write_is_left_with_a_finding() -> None:
+    outcome = assert_unchanged(CM, "pid_guard $PIDFILE w\nexec /bin/w\n")
+    assert any("no matching" in m for m in outcome.messages("review"))
+
+
+# -- stop side -------------------------------------------------------------------------------------
+def test_kill_cat_and_rm_become_guarded_sipid_kill() -> None:
+    outcome = assert_codemod(
+        CM,
+        """\
+        stop() {
+          kill $(cat $PIDFILE)
+          rm -f $PIDFILE
+        }
+        """,
+        f"""\
+        stop() {{
+          if [ -f "$PIDFILE" ]; then
+            {SIPID} kill --pid-file "$PIDFILE" --show-stacks
+          fi
+        }}
+        """,
+    )
+    assert any("returned at once" in m for m in outcome.messages("info"))
+
+
+def test_sigkill_only_with_backticks_says_term_comes_first() -> None:
+    outcome = assert_codemod(CM, "kill -9 `cat $PIDFILE`\n", kill_block(indent=""))
+    assert any("SIGKILL only" in m for m in outcome.messages("review"))
+
+
+def test_pidfile_read_with_redirect_and_literal_path() -> None:
+    assert_codemod(
+        CM,
+        "kill -TERM $(</var/vcap/sys/run/j/j.pid)\n",
+        kill_block('"/var/vcap/sys/run/j/j.pid"', indent=""),
+    )
+
+
+def test_kill_and_wait_with_custom_timeout_reports_the_change() -> None:
+    outcome = assert_codemod(CM, "kill_and_wait ${PIDFILE} 60\n", kill_block('"${PIDFILE}"', indent=""))
+    assert any("from 60 s to sipid's fixed 20 s" in m for m in outcome.messages("review"))
+
+
+def test_kill_and_wait_default_timeout_is_read_from_the_helper_in_the_release() -> None:
+    helper = 'kill_and_wait() {\n  pidfile=$1\n  timeout=${2:-40}\n  kill $(cat $pidfile)\n}\n'
+    outcome = assert_codemod(
+        CM, "source /var/vcap/packages/x/utils.sh\nkill_and_wait $PIDFILE\n", kill_block(indent=""),
+        helpers={"/var/vcap/packages/x/utils.sh": helper},
+    )
+    assert any("default 40 s" in m for m in outcome.messages())
+
+
+def test_kill_and_wait_that_exited_warns_about_code_after_it() -> None:
+    outcome = run_codemods([CM], """\
+        source /var/vcap/packages/common/pid_utils.sh
+        case $1 in
+          stop)
+            kill_and_wait $PIDFILE
+            ;;
+        esac
+        echo "stopped"
+        """)
+    assert any("ended the script with 'exit'" in m and "line 7" in m for m in outcome.messages("review"))
+
+
+def test_term_poll_kill_loop_in_a_pidfile_guard_becomes_one_block() -> None:
+    outcome = assert_codemod(
+        CM,
+        """\
+        if [ -f "$PIDFILE" ]; then
+          PID=$(<"$PIDFILE")
+          kill -TERM $PID
+          for i in $(seq 1 30); do
+            if ! kill -0 $PID 2>/dev/null; then
+              break
+            fi
+            sleep 1
+          done
+          kill -9 $PID 2>/dev/null || true
+          rm -f "$PIDFILE"
+        fi
+        """,
+        kill_block(indent=""),
+    )
+    assert any("from about 30 s" in m for m in outcome.messages("review"))
+
+
+def test_proc_poll_loop_that_never_gives_up_is_bounded_now() -> None:
+    outcome = assert_codemod(
+        CM,
+        """\
+        PID=`cat $PIDFILE`
+        kill $PID
+        while [ -e /proc/$PID ]; do
+          sleep 0.5
+        done
+        echo "stopped"
+        """,
+        kill_block(indent="") + 'echo "stopped"\n',
+    )
+    assert any("without limit" in m for m in outcome.messages("review"))
+
+
+def test_countdown_loop_with_kill_inside() -> None:
+    assert_codemod(
+        CM,
+        """\
+        PID=$(cat $PIDFILE)
+        kill $PID
+        TRIES=20
+        while kill -0 $PID 2>/dev/null; do
+          TRIES=$((TRIES-1))
+          if [ $TRIES -le 0 ]; then
+            kill -9 $PID
+            break
+          fi
+          sleep 1
+        done
+        """,
+        kill_block(indent=""),
+    )
+
+
+def test_pid_variable_used_after_the_stop_keeps_the_code() -> None:
+    outcome = assert_unchanged(CM, """\
+        PID=$(cat $PIDFILE)
+        kill $PID
+        echo "stopped $PID"
+        """)
+    assert outcome.findings == [] or all("sipid" not in m for m in outcome.messages())
+
+
+def test_loop_over_the_pids_of_a_file_is_left_with_a_finding() -> None:
+    outcome = assert_unchanged(CM, """\
+        for pid in $(cat $PIDFILE); do
+          kill $pid
+        done
+        """)
+    assert outcome.findings == []
+
+
+def test_wait_pidfile_is_left_with_a_finding() -> None:
+    outcome = assert_unchanged(CM, "wait_pidfile $PIDFILE\n")
+    assert any("wait_pidfile has no sipid equivalent" in m for m in outcome.messages("review"))
+
+
+def test_start_stop_daemon_scripts_are_left_alone() -> None:
+    outcome = assert_unchanged(CM, """\
+        start-stop-daemon --start --pidfile $PIDFILE --exec /bin/w
+        kill $(cat $PIDFILE)
+        """)
+    assert outcome.findings == []
+
+
+def test_kill_of_another_signal_is_not_a_stop() -> None:
+    assert_unchanged(CM, "kill -HUP $(cat $PIDFILE)\n")
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def test_utils_sh_with_output_side_effect_is_kept_with_a_note() -> None:
+    outcome = assert_codemod(
+        CM,
+        "source /var/vcap/packages/common/utils.sh\nkill_and_wait $PIDFILE\n",
+        "source /var/vcap/packages/common/utils.sh\n" + kill_block(indent=""),
+    )
+    assert any("does more than define functions" in m for m in outcome.messages("info"))
+
+
+def test_helper_source_kept_while_another_function_is_used() -> None:
+    outcome = run_codemods([CM], """\
+        source /var/vcap/packages/common/pid_utils.sh
+        if running_in_container; then exit 0; fi
+        kill_and_wait $PIDFILE
+        """)
+    assert outcome.text.startswith("source /var/vcap/packages/common/pid_utils.sh\n")
+    assert any("still uses running_in_container" in m for m in outcome.messages("info"))
+
+
+def test_helper_read_from_the_release_decides() -> None:
+    helper = "pid_guard() { :; }\nkill_and_wait() { :; }\nlog_it() { :; }\n"
+    outcome = run_codemods([CM], "source /var/vcap/packages/c/pid_utils.sh\nlog_it hi\nkill_and_wait $P\n",
+                           helpers={"/var/vcap/packages/c/pid_utils.sh": helper})
+    assert "source /var/vcap/packages/c/pid_utils.sh" in outcome.text
+
+
+def test_ctl_setup_is_kept_for_its_side_effects() -> None:
+    outcome = run_codemods([CM], """\
+        source /var/vcap/jobs/j/helpers/ctl_setup.sh 'j'
+        case $1 in
+          start)
+            pid_guard $PIDFILE $JOB_NAME
+            echo $$ > $PIDFILE
+            exec /bin/j
+            ;;
+          stop)
+            kill_and_wait $PIDFILE
+            ;;
+        esac
+        """)
+    assert "source /var/vcap/jobs/j/helpers/ctl_setup.sh 'j'" in outcome.text
+    assert "pid_guard" not in outcome.text and "kill_and_wait" not in outcome.text
+
+
+def test_a_helper_inlined_in_the_script_is_not_rewritten_from_inside() -> None:
+    outcome = run_codemods([CM], """\
+        kill_and_wait() {
+          kill $(cat $1)
+          rm -f $1
+        }
+        kill_and_wait $PIDFILE
+        """)
+    assert "kill $(cat $1)" in outcome.text
+
+
+def test_a_job_helper_template_sourced_by_other_scripts_is_not_rewritten() -> None:
+    assert_unchanged(
+        CM, "kill_and_wait() {\n  kill $(cat $1)\n}\nstop() {\n  kill $(cat $PIDFILE)\n}\n",
+        source="helpers/ctl_utils.sh", script="helpers/ctl_utils.sh",
+        files={"templates/ctl.erb": "source /var/vcap/jobs/job/helpers/ctl_utils.sh\n"},
+    )
+
+
+def test_the_sipid_path_is_configurable() -> None:
+    assert_codemod(
+        CM, "#!/bin/bash -e\necho $$ > $P\n", '#!/bin/bash -e\n/opt/sipid claim --pid "$$" --pid-file "$P"\n',
+        options=Options(sipid_path="/opt/sipid"),
+    )
+
+
+def test_second_run_changes_nothing() -> None:
+    first = run_codemods([CM], "echo $$ > $P\nkill $(cat $P)\nrm -f $P\n")
+    assert_unchanged(CM, first.text, dedent=False)
+
+
+def test_suppression_comment_keeps_the_line() -> None:
+    assert_unchanged(CM, "kill $(cat $P)  # exemplar-migrate: ignore[sipid-pidfiles]\n")
+
+
+def test_messages_inside_the_stop_logic_are_kept_before_the_kill() -> None:
+    assert_codemod(
+        CM,
+        """\
+        if [ -f $PIDFILE ]; then
+          echo "Stopping"
+          kill $(cat $PIDFILE)
+          rm -f $PIDFILE
+        fi
+        """,
+        f"""\
+        if [ -f "$PIDFILE" ]; then
+          echo "Stopping"
+          {SIPID} kill --pid-file "$PIDFILE" --show-stacks
+        fi
+        """,
+    )

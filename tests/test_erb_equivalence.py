@@ -1,0 +1,193 @@
+"""erb-to-config, tested for real: old and new templates rendered with Ruby, both run with bash.
+
+For every sample script the codemod changes, and several property sets, we render the original
+script (as BOSH would: every template of the job, with the job's spec defaults) and the migrated
+job (script, env file, new config templates), run both in a sandbox where the job's main binary
+is a stand-in that records its argv and exported environment, and compare. Where the old script
+was itself unsafe for a value (spaces, quotes), a separate test pins the new, safe behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.erb_render import RenderError, render, ruby_available
+from tests.support.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "legacy-release"
+
+pytestmark = pytest.mark.skipif(not ruby_available(), reason="needs Debian's ruby")
+
+_STAND_IN = """#!/usr/bin/env python3
+import json, os, sys
+skip = {{"PWD", "SHLVL", "_", "OLDPWD"}}
+with open({out!r}, "a") as f:
+    f.write(json.dumps({{"prog": {name!r}, "argv": sys.argv[1:],
+                        "env": {{k: v for k, v in os.environ.items() if k not in skip}}}}) + "\\n")
+"""
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample release after erb-to-config alone (other codemods are not under test here)."""
+    work = tmp_path_factory.mktemp("erb") / "legacy-release"
+    shutil.copytree(SAMPLE, work)
+    proc = subprocess.run([sys.executable, "-m", "migrator", "--allow-dirty", "-q", "--select", "erb-to-config",
+                           str(work)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode in (0, 1), proc.stderr
+    return work
+
+
+@dataclass
+class Run:
+    """What one run of a rendered script did, with sandbox paths normalised."""
+
+    rc: int
+    calls: list[dict]
+    files: dict[str, str]
+    stderr: str
+
+
+def run_job(base: Path, release: Path, job: str, script: str, props: dict, *args: str,
+            watch: tuple[str, ...] = ()) -> Run:
+    """Render every template of ``job`` in ``release`` and run ``bin/<script>`` with real bash."""
+    sandbox = Sandbox(base)
+    job_dir = release / "jobs" / job
+    spec = yaml.safe_load((job_dir / "spec").read_text())
+    for source, rendered in spec["templates"].items():
+        text = render(job_dir / "spec", job_dir / "templates" / source, props)
+        sandbox.install(f"/var/vcap/jobs/{job}/{rendered}", text, 0o755 if rendered.startswith("bin/") else 0o644)
+    for helper in (release / "src").rglob("*.sh"):
+        package = helper.parent.name
+        sandbox.install(f"/var/vcap/packages/{package}/{helper.name}", helper.read_text())
+    out = base / "calls.jsonl"
+    for package in spec.get("packages") or []:
+        sandbox.install(f"/var/vcap/packages/{package}/bin/{package}", _STAND_IN.format(out=str(out), name=package))
+    proc = sandbox.run(sandbox.path(f"/var/vcap/jobs/{job}/bin/{script}"), *args)
+    text = out.read_text() if out.exists() else ""
+    calls = [json.loads(line.replace(str(base), "<base>")) for line in text.splitlines() if line]
+    files = {}
+    for path in watch:
+        target = sandbox.path(path)
+        files[path] = target.read_text().replace(str(base), "<base>") if target.exists() else "<missing>"
+    return Run(proc.returncode, calls, files, proc.stderr)
+
+
+def changed_scripts(migrated: Path) -> list[tuple[str, str]]:
+    out = []
+    for job_dir in sorted((SAMPLE / "jobs").iterdir()):
+        spec = yaml.safe_load((job_dir / "spec").read_text())
+        for source, rendered in spec["templates"].items():
+            new = migrated / "jobs" / job_dir.name / "templates" / source
+            if rendered.startswith("bin/") and new.read_bytes() != (job_dir / "templates" / source).read_bytes():
+                out.append((job_dir.name, rendered.removeprefix("bin/")))
+    return out
+
+
+#: (job, script, argv of the script, files to compare, property sets)
+CASES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, dict]]] = [
+    ("gateway", "gateway_ctl", ("start",), (), {
+        "defaults": {},
+        "all-set": {"gateway": {"port": 9443, "max_procs": 4, "log_level": "debug",
+                                "backends": ["10.0.0.1:80", "10.0.0.2:80"], "proxy_url": "http://proxy:3128",
+                                "debug": True, "tls": {"enabled": True, "cert_path": "/var/vcap/jobs/gateway/config/tls.pem"},
+                                "drain_timeout": 5, "extra_args": "--trace --buffer=64k"}},
+        "tls-only": {"gateway": {"tls": {"enabled": True}, "debug": False}},
+        "debug-only": {"gateway": {"debug": True, "tls": {"enabled": False}}},
+        "one-backend-no-extras": {"gateway": {"backends": ["a:1"], "extra_args": ""}},
+        "proxy-with-spaces-and-quotes": {"gateway": {"proxy_url": "http://user:p a'ss@proxy:3128"}},
+        "extra-args-spacing": {"gateway": {"extra_args": "  --a   --b=1  "}},
+    }),
+    ("gateway", "gateway_ctl", ("stop",), (), {"defaults": {}}),
+    ("web", "web_ctl", ("start",), (), {
+        "defaults": {},
+        "set": {"web": {"log_level": "warn", "port": 9000}},
+    }),
+    ("scheduler", "scheduler_ctl", ("start",), (), {"defaults": {}, "set": {"scheduler": {"interval": 15}}}),
+    ("scheduler", "post-start", (), (), {"defaults": {}, "set": {"scheduler": {"interval": 5}}}),
+    ("indexer", "indexer_ctl", ("start",), ("/var/vcap/data/indexer/indexer.conf",), {
+        "defaults": {},
+        "all-set": {"indexer": {"workers": 8, "data_dir": "/var/vcap/store/idx", "shards": ["a", "b"],
+                                "mode": "cluster", "warm_paths": ["/var/vcap/sys/run/indexer/warm"]}},
+        "cluster-only": {"indexer": {"mode": "cluster"}},
+        "data-dir-with-space": {"indexer": {"data_dir": "/var/vcap/store/my index"}},
+    }),
+]
+
+
+def _params():
+    for job, script, args, watch, sets in CASES:
+        for label, props in sets.items():
+            yield pytest.param(job, script, args, watch, props, id=f"{job}-{script}-{'-'.join(args) or 'run'}-{label}")
+
+
+@pytest.mark.parametrize("job,script,args,watch,props", list(_params()))
+def test_old_and_new_scripts_do_the_same(tmp_path: Path, migrated: Path, job: str, script: str,
+                                         args: tuple[str, ...], watch: tuple[str, ...], props: dict) -> None:
+    old = run_job(tmp_path / "old", SAMPLE, job, script, props, *args, watch=watch)
+    new = run_job(tmp_path / "new", migrated, job, script, props, *args, watch=watch)
+    assert new.rc == old.rc, (old.stderr, new.stderr)
+    if args == ("start",):
+        assert "No such file" not in old.stderr + new.stderr
+    assert new.calls == old.calls
+    assert new.files == old.files
+    if args == ("start",):
+        assert old.calls, f"the stand-in for {job} was never started: {old.stderr}"
+
+
+def test_every_changed_sample_script_has_an_equivalence_case(migrated: Path) -> None:
+    covered = {(job, script) for job, script, *_ in CASES}
+    assert set(changed_scripts(migrated)) <= covered
+
+
+def test_the_migrated_scripts_hold_no_erb_where_it_moved(migrated: Path) -> None:
+    gateway = (migrated / "jobs/gateway/templates/gateway_ctl.erb").read_text()
+    assert "<%" not in gateway
+    assert "source /var/vcap/jobs/gateway/config/gateway_ctl.env" in gateway
+
+
+# -- where the old script was unsafe, the new one passes the value literally -------------------------
+def test_a_value_with_a_space_is_now_one_argument(tmp_path: Path, migrated: Path) -> None:
+    props = {"gateway": {"log_level": "debug verbose"}}
+    old = run_job(tmp_path / "old", SAMPLE, "gateway", "gateway_ctl", props, "start")
+    new = run_job(tmp_path / "new", migrated, "gateway", "gateway_ctl", props, "start")
+    old_argv, new_argv = old.calls[0]["argv"], new.calls[0]["argv"]
+    i = old_argv.index("--log-level")
+    assert old_argv[i + 1 : i + 3] == ["debug", "verbose"]  # the old script split the value
+    assert new_argv[i + 1] == "debug verbose"
+    assert new_argv[i + 2] == old_argv[i + 3]
+
+
+def test_a_value_with_a_quote_no_longer_breaks_the_script(tmp_path: Path, migrated: Path) -> None:
+    props = {"gateway": {"log_level": "it's"}}
+    old = run_job(tmp_path / "old", SAMPLE, "gateway", "gateway_ctl", props, "start")
+    new = run_job(tmp_path / "new", migrated, "gateway", "gateway_ctl", props, "start")
+    assert old.rc != 0 and not old.calls  # unbalanced quote: bash refused the old script
+    assert new.rc == 0
+    argv = new.calls[0]["argv"]
+    assert argv[argv.index("--log-level") + 1] == "it's"
+
+
+def test_shell_syntax_in_a_value_is_not_run(tmp_path: Path, migrated: Path) -> None:
+    props = {"gateway": {"log_level": "info;touch /tmp/pwned-$$", "backends": ["$(id)", "b"]}}
+    new = run_job(tmp_path / "new", migrated, "gateway", "gateway_ctl", props, "start")
+    argv = new.calls[0]["argv"]
+    assert argv[argv.index("--log-level") + 1] == "info;touch /tmp/pwned-$$"
+    assert argv[argv.index("--backends") + 1 : argv.index("--backends") + 3] == ["$(id)", "b"]
+
+
+def test_an_unset_property_without_default_still_fails_rendering_only_where_it_did(tmp_path: Path,
+                                                                                   migrated: Path) -> None:
+    # gateway.max_procs has no default: both old and new render fine because it is read under if_p
+    run_job(tmp_path / "new", migrated, "gateway", "gateway_ctl", {}, "stop")
+    with pytest.raises(RenderError):
+        render(migrated / "jobs/gateway/spec", "<%= p('gateway.max_procs') %>", {})

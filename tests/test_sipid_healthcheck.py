@@ -1,0 +1,186 @@
+"""Before/after cases for the sipid-healthcheck codemod, and the loops it leaves alone."""
+
+from __future__ import annotations
+
+from codemods.sipid_healthcheck import SipidHealthcheck
+from migrator.codemod import SpecChange
+from tests.support.codemod_case import assert_codemod, assert_unchanged
+
+CM = SipidHealthcheck()
+SIPID = "/var/vcap/packages/sipid/bin/sipid"
+HOOK = {"script": "bin/post-start", "source": "post-start.erb"}
+
+
+def test_seq_loop_with_exit_on_success_keeps_the_success_and_failure_paths() -> None:
+    outcome = assert_codemod(
+        CM,
+        """\
+        #!/bin/bash
+        set -e
+        for i in $(seq 1 30); do
+          if curl -sf http://127.0.0.1:<%= p("web.port") %>/health > /dev/null; then
+            echo "web is healthy"
+            exit 0
+          fi
+          echo "waiting for web ($i)"
+          sleep 2
+        done
+        echo "web did not become healthy" >&2
+        exit 1
+        """,
+        f"""\
+        #!/bin/bash
+        set -e
+        if {SIPID} wait-until-healthy --url http://127.0.0.1:<%= p("web.port") %>/health --timeout 60s --polling-frequency 2s; then
+          echo "web is healthy"
+          exit 0
+        fi
+        echo "web did not become healthy" >&2
+        exit 1
+        """,
+        **HOOK,
+    )
+    assert outcome.result.result.spec_changes == [SpecChange("add_package", "sipid")]
+    [note] = outcome.messages("review")
+    assert "only HTTP 200 counts" in note and "TLS certificates are verified" in note
+    assert "one interval late" in note
+
+
+def test_while_counter_with_status_code_and_break() -> None:
+    outcome = assert_codemod(
+        CM,
+        """\
+        tries=0
+        while [ $tries -lt 10 ]; do
+          if [ "$(curl -s -o /dev/null -w '%{http_code}' https://localhost:8443/ready)" == "200" ]; then
+            break
+          fi
+          tries=$((tries+1))
+          sleep 0.5
+        done
+        echo done
+        """,
+        f"""\
+        {SIPID} wait-until-healthy --url https://localhost:8443/ready --timeout 5s --polling-frequency 500ms
+        echo done
+        """,
+        **HOOK,
+    )
+    assert "only HTTP 200 counts" not in outcome.messages("review")[0]
+
+
+def test_break_under_set_e_does_not_fail_the_script() -> None:
+    assert_codemod(
+        CM,
+        """\
+        set -e
+        for i in {1..5}; do
+          if curl --fail --silent http://localhost/ok; then break; fi
+          sleep 3
+        done
+        """,
+        f"""\
+        set -e
+        {SIPID} wait-until-healthy --url http://localhost/ok --timeout 15s --polling-frequency 3s || true
+        """,
+        **HOOK,
+    )
+
+
+def test_c_style_loop_inside_a_function_with_return() -> None:
+    assert_codemod(
+        CM,
+        """\
+        wait_for_api() {
+          for ((i = 0; i < 12; i++)); do
+            if curl -fsS "http://$HOST:8080/v1/info" >/dev/null 2>&1; then
+              return 0
+            fi
+            sleep 5
+          done
+          return 1
+        }
+        """,
+        f"""\
+        wait_for_api() {{
+          if {SIPID} wait-until-healthy --url "http://$HOST:8080/v1/info" --timeout 60s --polling-frequency 5s; then
+            return 0
+          fi
+          return 1
+        }}
+        """,
+        **HOOK,
+    )
+
+
+def test_unbounded_until_loop_is_left_with_a_finding() -> None:
+    outcome = assert_unchanged(CM, "until curl -sf http://localhost/health; do sleep 1; done\n", **HOOK)
+    assert any("no bound" in m for m in outcome.messages("review"))
+
+
+def test_insecure_curl_is_left_because_sipid_verifies_tls() -> None:
+    outcome = assert_unchanged(CM, """\
+        for i in {1..5}; do
+          if curl -sfk https://localhost/x; then exit 0; fi
+          sleep 1
+        done
+        """, **HOOK)
+    assert any("verifies TLS" in m for m in outcome.messages("review"))
+
+
+def test_two_probes_are_left_with_a_finding() -> None:
+    outcome = assert_unchanged(CM, """\
+        for i in {1..5}; do
+          if curl -sf http://a/x && curl -sf http://b/y; then exit 0; fi
+          sleep 1
+        done
+        """, **HOOK)
+    assert any("more than one curl" in m for m in outcome.messages("review"))
+
+
+def test_logic_between_tries_is_left_with_a_finding() -> None:
+    outcome = assert_unchanged(CM, """\
+        for i in {1..5}; do
+          if curl -sf http://a/x; then exit 0; fi
+          /var/vcap/jobs/x/bin/restart-helper
+          sleep 1
+        done
+        """, **HOOK)
+    assert any("does more between tries" in m for m in outcome.messages("review"))
+
+
+def test_curl_without_fail_counts_any_answer_so_is_left() -> None:
+    outcome = assert_unchanged(CM, """\
+        for i in {1..5}; do
+          if curl -s http://a/x; then exit 0; fi
+          sleep 1
+        done
+        """, **HOOK)
+    assert any("without -f" in m for m in outcome.messages("review"))
+
+
+def test_counter_used_after_the_loop_is_left() -> None:
+    outcome = assert_unchanged(CM, """\
+        n=0
+        while [ $n -lt 5 ]; do
+          if curl -sf http://a/x; then break; fi
+          n=$((n+1))
+          sleep 1
+        done
+        if [ $n -eq 5 ]; then exit 1; fi
+        """, **HOOK)
+    assert any("after the loop" in m for m in outcome.messages("review"))
+
+
+def test_nc_probe_is_not_a_curl_loop() -> None:
+    outcome = assert_unchanged(CM, """\
+        for i in {1..5}; do
+          if nc -z localhost 80; then exit 0; fi
+          sleep 1
+        done
+        """, **HOOK)
+    assert outcome.findings == []
+
+
+def test_second_run_changes_nothing() -> None:
+    assert_unchanged(CM, f"{SIPID} wait-until-healthy --url http://a/x --timeout 10s --polling-frequency 1s\n", **HOOK)

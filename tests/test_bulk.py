@@ -25,7 +25,7 @@ TRAILER = "Migrated-by: exemplar-migrate"
 
 # -- helpers ------------------------------------------------------------------------------------
 def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False,
                           env={**os.environ, **(env or {})})
     if check and proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed in {cwd}: {proc.stderr}")
@@ -114,7 +114,7 @@ def test_each_repo_gets_a_branch_with_exactly_the_engine_changes(tmp_path, relea
         assert git(bare, "rev-parse", f"{tip}^") == main, "one commit on top of the base"
         assert changed_files(bare, main, tip) == {c.rel for c in expected.changes}
         for change in expected.changes:
-            shown = subprocess.run(["git", "show", f"{tip}:{change.rel}"], cwd=bare, capture_output=True)
+            shown = subprocess.run(["git", "show", f"{tip}:{change.rel}"], cwd=bare, capture_output=True, check=True)
             assert shown.stdout == change.after, change.rel
         message = git(bare, "log", "-1", "--format=%B", tip)
         assert TRAILER in message
@@ -249,7 +249,7 @@ def test_failures_are_reported_per_repo_and_the_others_go_on(tmp_path, releases)
 
     # vanished: a stale entry in a repo list
     (tmp_path / "more.txt").write_text("vanished-release  # moved to another org\n")
-    code, out, err = run_bulk(str(alpha), str(dirty_checkout), str(gamma), str(notrelease), missing_url,
+    code, out, _err = run_bulk(str(alpha), str(dirty_checkout), str(gamma), str(notrelease), missing_url,
                               str(tmp_path / "more.txt"), "--workdir", str(work), "--push", "-j", "2")
     assert code == 1
     rows = {ln.split()[0]: ln.split()[1] for ln in out.splitlines()[1:7]}
@@ -428,14 +428,14 @@ def test_only_and_json_report(tmp_path, releases) -> None:
     (["--failed"], "give a repo list file or repos"),
 ])
 def test_usage_errors_exit_2(tmp_path, args, message) -> None:
-    code, out, err = run_bulk(*args, "--workdir", str(tmp_path / "work"))
+    code, _out, err = run_bulk(*args, "--workdir", str(tmp_path / "work"))
     assert code == 2 and message in err
 
 
 def test_real_entry_point_dispatches_bulk(tmp_path, releases) -> None:
     proc = subprocess.run([sys.executable, "-m", "migrator", "bulk", str(releases["alpha"][0]),
                            "--workdir", str(tmp_path / "work"), "--dry-run"],
-                          capture_output=True, text=True, cwd=tmp_path)
+                          capture_output=True, text=True, cwd=tmp_path, check=False)
     assert proc.returncode == 1, proc.stderr
     assert "alpha: planning" in proc.stderr and "would-change" in proc.stdout
 
@@ -459,7 +459,7 @@ def test_a_hand_commit_in_the_work_clone_is_kept_and_pushed(tmp_path, releases) 
 
 def test_a_failed_commit_leaves_the_clone_clean(tmp_path, releases, monkeypatch) -> None:
     work = tmp_path / "work"
-    checkout, bare = releases["alpha"]
+    checkout, _bare = releases["alpha"]
     monkeypatch.setenv("GIT_AUTHOR_NAME", "")  # git refuses an empty identity
     code, out, _ = run_bulk(str(checkout), "--workdir", str(work))
     assert code == 1
@@ -477,15 +477,15 @@ def test_remotes_of_local_checkouts(tmp_path, releases) -> None:
     # a checkout whose remote has another name is not pushed into by accident
     renamed, renamed_bare = releases["alpha"]
     git(renamed, "remote", "rename", "origin", "upstream")
-    code, out, _ = run_bulk(str(renamed), "--workdir", str(work), "--push")
+    code, _out, _ = run_bulk(str(renamed), "--workdir", str(work), "--push")
     assert code == 1
     assert "no remote 'origin' (it has: upstream)" in last_report(work)["alpha"]["reason"]
     assert git(renamed, "branch", "--list", branch) == ""
-    code, out, _ = run_bulk(str(renamed), "--workdir", str(tmp_path / "work2"), "--push", "--remote", "upstream")
+    code, _out, _ = run_bulk(str(renamed), "--workdir", str(tmp_path / "work2"), "--push", "--remote", "upstream")
     assert code == 0 and git(renamed_bare, "rev-parse", "--verify", branch)
     # a bare repo given as a file:// URL is cloned and pushed to directly
     beta_bare = releases["beta"][1]
-    code, out, _ = run_bulk(f"file://{beta_bare}", "--workdir", str(work), "--push")
+    code, _out, _ = run_bulk(f"file://{beta_bare}", "--workdir", str(work), "--push")
     assert code == 0 and git(beta_bare, "rev-parse", "--verify", branch)
 
 
@@ -493,14 +493,14 @@ def test_a_clone_of_another_repo_in_the_work_dir_is_not_reused(tmp_path, release
     work = tmp_path / "work"
     git(tmp_path, "clone", "-q", str(releases["beta"][1]), str(work / "alpha"))
     head = git(work / "alpha", "rev-parse", "HEAD")
-    code, out, _ = run_bulk(str(releases["alpha"][0]), "--workdir", str(work))
+    code, _out, _ = run_bulk(str(releases["alpha"][0]), "--workdir", str(work))
     assert code == 1 and "did not clone" in last_report(work)["alpha"]["reason"]
     assert git(work / "alpha", "rev-parse", "HEAD") == head
     assert git(work / "alpha", "branch", "--list", branch_name()) == ""
     # a plain directory in the way is not a clone either
     (work / "beta").mkdir()
     (work / "beta" / "notes.txt").write_text("keep\n")
-    code, out, _ = run_bulk(str(releases["beta"][0]), "--workdir", str(work))
+    code, _out, _ = run_bulk(str(releases["beta"][0]), "--workdir", str(work))
     assert code == 1 and "not a git clone" in last_report(work)["beta"]["reason"]
     assert (work / "beta" / "notes.txt").read_text() == "keep\n"
 

@@ -9,7 +9,13 @@ import pytest
 
 from migrator.bulk import prtext, report
 from migrator.bulk.progress import Display
-from migrator.bulk.repos import RepoListError, make_repos, parse_repo_list, read_sources, repo_name
+from migrator.bulk.repos import (
+    RepoListError,
+    make_repos,
+    parse_repo_list,
+    read_sources,
+    repo_name,
+)
 from migrator.bulk.runner import RepoResult
 from migrator.codemod import Finding
 from migrator.engine import FileChange

@@ -88,7 +88,12 @@ def _check_branch(name: str, what: str) -> None:
 def _choose(args: list[str], workdir: Path, failed: bool, only: list[str]):
     """The repos to run: from the arguments, or (for --failed/--only) from the last report."""
     from migrator.bulk import report
-    from migrator.bulk.repos import RepoListError, make_repos, normalise_source, read_sources
+    from migrator.bulk.repos import (
+        RepoListError,
+        make_repos,
+        normalise_source,
+        read_sources,
+    )
 
     last = report.load_last(workdir)
     try:

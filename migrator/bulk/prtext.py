@@ -7,16 +7,14 @@ the rewritten jobs now need) because the tool cannot create that for them.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from migrator import __version__
+from migrator.bulk.gitops import TRAILER_KEY, TRAILER_VALUE
 from migrator.codemod import Finding
 from migrator.diffing import diffstat
 from migrator.engine import FileChange
-
-from migrator.bulk.gitops import TRAILER_KEY, TRAILER_VALUE
 
 CODEMODS_TRAILER = "Exemplar-migrate-codemods"
 

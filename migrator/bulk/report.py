@@ -8,8 +8,9 @@ still sees the repos that remain broken.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from migrator import __version__
 from migrator.bulk.runner import FAILED, RepoResult

@@ -12,9 +12,9 @@ The rules that keep people's work safe live here:
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from migrator.bulk import forge, prtext
 from migrator.bulk.gitops import GitError, WorkTree, clone, run_git
@@ -287,7 +287,7 @@ def process(repo: Repo, settings: Settings, progress: Progress) -> RepoResult:
         result.state, result.reason = FAILED, str(exc)
     except GitError as exc:
         result.state, result.reason = FAILED, str(exc)
-    except Exception as exc:  # a bug here must not take the other repos down
+    except Exception as exc:  # noqa: BLE001 - a bug here must not take the other repos down
         result.state, result.reason = FAILED, f"internal error: {type(exc).__name__}: {exc}"
     progress(repo.name, result.state + (f": {result.reason}" if result.reason else ""))
     return result

@@ -1,0 +1,482 @@
+"""erb-to-config, shape by shape: each test reads as its own before/after example."""
+
+from __future__ import annotations
+
+import textwrap
+
+from codemods.erb_to_config import ErbToConfig
+from tests.support.codemod_case import Outcome, run_codemods
+
+SOURCE = "source /var/vcap/jobs/job/config/job_ctl.env\n"
+HEADER = (
+    "# Sourced by bin/job_ctl: the values its ERB used to put into the script.\n"
+    "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n"
+)
+
+
+def migrate(before: str, **kwargs) -> Outcome:
+    return run_codemods([ErbToConfig()], before, **kwargs)
+
+
+def env_of(outcome: Outcome) -> str:
+    files = {f.path: f.content for f in outcome.result.result.new_files}
+    return files.get("templates/job_ctl.env.erb", "")
+
+
+def check(before: str, after: str, env: str | None = None, **kwargs) -> Outcome:
+    outcome = migrate(before, **kwargs)
+    assert outcome.text == textwrap.dedent(after).replace("@SOURCE@\n", SOURCE), outcome.text
+    if env is not None:
+        assert env_of(outcome) == HEADER + textwrap.dedent(env), env_of(outcome)
+    return outcome
+
+
+# -- assignments and exports ---------------------------------------------------------------------------
+def test_assignment_block_moves_verbatim_and_the_source_line_takes_its_place() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        RUN_DIR=/var/vcap/sys/run/job
+        export PORT=<%= p("job.port") %>
+        <% if p("job.debug") -%>
+        export DEBUG=1
+        <% end -%>
+
+        exec /bin/job --port "$PORT"
+        """,
+        f"""\
+        #!/bin/bash
+        RUN_DIR=/var/vcap/sys/run/job
+        @SOURCE@
+
+        exec /bin/job --port "$PORT"
+        """,
+        """\
+        export PORT=<%= p("job.port") %>
+        <% if p("job.debug") -%>
+        export DEBUG=1
+        <% end -%>
+        """,
+    )
+    spec = outcome.result.result.spec_changes
+    assert [(c.kind, c.key, c.value) for c in spec] == [("add_template", "job_ctl.env.erb", "config/job_ctl.env")]
+    assert outcome.findings == []
+
+
+def test_if_p_block_with_its_block_variable_moves_whole() -> None:
+    check(
+        """\
+        #!/bin/bash
+        <% if_p("job.proxy") do |url| -%>
+        export HTTPS_PROXY="<%= url %>"
+        <% end -%>
+        exec /bin/job
+        """,
+        f"""\
+        #!/bin/bash
+        @SOURCE@
+        exec /bin/job
+        """,
+        """\
+        <% if_p("job.proxy") do |url| -%>
+        export HTTPS_PROXY="<%= url %>"
+        <% end -%>
+        """,
+    )
+
+
+def test_plain_assignments_around_erb_ones_stay_in_the_script() -> None:
+    check(
+        """\
+        #!/bin/bash
+        A=1
+        B=<%= p("job.b") %>
+        C=3
+        D=<%= p("job.d") %>
+        echo "$A$B$C$D"
+        """,
+        f"""\
+        #!/bin/bash
+        A=1
+        @SOURCE@
+        C=3
+        echo "$A$B$C$D"
+        """,
+        """\
+        B=<%= p("job.b") %>
+        D=<%= p("job.d") %>
+        """,
+    )
+
+
+def test_a_later_assignment_that_uses_a_variable_set_in_between_stays_with_a_finding() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        A=<%= p("job.a") %>
+        PORT=8080
+        URL=http://<%= p("job.host") %>:$PORT
+        """,
+        f"""\
+        #!/bin/bash
+        @SOURCE@
+        PORT=8080
+        URL=http://"$JOB_HOST":$PORT
+        """,
+        """\
+        A=<%= p("job.a") %>
+        JOB_HOST=<%= p("job.host").to_s.shellescape %>
+        """,
+    )
+    assert any("cannot move to the env file sourced earlier" in m for m in outcome.messages())
+
+
+# -- values in arguments ------------------------------------------------------------------------------
+def test_values_in_arguments_become_quoted_variables() -> None:
+    check(
+        """\
+        #!/bin/bash
+        case $1 in
+          start)
+            exec /bin/job --port <%= p("job.port") %> --name "<%= name %>-x" --id=<%= spec.index %> \\
+              --mode '<%= p("job.mode") %>' --label 'a <%= p("job.label") %> b'
+            ;;
+        esac
+        """,
+        f"""\
+        #!/bin/bash
+        @SOURCE@
+        case $1 in
+          start)
+            exec /bin/job --port "$JOB_PORT" --name "$JOB_NAME-x" --id="$SPEC_INDEX" \\
+              --mode "$JOB_MODE" --label 'a '"$JOB_LABEL"' b'
+            ;;
+        esac
+        """,
+        """\
+        JOB_PORT=<%= p("job.port").to_s.shellescape %>
+        JOB_NAME=<%= name.to_s.shellescape %>
+        SPEC_INDEX=<%= spec.index.to_s.shellescape %>
+        JOB_MODE=<%= p("job.mode").to_s.shellescape %>
+        JOB_LABEL=<%= p("job.label").to_s.shellescape %>
+        """,
+    )
+
+
+def test_the_same_value_used_twice_gets_one_variable() -> None:
+    check(
+        """\
+        #!/bin/bash
+        mkdir -p <%= p("job.dir") %>
+        chown vcap <%= p("job.dir") %>
+        """,
+        f"""\
+        #!/bin/bash
+        @SOURCE@
+        mkdir -p "$JOB_DIR"
+        chown vcap "$JOB_DIR"
+        """,
+        'JOB_DIR=<%= p("job.dir").to_s.shellescape %>\n',
+    )
+
+
+def test_lists_and_argument_properties_become_arrays_with_the_same_words() -> None:
+    check(
+        """\
+        #!/bin/bash
+        exec /bin/job --hosts <%= p("job.hosts").join(" ") %> <%= p("job.extra_args") %> --x=<%= p("job.opt", "") %>
+        """,
+        f"""\
+        #!/bin/bash
+        @SOURCE@
+        exec /bin/job --hosts "${{JOB_HOSTS[@]}}" "${{JOB_EXTRA_ARGS[@]}}" --x="${{JOB_OPT[@]}}"
+        """,
+        """\
+        JOB_HOSTS=(<%= (p("job.hosts").join(" ")).to_s.split.map(&:shellescape).join(" ") %>)
+        JOB_EXTRA_ARGS=(<%= p("job.extra_args").to_s.split.map(&:shellescape).join(" ") %>)
+        JOB_OPT=(<%= p("job.opt", "").to_s.split.map(&:shellescape).join(" ") %>)
+        """,
+    )
+
+
+def test_a_property_whose_default_is_empty_keeps_dropping_out_of_argv() -> None:
+    check(
+        """\
+        #!/bin/bash
+        exec /bin/job <%= p("job.tuning") %>
+        """,
+        f"""\
+        #!/bin/bash
+        @SOURCE@
+        exec /bin/job "${{JOB_TUNING[@]}}"
+        """,
+        'JOB_TUNING=(<%= p("job.tuning").to_s.split.map(&:shellescape).join(" ") %>)\n',
+        properties={"job.tuning": {"default": ""}},
+    )
+
+
+def test_names_never_collide_with_the_scripts_variables_or_the_environment() -> None:
+    check(
+        """\
+        #!/bin/bash
+        JOB_PORT=1
+        echo "$JOB_PORT" <%= p("job.port") %> <%= p("path") %>
+        """,
+        f"""\
+        #!/bin/bash
+        JOB_PORT=1
+        @SOURCE@
+        echo "$JOB_PORT" "$JOB_PORT_VALUE" "$PATH_VALUE"
+        """,
+        'JOB_PORT_VALUE=<%= p("job.port").to_s.shellescape %>\nPATH_VALUE=<%= p("path").to_s.shellescape %>\n',
+    )
+
+
+def test_values_inside_functions_are_sourced_once_at_top_level() -> None:
+    check(
+        """\
+        #!/bin/bash
+        set -eu
+
+        start() {
+          local dir=<%= p("job.dir") %>
+          exec /bin/job --dir "$dir"
+        }
+
+        start
+        """,
+        f"""\
+        #!/bin/bash
+        set -eu
+
+        @SOURCE@
+
+        start() {{
+          local dir="$JOB_DIR"
+          exec /bin/job --dir "$dir"
+        }}
+
+        start
+        """,
+    )
+
+
+def test_a_value_under_an_erb_conditional_is_defined_under_the_same_conditional() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        <% if p("job.cluster") -%>
+        /bin/job join --peer <%= p("job.peer") %>
+        <% end -%>
+        exec /bin/job
+        """,
+        f"""\
+        #!/bin/bash
+        @SOURCE@
+        <% if p("job.cluster") -%>
+        /bin/job join --peer "$JOB_PEER"
+        <% end -%>
+        exec /bin/job
+        """,
+        """\
+        <% if p("job.cluster") -%>
+        JOB_PEER=<%= p("job.peer").to_s.shellescape %>
+        <% end -%>
+        """,
+    )
+    assert any("ERB `if` block around script lines" in m for m in outcome.messages())
+
+
+# -- flags in conditionals ----------------------------------------------------------------------------
+def test_flags_in_a_same_line_conditional_become_an_array() -> None:
+    check(
+        """\
+        #!/bin/bash
+        exec /bin/job \\
+          <% if p("job.tls") %>--tls --cert "<%= p("job.cert") %>"<% end %> \\
+          --last
+        """,
+        f"""\
+        #!/bin/bash
+        @SOURCE@
+        exec /bin/job \\
+          "${{JOB_TLS_ARGS[@]}}" \\
+          --last
+        """,
+        """\
+        JOB_TLS_ARGS=()
+        <% if p("job.tls") -%>
+        JOB_TLS_ARGS=(--tls --cert <%= p("job.cert").to_s.shellescape %>)
+        <% end -%>
+        """,
+    )
+
+
+def test_flags_on_their_own_lines_with_else_become_an_array_and_the_command_keeps_its_shape() -> None:
+    check(
+        """\
+        #!/bin/bash
+        exec /bin/job \\
+          --first \\
+        <% if p("job.verbose") -%>
+          --verbose \\
+          --trace \\
+        <% else -%>
+          --quiet \\
+        <% end -%>
+          --last
+        """,
+        f"""\
+        #!/bin/bash
+        @SOURCE@
+        exec /bin/job \\
+          --first \\
+          "${{JOB_VERBOSE_ARGS[@]}}" \\
+          --last
+        """,
+        """\
+        JOB_VERBOSE_ARGS=()
+        <% if p("job.verbose") -%>
+        JOB_VERBOSE_ARGS=(--verbose --trace)
+        <% else -%>
+        JOB_VERBOSE_ARGS=(--quiet)
+        <% end -%>
+        """,
+    )
+
+
+def test_flags_that_expand_shell_variables_are_left_alone() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        exec /bin/job <% if p("job.x") %>--dir $DIR<% end %> --last
+        """,
+        """\
+        #!/bin/bash
+        exec /bin/job <% if p("job.x") %>--dir $DIR<% end %> --last
+        """,
+    )
+    assert any("ERB `if` block" in m for m in outcome.messages())
+
+
+# -- heredocs -------------------------------------------------------------------------------------------
+def test_a_heredoc_writing_config_becomes_its_own_template() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        write() {
+          cat > $DIR/app.conf <<EOF
+        port = <%= p("job.port") %>
+        EOF
+        }
+        """,
+        """\
+        #!/bin/bash
+        write() {
+          cp /var/vcap/jobs/job/config/app.conf $DIR/app.conf
+        }
+        """,
+    )
+    files = {f.path: f.content for f in outcome.result.result.new_files}
+    assert files == {"templates/app.conf.erb": 'port = <%= p("job.port") %>\n'}
+    assert [(c.key, c.value) for c in outcome.result.result.spec_changes] == [("app.conf.erb", "config/app.conf")]
+
+
+def test_a_heredoc_the_shell_expands_stays_with_a_finding() -> None:
+    outcome = migrate(
+        """\
+        #!/bin/bash
+        cat > /tmp/app.conf <<EOF
+        home = $HOME
+        port = <%= p("job.port") %>
+        EOF
+        """
+    )
+    assert "<%= p(\"job.port\") %>" in outcome.text
+    assert any("inside a heredoc body" in m for m in outcome.messages())
+
+
+# -- Ruby locals ------------------------------------------------------------------------------------------
+def test_a_simple_ruby_local_travels_with_the_value_and_leaves_the_script() -> None:
+    check(
+        """\
+        #!/bin/bash
+        <% shards = p("job.shards").join(",") -%>
+        exec /bin/job --shards <%= shards %>
+        """,
+        f"""\
+        #!/bin/bash
+        @SOURCE@
+        exec /bin/job --shards "$JOB_SHARDS"
+        """,
+        """\
+        <% shards = p("job.shards").join(",") -%>
+        JOB_SHARDS=<%= shards.to_s.shellescape %>
+        """,
+    )
+
+
+# -- what stays, with findings ---------------------------------------------------------------------------
+def test_constructs_left_behind_are_each_named_in_a_finding() -> None:
+    before = """\
+        #!/bin/bash
+        <% def flag(x) "--#{x}" end -%>
+        <% p("job.paths").each do |path| -%>
+        touch <%= path %>
+        <% end -%>
+        <%= p("job.script") %>
+        # port: <%= p("job.port") %>
+        echo ${X:-<%= p("job.x") %>}
+        [[ $a == <%= p("job.pattern") %> ]]
+        """
+    outcome = migrate(before)
+    assert outcome.text == textwrap.dedent(before)
+    messages = "\n".join(outcome.messages())
+    for expected in ("Ruby code `def flag(x)", "ERB loop (`each`) that emits script lines",
+                     "output tag inside an ERB loop", "emits whole script lines", "inside a shell comment",
+                     "inside a ${...} expansion", "inside a pattern"):
+        assert expected in messages, messages
+    lines = sorted(f.line for f in outcome.findings)
+    assert lines == [2, 3, 4, 6, 7, 8, 9]
+
+
+def test_an_already_migrated_script_is_left_alone() -> None:
+    outcome = migrate(
+        """\
+        #!/bin/bash
+        source /var/vcap/jobs/job/config/job_ctl.env
+        <% if p("job.x") -%>
+        mkdir /tmp/x
+        <% end -%>
+        exec /bin/job --port <%= p("job.port") %>
+        """
+    )
+    assert outcome.result.result.new_files == []
+    assert "<%= p(\"job.port\") %>" in outcome.text
+    assert any("already sourced" in m for m in outcome.messages())
+
+
+def test_the_env_template_name_avoids_existing_templates() -> None:
+    outcome = migrate(
+        """\
+        #!/bin/bash
+        exec /bin/job --port <%= p("job.port") %>
+        """,
+        templates={"job_ctl.env.erb": "config/other"},
+    )
+    assert "source /var/vcap/jobs/job/config/job_ctl.erb.env\n" in outcome.text
+    assert [f.path for f in outcome.result.result.new_files] == ["templates/job_ctl.erb.env.erb"]
+
+
+def test_second_run_changes_nothing() -> None:
+    first = migrate(
+        """\
+        #!/bin/bash
+        export A=<%= p("job.a") %>
+        exec /bin/job <% if p("job.b") %>--b<% end %> --c <%= p("job.c") %>
+        """
+    )
+    second = migrate(first.text, dedent=False)
+    assert second.text == first.text
+    assert second.result.result.new_files == []
+    assert second.findings == []

@@ -501,6 +501,14 @@ def test_remotes_of_local_checkouts(tmp_path, releases) -> None:
     assert git(renamed, "branch", "--list", branch) == ""
     code, _out, _ = run_bulk(str(renamed), "--workdir", str(tmp_path / "work2"), "--push", "--remote", "upstream")
     assert code == 0 and git(renamed_bare, "rev-parse", "--verify", branch)
+    # a checkout with no remote at all is its own remote: the branch is pushed into it, nothing else
+    lonely, _ = releases["gamma"]
+    git(lonely, "remote", "remove", "origin")
+    status, head = git(lonely, "status", "--porcelain"), git(lonely, "rev-parse", "HEAD")
+    code, _out, _ = run_bulk(str(lonely), "--workdir", str(work), "--push")
+    assert code == 0 and git(lonely, "rev-parse", "--verify", branch)
+    assert git(lonely, "symbolic-ref", "--short", "HEAD") == "main" and git(lonely, "rev-parse", "HEAD") == head
+    assert git(lonely, "status", "--porcelain") == status
     # a bare repo given as a file:// URL is cloned and pushed to directly
     beta_bare = releases["beta"][1]
     code, _out, _ = run_bulk(f"file://{beta_bare}", "--workdir", str(work), "--push")

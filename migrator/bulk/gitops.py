@@ -115,9 +115,6 @@ class WorkTree:
                 foreign.append((sha, author, subject))
         return foreign
 
-    def count(self, base: str, tip: str) -> int:
-        return int(self.out("rev-list", "--count", f"{base}..{tip}"))
-
     def is_tracked(self, rel: str) -> bool:
         return bool(self.out("ls-files", "--", rel))
 

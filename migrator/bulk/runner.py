@@ -15,10 +15,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from migrator.bulk import forge, prtext
 from migrator.bulk.gitops import GitError, WorkTree, clone, run_git
 from migrator.bulk.repos import Repo
+
+if TYPE_CHECKING:
+    from migrator.engine import FileChange
 
 # tree-sitter parsers are shared per process and not thread-safe: one engine run at a time
 # (git clone/fetch/push, the slow part, still runs in parallel)
@@ -89,7 +93,7 @@ class Plan:
     """The engine's result for one checkout, in the shape the PR text and the commit need."""
 
     migration: prtext.Migration
-    changes: list  # FileChange
+    changes: list[FileChange]
     internal_errors: int
 
 
@@ -208,7 +212,6 @@ class Existing:
     """The branch as it already exists locally and/or on the remote."""
 
     tip: str | None  # the newest of the two when one contains the other
-    remote_tip: str | None
     foreign: list[tuple[str, str, str]]
     diverged: bool = False
 
@@ -218,17 +221,17 @@ def _existing(work: WorkTree, settings: Settings, base: str) -> Existing:
     remote = work.rev(f"refs/remotes/{settings.remote}/{settings.branch}")
     tips = [t for t in (local, remote) if t]
     if not tips:
-        return Existing(None, None, [])
+        return Existing(None, [])
     foreign: list[tuple[str, str, str]] = []
     for t in dict.fromkeys(tips):
         foreign += [c for c in work.commits_without_trailer(base, t) if c not in foreign]
     if local and remote and local != remote:
         if work.is_ancestor(local, remote):
-            return Existing(remote, remote, foreign)
+            return Existing(remote, foreign)
         if work.is_ancestor(remote, local):
-            return Existing(local, remote, foreign)
-        return Existing(remote, remote, foreign, diverged=True)
-    return Existing(tips[0], remote, foreign)
+            return Existing(local, foreign)
+        return Existing(remote, foreign, diverged=True)
+    return Existing(tips[0], foreign)
 
 
 def _describe(foreign: list[tuple[str, str, str]]) -> str:
@@ -250,7 +253,7 @@ def _commit(work: WorkTree, plan: Plan) -> str:
         raise RepoFailure(f"cannot commit: {exc}") from exc
 
 
-def _undo(work: WorkTree, changes: list) -> None:
+def _undo(work: WorkTree, changes: list[FileChange]) -> None:
     """Put back the files this run wrote, but only where they still hold what this run wrote."""
     work.git("reset", "--quiet", "--", *[c.rel for c in changes], check=False)  # index only
     for change in changes:

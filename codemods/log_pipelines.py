@@ -18,6 +18,7 @@ AGENT_CAPTURED = {"pre-start", "post-start", "post-deploy", "drain", "pre-stop"}
 PREFIX_TOOLS = {"awk", "gawk", "mawk", "nawk", "perl", "sed", "ts"}
 #: _target's answer when a stream should simply stay on the inherited fd
 INHERIT = ("", True)
+_STALE_COMMENT = re.compile(r"syslog|logger|\btee\b|\bfan(?:s|ned)?\b|fan-out|timestamp", re.I)
 TIME_HINTS = ("date", "strftime", "localtime", "systime", "%Y", "%H:%M", "time")
 
 
@@ -76,6 +77,7 @@ class _Rewrite:
         self.script = job.script_name(doc.path)
         self.functions = self._functions()
         self.ensured: set[str] = set()  # log folders this pass already creates
+        self.dropped_comments: set[int] = set()
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> CodemodResult:
@@ -150,6 +152,32 @@ class _Rewrite:
                 if len(v) == 1 and re.fullmatch(r"[\"']?[\w./-]+[\"']?", v[0])
             }
         return self._consts
+
+    def drop_stale_comment(self, at: Node, fix: str) -> None:
+        """Remove the comment lines right above a rewritten statement when they describe the
+        fan-out (syslog, logger, tee): left behind they would describe code that is gone."""
+        stmt = _top_statement(at)
+        comments = []
+        prev = stmt.prev_sibling
+        line = self.doc.line_of(stmt.start_byte)
+        while prev is not None and prev.type == "comment" and self.doc.line_of(prev.end_byte) == line - 1:
+            if self.doc.full_lines(prev.start_byte, prev.end_byte) is None:
+                return
+            comments.append(prev)
+            line -= 1
+            prev = prev.prev_sibling
+        if not comments:
+            return
+        text = " ".join(self.doc.node_text(c) for c in comments)
+        if not _STALE_COMMENT.search(text):
+            return
+        for c in comments:
+            if c.start_byte in self.dropped_comments:
+                return
+        self.dropped_comments |= {c.start_byte for c in comments}
+        start = self.doc.line_start(comments[-1].start_byte)
+        end = self.doc.line_end(comments[0].start_byte)
+        self.edit(start, end, "", fix)
 
     def _inside_replaced(self, node: Node) -> bool:
         return any(s <= node.start_byte and node.end_byte <= e for s, e in self.replaced)
@@ -300,6 +328,7 @@ class _Rewrite:
         explicit = _fd(self.doc, redirect) or ""  # keep a written `1>` as `1>>`: minimal diff
         self.edit(redirect.start_byte, redirect.end_byte, f"{explicit}{op} {target[0]}", fix)
         self.ensure_log_dir(redirect, target[0], fix)
+        self.drop_stale_comment(redirect, fix)
 
     def _drop_redirect(self, redirect: Node, fix: str) -> None:
         """Remove a redirect so the stream stays on the inherited fd; a bare ``exec`` left with
@@ -417,6 +446,7 @@ class _Rewrite:
         self.edit(pipe.start_byte, pipe.end_byte, text, f"pipeline@{pipe.start_byte}")
         for path in re.findall(r">> (\S+)", redirect):
             self.ensure_log_dir(pipe, path, f"pipeline@{pipe.start_byte}")
+        self.drop_stale_comment(pipe, f"pipeline@{pipe.start_byte}")
 
     def _status_matters(self, pipe: Node, parent: Node | None) -> str | None:
         """Why the pipeline's exit status (that of its last stage) must not change, if it must not."""

@@ -399,3 +399,30 @@ def test_sourcing_a_helper_still_needed_keeps_the_line_with_a_finding() -> None:
     )
     [finding] = outcome.findings
     assert finding.line == 2 and "side effect" in finding.message and "pid_guard" in finding.message
+
+
+def test_comment_describing_the_fanout_goes_with_it() -> None:
+    assert_codemod(
+        CM,
+        """\
+        mkdir -p $LOG_DIR
+        # Fan stdout out to syslog and to a stamped file.
+        exec > >(tee -a >(logger -t x) >> $LOG_DIR/x.log)
+        # start the server
+        exec /bin/x
+        """,
+        """\
+        mkdir -p $LOG_DIR
+        exec >> $LOG_DIR/x.log
+        # start the server
+        exec /bin/x
+        """,
+    )
+
+
+def test_unrelated_comment_above_a_rewritten_statement_stays() -> None:
+    assert_codemod(
+        CM,
+        "mkdir -p $D\n# keep the server's output\nexec > >(tee -a $D/x.log | logger)\n",
+        "mkdir -p $D\n# keep the server's output\nexec >> $D/x.log\n",
+    )

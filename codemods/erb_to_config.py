@@ -18,6 +18,7 @@ from codemods._erb_heredoc import HeredocFile, heredoc_files
 
 Chain = list[tuple[Group, int]]
 _SIMPLE_LOCAL = re.compile(r"([a-z_]\w*)\s*=(?![=~>])\s*([^;\n]+)")
+_SAFE_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 _ASSIGNMENT_TYPES = {"variable_assignment", "variable_assignments"}
 _ARRAY_ITEM_TYPES = {"word", "string", "string_content", "raw_string", "concatenation", "number", '"', "(", ")",
                      "array", "variable_assignment", "variable_name", "=", "program"}
@@ -597,12 +598,32 @@ class _Move:
 
     # -- single values -------------------------------------------------------------------------------
     def _values(self) -> None:
+        self.words: dict[tuple[int, int], list[tuple[ErbTag, str]]] = {}
         for tag in self.tags:
             if tag.kind != "output" or tag.start in self.plan.consumed or tag.start in self.reasons:
                 continue
             reason = self._value(tag)
             if reason:
                 self.reasons[tag.start] = reason
+        self._quote_words()
+
+    def _quote_words(self) -> None:
+        """``http://h:<%= port %>/x`` -> ``"http://h:${PORT}/x"``: quote the whole word when that is
+        the same word (no glob characters, no tilde), rather than a quoted piece in the middle."""
+        for (start, end), refs in self.words.items():
+            inside = [t for t in self.doc.tags_in(start, end)]
+            if len(refs) == 1 and (refs[0][0].start, refs[0][0].end) == (start, end):
+                self.plan.edits.append(Edit(start, end, f'"${refs[0][1]}"', self.cm.id))
+            elif len(inside) == len(refs):
+                parts, pos = ['"'], start
+                for tag, name in refs:
+                    parts += [self.doc.slice(pos, tag.start), f"${{{name}}}"]
+                    pos = tag.end
+                parts += [self.doc.slice(pos, end), '"']
+                self.plan.edits.append(Edit(start, end, "".join(parts), self.cm.id))
+            else:
+                for tag, name in refs:
+                    self.plan.edits.append(Edit(tag.start, tag.end, f'"${name}"', self.cm.id))
 
     def _value(self, tag: ErbTag) -> str | None:
         chain = self.structure.chain_at(tag.start)
@@ -631,7 +652,13 @@ class _Move:
             self.plan.blocks.append(_Block(tag.start, text, chain))
         self.plan.anchors.append(self._top_statement_start(self.doc.root.descendant_for_byte_range(tag.start, tag.end)))
         self.plan.consumed.add(tag.start)
-        self.plan.edits.append(self._reference(tag, place, name, split))
+        word = self.doc.root.descendant_for_byte_range(tag.start, tag.end)
+        if (place.quote == "bare" and not split and not place.whole_word and word is not None
+                and word.type == "word" and word.parent is not None and word.parent.type != "concatenation"
+                and _SAFE_WORD.fullmatch(self.doc.masked_text(word))):
+            self.words.setdefault((word.start_byte, word.end_byte), []).append((tag, name))
+        else:
+            self.plan.edits.append(self._reference(tag, place, name, split))
         return None
 
     def _base(self, code: str) -> str:

@@ -148,7 +148,7 @@ def test_values_in_arguments_become_quoted_variables() -> None:
         @SOURCE@
         case $1 in
           start)
-            exec /bin/job --port "$JOB_PORT" --name "$JOB_NAME-x" --id="$SPEC_INDEX" \\
+            exec /bin/job --port "$JOB_PORT" --name "$JOB_NAME-x" "--id=${{SPEC_INDEX}}" \\
               --mode "$JOB_MODE" --label 'a '"$JOB_LABEL"' b'
             ;;
         esac

@@ -8,7 +8,6 @@ binary or non-UTF-8 files, CRLF line endings, huge files.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -17,7 +16,7 @@ from migrator.spec import JobSpec, SpecError, parse_spec
 
 MAX_SCRIPT_BYTES = 1024 * 1024
 
-_SHELL_SHEBANG = re.compile(rb"^#!\s*\S*?(?:/env\s+(?:-\S+\s+)*)?\S*?\b(?:bash|sh|dash|ksh|zsh)\b")
+_SHELLS = {"bash", "sh", "dash", "ksh", "zsh", "ash", "mksh"}
 
 
 class DiscoveryError(Exception):
@@ -64,7 +63,17 @@ class Job:
 
 
 def has_shell_shebang(head: bytes) -> bool:
-    return bool(_SHELL_SHEBANG.match(head))
+    """Is the first line a shebang whose interpreter (directly or through ``env``) is a shell?"""
+    if not head.startswith(b"#!"):
+        return False
+    words = head[2:].split(b"\n", 1)[0].decode("utf-8", "replace").split()
+    if not words:
+        return False
+    program = words[0].rsplit("/", 1)[-1]
+    if program == "env":
+        rest = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+        program = rest[0].rsplit("/", 1)[-1] if rest else ""
+    return program in _SHELLS
 
 
 def _is_job_dir(path: Path) -> bool:

@@ -238,3 +238,22 @@ def test_spec_change_that_cannot_be_made_keeps_the_script_unchanged(tmp_path: Pa
     outcome = migrate_job(job, Pipeline([_NeedsTemplate()]))
     assert outcome.changes == []
     assert any("spec change cannot be made" in f.message for f in outcome.errors)
+
+
+@pytest.mark.parametrize(
+    "line,shell",
+    [
+        (b"#!/bin/bash", True),
+        (b"#!/usr/bin/env bash", True),
+        (b"#!/bin/bash -e", True),
+        (b"#! /bin/sh", True),
+        (b"#!/usr/bin/env -S bash -eu", True),
+        (b"#!/usr/bin/env ruby", False),
+        (b"#!/var/vcap/packages/sh-tools/bin/ruby", False),
+        (b"echo no shebang", False),
+    ],
+)
+def test_shell_shebang_detection(line: bytes, shell: bool) -> None:
+    from migrator.discovery import has_shell_shebang
+
+    assert has_shell_shebang(line + b"\necho\n") is shell

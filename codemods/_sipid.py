@@ -171,8 +171,10 @@ def removal_edit(doc: Document, span: tuple[int, int], fix: str) -> Edit:
     of a block), take one blank line with them so no double gap is left."""
     start, end = span
     src = doc.source
-    blank_before = start == 0 or src[max(0, start - 2):start] == b"\n\n"
-    if blank_before and end < len(src):
+    previous = src[doc.line_start(start - 1):start].strip() if start > 0 else b""
+    # a blank line before, or the removed lines opened their block (`start)`, `then`, `do`, `{`)
+    opens_block = previous == b"" or previous.endswith((b")", b"then", b"do", b"{", b"else"))
+    if opens_block and end < len(src):
         nxt = doc.line_end(end)
         if not src[end:nxt].strip():
             end = nxt
@@ -267,9 +269,10 @@ def drop_unused_sources(cm: Codemod, job: JobContext, doc: Document, replaced: l
         if info.side_effects:
             result.findings.append(cm.finding(
                 doc, node.start_byte,
-                f"kept 'source {path}': sourcing it also does more than define functions "
+                f"'source {path}' not removed: sourcing it also does more than define functions "
                 f"({'; '.join(info.side_effects[:3])})", "info",
-                "carry those effects over by hand, then remove the source line"))
+                "once those effects are carried over (log-pipelines does so for output fan-out), the "
+                "source line can go"))
             continue
         span = doc.full_lines(node.start_byte, node.end_byte)
         if span is None:

@@ -121,8 +121,8 @@ class _Loop:
         indent = S.indent_of(doc, loop)
         unit = "\t" if indent.startswith("\t") else "  "
         if success is None:
-            tail = " || true" if S.errexit_before(doc, loop.start_byte) else ""
-            text = f"{indent}{call}{tail}\n"
+            # the loop went on to the next statement either way, with status 0
+            text = f"{indent}{call} || true\n"
         else:
             inner = textwrap.indent(success, indent + unit)
             text = f"{indent}if {call}; then\n{inner}{indent}fi\n"

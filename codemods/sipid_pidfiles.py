@@ -284,8 +284,11 @@ class _Pass:
                             continue
                     self.finding(cmd, "pid_guard left: it shares its line with other code")
                 elif not any(k == key and p == "$!" for _, p, k in self._pid_writes()):
-                    self.finding(cmd, f"left unchanged: pid_guard {key} has no matching 'echo $$ > {key}'",
-                                 suggestion=f"write the pid with sipid claim --pid \"$$\" --pid-file \"{key}\"")
+                    self.finding(cmd, f"left unchanged: pid_guard {key} without an 'echo $$ > {key}' in this "
+                                 "script (in a two-stage start the exec'd script writes the pid); the guard, and "
+                                 "so its helper, stay",
+                                 suggestion="once the script that writes the pid uses sipid claim, this guard "
+                                            "is redundant and can go")
 
     def _claim(self, stmt: Node, pid: str, dest: Node, key: str) -> None:
         # after a background start the process already runs: exiting would not undo it
@@ -682,6 +685,12 @@ class _Pass:
 
     # -- what is left ------------------------------------------------------------------------------
     def _leftover_calls(self) -> None:
+        for loop in self.doc.find("for_statement"):
+            keys = [k for v in loop.children_by_field_name("value") if (k := self.pid_source(v))]
+            if keys and not self.skip(loop):
+                self.finding(loop, f"left unchanged: a loop over the pids in {keys[0]}; sipid kill stops "
+                             "one process per pidfile",
+                             suggestion="give each process its own pidfile and sipid kill each")
         for name in ("wait_pid", "wait_pidfile", "wait_pid_death"):
             for cmd in self.doc.commands(name):
                 if not self.skip(cmd):

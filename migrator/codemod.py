@@ -52,6 +52,7 @@ class NewFile:
 
     path: str
     content: str
+    codemod: str = ""  # set by the engine: which codemod asked for it (for reports and PR texts)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class SpecChange:
     kind: Literal["add_template", "remove_template", "add_package"]
     key: str
     value: str | None = None
+    codemod: str = field(default="", compare=False)  # set by the engine
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -122,9 +122,9 @@ class Pipeline:
             collected.findings += _drop_suppressed(codemod, current, result)
             # findings carry lines of `current`; map them to the original now
             collected.findings += [_map_finding(f, current, maps, doc) for f in result.findings]
-            collected.new_files += result.new_files
+            collected.new_files += [replace(nf, codemod=codemod.id) for nf in result.new_files]
             collected.removed_files += result.removed_files
-            collected.spec_changes += result.spec_changes
+            collected.spec_changes += [replace(sc, codemod=codemod.id) for sc in result.spec_changes]
             if result.edits:
                 new_source = apply(current.source, result.edits)
                 if new_source != current.source:
@@ -299,19 +299,26 @@ def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
         results.append(result)
 
     finals = {r.template.rel: r.final for r in results}
+    removed_by: dict[str, str] = {}
     job_level = CodemodResult()
     for codemod in pipeline.codemods:
         try:
-            job_level.merge(codemod.finish_job(ctx, finals))
+            part = codemod.finish_job(ctx, finals)
+            part.new_files = [replace(nf, codemod=codemod.id) for nf in part.new_files]
+            part.spec_changes = [replace(sc, codemod=codemod.id) for sc in part.spec_changes]
+            part.removed_files = list(part.removed_files)
+            removed_by.update({path: codemod.id for path in part.removed_files})
+            job_level.merge(part)
         except Exception as exc:
             outcome.internal_errors += 1
             outcome.findings.append(Finding("engine", "spec", None, f"internal error in {codemod.id}: {exc}", "error"))
 
-    _collect(job, results, job_level, outcome)
+    _collect(job, results, job_level, outcome, removed_by)
     return outcome
 
 
-def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, outcome: JobOutcome) -> None:
+def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, outcome: JobOutcome,
+             removed_by: dict[str, str]) -> None:
     spec_text = job.spec_path.read_bytes().decode("utf-8")
     spec_changes: list[SpecChange] = []
     new_files: dict[str, tuple[NewFile, str]] = {}
@@ -354,16 +361,18 @@ def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, ou
             outcome.findings.append(Finding("engine", job.rel_to_release(target), None,
                                             f"not written: {path} already exists with other content", "error"))
             continue
-        outcome.changes.append(FileChange(target, job.rel_to_release(target), None, data, [origin]))
+        outcome.changes.append(FileChange(target, job.rel_to_release(target), None, data, [nf.codemod or origin]))
     for path in sorted(set(job_level.removed_files)):
         target = job.dir / path
         if target.is_file() and not target.is_symlink():
-            outcome.changes.append(FileChange(target, job.rel_to_release(target), target.read_bytes(), None))
+            outcome.changes.append(FileChange(target, job.rel_to_release(target), target.read_bytes(), None,
+                                              [removed_by.get(path, "")] if removed_by.get(path) else []))
 
     outcome.required_packages |= {c.key for c in spec_changes if c.kind == "add_package"}
     if spec_changes:
         after = apply_spec_changes(spec_text, spec_changes)
         if after != spec_text:
+            by = sorted({c.codemod for c in spec_changes if c.codemod})
             outcome.changes.append(FileChange(job.spec_path, job.rel_to_release(job.spec_path),
-                                              spec_text.encode("utf-8"), after.encode("utf-8")))
+                                              spec_text.encode("utf-8"), after.encode("utf-8"), by))
     outcome.changes.sort(key=lambda c: c.rel)

@@ -257,3 +257,30 @@ def test_shell_shebang_detection(line: bytes, shell: bool) -> None:
     from migrator.discovery import has_shell_shebang
 
     assert has_shell_shebang(line + b"\necho\n") is shell
+
+
+def test_new_files_and_spec_edits_are_credited_to_their_codemod(tmp_path: Path) -> None:
+    from migrator.codemod import NewFile
+
+    class _AddsTemplate(Codemod):
+        id = "adds"
+        summary = "sources a new env template"
+        rationale = "test"
+
+        def transform(self, job, doc):
+            if b"source" in doc.source:
+                return CodemodResult()
+            return CodemodResult(edits=[Edit(0, 0, "source /var/vcap/jobs/j/config/a.env\n")],
+                                 new_files=[NewFile("templates/a.env.erb", "X=1\n")],
+                                 spec_changes=[SpecChange("add_template", "a.env.erb", "config/a.env")])
+
+    job_dir = tmp_path / "rel/jobs/j"
+    (job_dir / "templates").mkdir(parents=True)
+    (job_dir / "spec").write_text("name: j\ntemplates:\n  a: bin/a\n")
+    (job_dir / "templates/a").write_text("echo a\n")
+    [job] = discover([tmp_path / "rel"])
+    outcome = migrate_job(job, Pipeline([_AddsTemplate()]))
+    credited = {c.rel: c.codemods for c in outcome.changes}
+    assert credited == {"jobs/j/spec": ["adds"], "jobs/j/templates/a": ["adds"], "jobs/j/templates/a.env.erb": ["adds"]}
+    spec_change = next(c for c in outcome.changes if c.rel == "jobs/j/spec")
+    assert spec_change.after.decode() == "name: j\ntemplates:\n  a: bin/a\n  a.env.erb: config/a.env\n"

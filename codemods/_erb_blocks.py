@@ -52,7 +52,8 @@ class Group:
         return sum(1 for m in self.middles if m.end <= offset)
 
     def describe(self) -> str:
-        word = self.opener.code.split(None, 1)[0] if self.opener.code else "block"
+        m = re.match(r"[A-Za-z_]\w*", self.opener.code)
+        word = m.group(0) if m else "block"
         if self.conditional:
             return f"ERB `{word}` block"
         if _DO.search(strip_strings(self.opener.code)):

@@ -116,6 +116,7 @@ class _Move:
         self.script = job.script_name(doc.path)
         self.reasons: dict[int, str] = {}  # tag start -> why it stays
         self.defined: set[tuple[str, tuple]] = set()  # (variable, chain) already in the env
+        self.conflicts: list[tuple[_Region, str]] = []  # regions that could not move, and why
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> CodemodResult:
@@ -430,13 +431,12 @@ class _Move:
         mine = self.doc.masked[region.start:region.end].decode("utf-8", "replace")
         names = set(re.findall(r"\$\{?([A-Za-z_]\w*)", mine)) | set(re.findall(r"([A-Za-z_]\w*)\+?=", mine))
         if any(re.search(rf"\b{re.escape(n)}\b", code_between) for n in names):
-            self._finding(region.start, "assignments with ERB stay: they use or set a variable that the script "
-                          "also touches before them, so they cannot move to the env file sourced earlier",
-                          "Move these assignments into the env template by hand, above the code that uses them.")
+            self.conflicts.append((region, "assignments with ERB stay: they use or set a variable that the script "
+                                   "also touches before them, so they cannot move to the env file sourced earlier"))
             return True
         if ("$(" in mine or "`" in mine) and code_between.strip():
-            self._finding(region.start, "assignments with ERB stay: they run a command substitution, which "
-                          "would run earlier from the env file", "Move them into the env template by hand.")
+            self.conflicts.append((region, "assignments with ERB stay: they run a command substitution, which "
+                                   "would run earlier from the env file"))
             return True
         return False
 
@@ -642,7 +642,7 @@ class _Move:
             return "output tag that emits whole script lines"
         split = place.splits and ruby.splits_into_words(tag.code, self.job.properties)
         kind = "list" if split else "scalar"
-        name = self._name((tag.code, kind), self._base(tag.code))
+        name = self._name((tag.code, kind), self._base(tag.code, chain))
         key = tuple((id(g), b) for g, b in chain)
         defined = (name, key)
         if not any((name, key[:i]) in self.defined for i in range(len(key) + 1)):
@@ -661,10 +661,17 @@ class _Move:
             self.plan.edits.append(self._reference(tag, place, name, split))
         return None
 
-    def _base(self, code: str) -> str:
-        """Variable name base; a copied local is named after the property it was computed from."""
+    def _base(self, code: str, chain: Chain = ()) -> str:
+        """Variable name base; a copied local or an ``if_p`` block variable is named after the
+        property it holds."""
         base = ruby.variable_base(code)
         if base == "ERB_VALUE":
+            for group, _ in chain:
+                params = _ordered_params(group.opener.code)
+                props = ruby.properties_read(group.opener.code)
+                for i, param in enumerate(params):
+                    if param in ruby.identifiers(code):
+                        return ruby.variable_base(f'p("{props[i]}")') if i < len(props) else param.upper()
             for name in sorted(ruby.identifiers(code) & set(self.copyable)):
                 m = _SIMPLE_LOCAL.fullmatch(self.copyable[name].code.strip())
                 inner = ruby.variable_base(m.group(2)) if m else "ERB_VALUE"
@@ -729,6 +736,10 @@ class _Move:
 
     def _leftover_findings(self, already: bool = False) -> None:
         consumed = self.plan.consumed
+        for region, why in self.conflicts:
+            if any(t.start not in consumed for t in region.tags):
+                self._finding(region.start, why, "Move these assignments into the env template by hand, above "
+                              "the code that uses them.")
         prefix = "ERB left in the script (the env file is already sourced): " if already else ""
         reported: set[int] = set()
         for group in self.structure.groups:
@@ -747,6 +758,11 @@ class _Move:
             reason = self.reasons.get(tag.start) or "output tag not moved"
             self._finding(tag.start, prefix + f"{reason}: `<%= {_short(tag.code)} %>` stays in the script",
                           _output_suggestion(reason))
+
+
+def _ordered_params(code: str) -> list[str]:
+    m = re.search(r"\|([^|]*)\|", code)
+    return [p.strip().lstrip("*&") for p in m.group(1).split(",")] if m else []
 
 
 def _open(chain: Chain) -> str:

@@ -109,7 +109,7 @@ def test_plain_assignments_around_erb_ones_stay_in_the_script() -> None:
     )
 
 
-def test_a_later_assignment_that_uses_a_variable_set_in_between_stays_with_a_finding() -> None:
+def test_a_later_assignment_that_uses_a_variable_set_in_between_keeps_its_place() -> None:
     outcome = check(
         """\
         #!/bin/bash
@@ -128,6 +128,21 @@ def test_a_later_assignment_that_uses_a_variable_set_in_between_stays_with_a_fin
         JOB_HOST=<%= p("job.host").to_s.shellescape %>
         """,
     )
+    assert outcome.findings == []  # its only ERB moved as a value
+
+
+def test_a_conditional_assignment_block_that_cannot_move_is_named_in_a_finding() -> None:
+    outcome = migrate(
+        """\
+        #!/bin/bash
+        A=<%= p("job.a") %>
+        PORT=8080
+        <% if p("job.tls") -%>
+        URL=https://localhost:$PORT
+        <% end -%>
+        """
+    )
+    assert '<% if p("job.tls") -%>\nURL=https://localhost:$PORT\n' in outcome.text
     assert any("cannot move to the env file sourced earlier" in m for m in outcome.messages())
 
 

@@ -102,7 +102,8 @@ class _Move:
     def __init__(self, codemod: ErbToConfig, job: JobContext, doc: Document):
         self.cm = codemod
         self.job = job
-        self.doc = doc
+        self.original = doc
+        self.doc = _continued(doc)
         self.result = CodemodResult()
         self.tags = list(doc.tags)
         self.structure = Structure(self.tags)
@@ -185,11 +186,11 @@ class _Move:
                 return source, rendered
         return None
 
-    def _name(self, key: tuple[str, str], base: str) -> str:
+    def _name(self, key: tuple[str, str], base: str) -> str:  # key: (Ruby code, kind and binding)
         """A variable name for a value: derived from its property, unused by the script, stable."""
         if key in self.names:
             return self.names[key]
-        candidates = [base] + ([] if base.endswith("_VALUE") else [f"{base}_VALUE"])
+        candidates = [base] + ([] if base.endswith(("_VALUE", "_ARGS")) else [f"{base}_VALUE"])
         candidates += [f"{base}_{n}" for n in range(2, 1000)]
         name = next(c for c in candidates if c not in self.taken)
         self.taken.add(name)
@@ -500,7 +501,7 @@ class _Move:
         doc = self.doc
         for tag in group.tags:
             ls, le = doc.line_start(tag.start), doc.line_end(tag.start)
-            if not tag.trims_newline or doc.masked[ls:le].strip() or len(doc.tags_in(ls, le)) != 1:
+            if not tag.trims_newline or self.original.masked[ls:le].strip() or len(doc.tags_in(ls, le)) != 1:
                 return None
         first_line = doc.line_start(group.start)
         if first_line == 0:
@@ -568,14 +569,15 @@ class _Move:
             pos = after
         parts.append(doc.slice(pos, hi))
         text = "".join(parts)
-        text = re.sub(r"\\\n", " ", text)
+        text = re.sub(r"[ \t]*\\\n[ \t]*", " ", text)
         return re.sub(r"\\\s*$", "", text.rstrip()).strip()
 
     def _claim_flags(self, group: Group, chain: Chain, texts: list[str], start: int, form: str, stop: int,
                      anchor: int) -> None:
         if not any(texts):
             return
-        name = self._name((group.opener.code + "#flags", "flags"), ruby.variable_base(group.opener.code) + "_ARGS")
+        # every flag group gets its own array: two groups under the same condition hold different flags
+        name = self._name((f"{group.start}#flags", "flags"), ruby.variable_base(group.opener.code) + "_ARGS")
         lines = [f"{name}=()\n", f"<% {group.opener.code} -%>\n"]
         for i, text in enumerate(texts):
             if i > 0:
@@ -642,7 +644,10 @@ class _Move:
             return "output tag that emits whole script lines"
         split = place.splits and ruby.splits_into_words(tag.code, self.job.properties)
         kind = "list" if split else "scalar"
-        name = self._name((tag.code, kind), self._base(tag.code, chain))
+        params = set().union(*(ruby.block_params(t.code) for g, _ in chain for t in g.tags)) if chain else set()
+        # a tag that reads an if_p block variable means a different value under each block
+        binding = str([(g.start, b) for g, b in chain]) if ruby.identifiers(tag.code) & params else ""
+        name = self._name((tag.code, kind + binding), self._base(tag.code, chain))
         key = tuple((id(g), b) for g, b in chain)
         defined = (name, key)
         if not any((name, key[:i]) in self.defined for i in range(len(key) + 1)):
@@ -758,6 +763,27 @@ class _Move:
             reason = self.reasons.get(tag.start) or "output tag not moved"
             self._finding(tag.start, prefix + f"{reason}: `<%= {_short(tag.code)} %>` stays in the script",
                           _output_suggestion(reason))
+
+
+def _continued(doc: Document) -> Document:
+    """The document as bash sees it once rendered, for analysis: an ERB tag alone on a line with
+    ``-%>`` inside a backslash-continued command renders to nothing, so the command goes on; the
+    plain masking would end the command at that blank line."""
+    masked = bytearray(doc.masked)
+    changed = False
+    for tag in doc.tags:
+        if tag.kind == "output" or not tag.trims_newline:
+            continue
+        ls, le = doc.line_start(tag.start), doc.line_end(tag.start)
+        if ls == 0 or le > len(masked) or masked[le - 1:le] != b"\n" or bytes(masked[ls:le]).strip():
+            continue
+        if bytes(masked[doc.line_start(ls - 1):ls]).rstrip().endswith(b"\\"):
+            masked[le - 2] = ord("\\")
+            changed = True
+    if not changed:
+        return doc
+    masked_bytes = bytes(masked)
+    return Document(doc.path, doc.source, doc.tags, doc.erb_error, masked_bytes, bash_parser().parse(masked_bytes))
 
 
 def _ordered_params(code: str) -> list[str]:

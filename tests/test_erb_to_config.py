@@ -495,3 +495,84 @@ def test_second_run_changes_nothing() -> None:
     assert second.text == first.text
     assert second.result.result.new_files == []
     assert second.findings == []
+
+
+def test_groups_under_the_same_condition_get_their_own_arrays_even_after_an_own_line_group() -> None:
+    check(
+        """\
+        #!/bin/bash
+        exec /bin/x <% if p("d") %>--a<% end %> \\
+        <% if p("d") -%>
+          --b "<%= p("e.name") %>" \\
+          --c=<%= p("e.c") %> \\
+        <% end -%>
+          <% if p("d") %>--z<% end %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        exec /bin/x "${D_ARGS[@]}" \\
+          "${D_ARGS_2[@]}" \\
+          "${D_ARGS_3[@]}"
+        """,
+        """\
+        D_ARGS=()
+        <% if p("d") -%>
+        D_ARGS=(--a)
+        <% end -%>
+        D_ARGS_2=()
+        <% if p("d") -%>
+        D_ARGS_2=(--b <%= p("e.name").to_s.shellescape %> --c=<%= p("e.c").to_s.shellescape %>)
+        <% end -%>
+        D_ARGS_3=()
+        <% if p("d") -%>
+        D_ARGS_3=(--z)
+        <% end -%>
+        """,
+    )
+
+
+def test_if_p_block_variables_of_different_blocks_get_different_names() -> None:
+    check(
+        """\
+        #!/bin/bash
+        <% if_p("a.url") do |v| -%>
+        curl <%= v %>
+        <% end -%>
+        <% if_p("b.url") do |v| -%>
+        curl <%= v %>
+        <% end -%>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        <% if_p("a.url") do |v| -%>
+        curl "$A_URL"
+        <% end -%>
+        <% if_p("b.url") do |v| -%>
+        curl "$B_URL"
+        <% end -%>
+        """,
+        """\
+        <% if_p("a.url") do |v| -%>
+        A_URL=<%= v.to_s.shellescape %>
+        <% end -%>
+        <% if_p("b.url") do |v| -%>
+        B_URL=<%= v.to_s.shellescape %>
+        <% end -%>
+        """,
+    )
+
+
+def test_a_value_in_a_url_quotes_the_whole_word() -> None:
+    check(
+        """\
+        #!/bin/bash
+        curl -sf http://127.0.0.1:<%= p("job.port") %>/healthz
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        curl -sf "http://127.0.0.1:${JOB_PORT}/healthz"
+        """,
+    )

@@ -18,6 +18,7 @@ from codemods._erb_heredoc import HeredocFile, heredoc_files
 
 Chain = list[tuple[Group, int]]
 _SIMPLE_LOCAL = re.compile(r"([a-z_]\w*)\s*=(?![=~>])\s*([^;\n]+)")
+_NOUNSET = re.compile(r"^\s*set\s+(?:-[a-zA-Z]*u|-o\s+nounset)|\A#!\S*(?:\s+\S+)*?\s+-[a-zA-Z]*u", re.M)
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 _ASSIGNMENT_TYPES = {"variable_assignment", "variable_assignments"}
 _ARRAY_ITEM_TYPES = {"word", "string", "string_content", "raw_string", "concatenation", "number", '"', "(", ")",
@@ -37,7 +38,8 @@ class ErbToConfig(Codemod):
     - an ERB value in a command's arguments, a test or a redirect becomes a variable defined in
       the env template with a shell-escaped value (``shellescape``), referenced as ``"$VAR"``;
       a value the old script split into several words (``.join(" ")``, ``*_args`` properties,
-      values that may be empty) becomes an array ``"${VAR[@]}"`` holding the same words;
+      values that may be empty) becomes an array ``"${VAR[@]}"`` holding the same words (under
+      ``set -u``, ``${VAR[@]+"${VAR[@]}"}``, which bash before 4.4 needs for an empty array);
     - flags wrapped in an ERB conditional inside a command become an array defined in the env
       template (empty when the condition is false) and the command keeps its shape.
 
@@ -118,6 +120,7 @@ class _Move:
         self.reasons: dict[int, str] = {}  # tag start -> why it stays
         self.defined: set[tuple[str, tuple]] = set()  # (variable, chain) already in the env
         self.conflicts: list[tuple[_Region, str]] = []  # regions that could not move, and why
+        self.nounset = bool(_NOUNSET.search(doc.masked.decode("utf-8", "replace")))
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> CodemodResult:
@@ -588,7 +591,7 @@ class _Move:
         self.plan.blocks.append(_Block(group.start, "".join(lines), chain))
         self.plan.anchors.append(anchor)
         self.plan.consumed |= {t.start for t in group.tags + self._inner_tags(group)}
-        ref = f'"${{{name}[@]}}"'
+        ref = self._array_ref(name)
         if form == "same":
             self.plan.edits.append(Edit(start, stop, ref, self.cm.id))
         else:
@@ -666,6 +669,12 @@ class _Move:
             self.plan.edits.append(self._reference(tag, place, name, split))
         return None
 
+    def _array_ref(self, name: str) -> str:
+        """``"${NAME[@]}"``; under ``set -u`` the form bash before 4.4 accepts for an empty array."""
+        if self.nounset:
+            return f'${{{name}[@]+"${{{name}[@]}}"}}'
+        return f'"${{{name}[@]}}"'
+
     def _base(self, code: str, chain: Chain = ()) -> str:
         """Variable name base; a copied local or an ``if_p`` block variable is named after the
         property it holds."""
@@ -689,7 +698,7 @@ class _Move:
 
     def _reference(self, tag: ErbTag, place: Place, name: str, split: bool) -> Edit:
         if split:
-            return Edit(tag.start, tag.end, f'"${{{name}[@]}}"', self.cm.id)
+            return Edit(tag.start, tag.end, self._array_ref(name), self.cm.id)
         if place.quote == "dq":
             nxt = self.doc.source[tag.end:tag.end + 1]
             ref = f"${{{name}}}" if re.match(rb"[A-Za-z0-9_]", nxt) else f"${name}"

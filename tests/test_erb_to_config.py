@@ -576,3 +576,19 @@ def test_a_value_in_a_url_quotes_the_whole_word() -> None:
         curl -sf "http://127.0.0.1:${JOB_PORT}/healthz"
         """,
     )
+
+
+def test_under_set_u_arrays_use_the_form_old_bash_accepts_when_empty() -> None:
+    check(
+        """\
+        #!/bin/bash
+        set -eu
+        exec /bin/x <% if p("d") %>--a<% end %> <%= p("e.list").join(" ") %>
+        """,
+        """\
+        #!/bin/bash
+        set -eu
+        @SOURCE@
+        exec /bin/x ${D_ARGS[@]+"${D_ARGS[@]}"} ${E_LIST[@]+"${E_LIST[@]}"}
+        """,
+    )

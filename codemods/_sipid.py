@@ -66,9 +66,11 @@ def quoted(text: str) -> str:
 
 
 def errexit_before(doc: Document, offset: int) -> bool:
-    """Is ``set -e`` in force at ``offset``? (a top-level ``set -e`` before it, or ``#!... -e``)"""
+    """Is ``set -e`` in force at ``offset``? (a top-level ``set -e`` before it)
+
+    ``#!/bin/bash -e`` does not count: it is lost when the script is run as ``bash script``."""
     head = doc.masked[:offset]
-    state = bool(re.match(rb"#![^\n]*\s-[a-zA-Z]*e", head))
+    state = False
     for m in re.finditer(rb"(?m)^[ \t]*set[ \t]+([^\n;&|]*)", head):
         args = m.group(1)
         if re.search(rb"(^|\s)-[a-zA-Z]*e", args) or re.search(rb"-o\s+errexit", args):

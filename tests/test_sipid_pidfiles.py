@@ -45,11 +45,12 @@ def test_under_set_e_the_claim_needs_no_exit() -> None:
     )
 
 
-def test_shebang_dash_e_counts_as_set_e() -> None:
+def test_shebang_dash_e_does_not_count_as_set_e() -> None:
+    # `bash router_ctl start` ignores the shebang's -e: the claim must stop the script itself
     assert_codemod(
         CM,
         '#!/bin/bash -e\necho "$$" > "${PIDFILE}"\n',
-        f'#!/bin/bash -e\n{SIPID} claim --pid "$$" --pid-file "${{PIDFILE}}"\n',
+        f'#!/bin/bash -e\n{SIPID} claim --pid "$$" --pid-file "${{PIDFILE}}" || exit 1\n',
     )
 
 
@@ -394,7 +395,7 @@ def test_a_job_helper_template_sourced_by_other_scripts_is_not_rewritten() -> No
 
 def test_the_sipid_path_is_configurable() -> None:
     assert_codemod(
-        CM, "#!/bin/bash -e\necho $$ > $P\n", '#!/bin/bash -e\n/opt/sipid claim --pid "$$" --pid-file "$P"\n',
+        CM, "set -e\necho $$ > $P\n", 'set -e\n/opt/sipid claim --pid "$$" --pid-file "$P"\n',
         options=Options(sipid_path="/opt/sipid"),
     )
 

@@ -1,0 +1,91 @@
+"""Job-level effects of the sipid codemods through the real CLI: the spec gains the package, the
+report says the release must ship it, and a job-shipped helper leaves only when nobody sources it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CTL = """\
+#!/bin/bash
+source /var/vcap/jobs/j/helpers/ctl_utils.sh
+case $1 in
+  start)
+    pid_guard $PIDFILE j
+    echo $$ > $PIDFILE
+    exec /var/vcap/packages/j/bin/j
+    ;;
+  stop)
+    kill_and_wait $PIDFILE
+    ;;
+esac
+"""
+
+HELPER = """\
+# job helper
+pid_guard() { :; }
+kill_and_wait() { :; }
+link_job_file() { :; }
+"""
+
+
+def make_job(root: Path, extra_templates: dict[str, str] | None = None) -> Path:
+    job = root / "jobs" / "j"
+    (job / "templates" / "helpers").mkdir(parents=True)
+    templates = {"j_ctl.erb": "bin/j_ctl", "helpers/ctl_utils.sh": "helpers/ctl_utils.sh", **(extra_templates or {})}
+    lines = "\n".join(f"  {k}: {v}" for k, v in templates.items())
+    (job / "spec").write_text(f"---\nname: j\n\ntemplates:\n{lines}\n\n# what the job runs\npackages:\n- j\n")
+    (job / "templates" / "j_ctl.erb").write_text(CTL)
+    (job / "templates" / "helpers" / "ctl_utils.sh").write_text(HELPER)
+    (job / "monit").write_text("check process j\n  with pidfile /var/vcap/sys/run/j/j.pid\n  group vcap\n")
+    return job
+
+
+def tool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "migrator", "--allow-dirty", *args], capture_output=True, text=True,
+                          cwd=ROOT)
+
+
+def test_unsourced_job_helper_leaves_with_its_spec_entry_and_sipid_joins(tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    proc = tool(str(tmp_path))
+    assert proc.returncode in (0, 1), proc.stderr
+    assert not (job / "templates" / "helpers" / "ctl_utils.sh").exists()
+    assert (job / "spec").read_text() == textwrap.dedent("""\
+        ---
+        name: j
+
+        templates:
+          j_ctl.erb: bin/j_ctl
+
+        # what the job runs
+        packages:
+        - j
+        - sipid
+        """)
+    ctl = (job / "templates" / "j_ctl.erb").read_text()
+    assert "source" not in ctl and "pid_guard" not in ctl and "kill_and_wait" not in ctl
+    assert "The release must ship package(s): sipid" in proc.stderr
+
+
+def test_helper_still_sourced_by_another_script_stays(tmp_path: Path) -> None:
+    job = make_job(tmp_path, {"drain.erb": "bin/drain"})
+    (job / "templates" / "drain.erb").write_text(
+        "#!/bin/bash\nsource /var/vcap/jobs/j/helpers/ctl_utils.sh\nlink_job_file x y\necho 0\n")
+    proc = tool(str(tmp_path))
+    assert proc.returncode in (0, 1), proc.stderr
+    assert (job / "templates" / "helpers" / "ctl_utils.sh").exists()
+    assert "helpers/ctl_utils.sh: helpers/ctl_utils.sh" in (job / "spec").read_text()
+
+
+def test_json_report_names_the_package_the_release_must_ship(tmp_path: Path) -> None:
+    make_job(tmp_path)
+    proc = tool("--dry-run", "--output-format", "json", str(tmp_path))
+    report = json.loads(proc.stdout)
+    assert [r["package"] for r in report["release_requirements"]] == ["sipid"]
+    assert any(f["codemod"] == "sipid-pidfiles" for f in report["findings"])

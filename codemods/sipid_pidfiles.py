@@ -685,6 +685,16 @@ class _Pass:
 
     # -- what is left ------------------------------------------------------------------------------
     def _leftover_calls(self) -> None:
+        noted = {f.line for f in self.result.findings}
+        for cmd in self.doc.commands("kill"):
+            if self.skip(cmd) or self.taken(cmd) or self.doc.line_of(cmd.start_byte) in noted:
+                continue
+            target = next((a for a in S.args_of(self.doc, cmd) if self.pid_source(a)), None)
+            if target is not None and self._kill(cmd, {}) != ("PROBE", self.pid_source(target)):
+                self.finding(cmd, f"left unchanged: the kill of the pid in {self.pid_source(target)} is in a "
+                             "shape the tool does not rewrite safely",
+                             suggestion="replace the stop logic by hand with: if [ -f \"$PIDFILE\" ]; then "
+                                        "sipid kill --pid-file \"$PIDFILE\" --show-stacks; fi")
         for loop in self.doc.find("for_statement"):
             keys = [k for v in loop.children_by_field_name("value") if (k := self.pid_source(v))]
             if keys and not self.skip(loop):

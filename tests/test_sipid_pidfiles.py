@@ -426,3 +426,13 @@ def test_messages_inside_the_stop_logic_are_kept_before_the_kill() -> None:
         fi
         """,
     )
+
+
+def test_a_kill_in_a_shape_not_rewritten_gets_a_finding() -> None:
+    outcome = assert_unchanged(CM, "kill $(cat $PIDFILE) && rm -f $PIDFILE\n")
+    assert any("does not rewrite safely" in m for m in outcome.messages("review"))
+
+
+def test_a_liveness_probe_alone_is_not_reported() -> None:
+    outcome = assert_unchanged(CM, "if kill -0 $(cat $PIDFILE); then echo up; fi\n")
+    assert outcome.findings == []

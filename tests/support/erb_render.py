@@ -29,8 +29,9 @@ def render(spec_path: Path, template: str | Path, properties: dict | None = None
             path = Path(tmp) / "template.erb"
             path.write_text(template)
             template = path
+        # bytes, decoded by hand: text mode would turn a rendered "\r" into "\n"
         proc = subprocess.run(["ruby", str(RENDER_RB), str(spec_path), str(template), str(ctx)],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, timeout=60)
     if proc.returncode != 0:
-        raise RenderError(proc.stderr.strip() or f"ruby exited {proc.returncode}")
-    return proc.stdout
+        raise RenderError(proc.stderr.decode("utf-8", "replace").strip() or f"ruby exited {proc.returncode}")
+    return proc.stdout.decode("utf-8")

@@ -26,6 +26,16 @@ class Unsupported(Exception):
 
 
 @dataclass
+class Bound:
+    """When a retry loop gives up: after ``tries`` tries, or ``seconds`` after it began.
+    ``counter`` is the variable that tracks it (its set-up before the loop goes with the loop)."""
+
+    tries: int = 0
+    seconds: float | None = None
+    counter: str | None = None
+
+
+@dataclass
 class Probe:
     url: Node
     status_200_only: bool  # the loop itself compared the status with 200
@@ -93,9 +103,8 @@ class _Loop:
         if body is None:
             raise Unsupported("has no body")
         statements = S.block_statements(body)
-        counter = self._counter()
-        tries = self._tries(counter)
-        probes = [s for s in statements if s.type == "if_statement" and self._has_curl(s)]
+        bound = self._bound()
+        probes = [s for s in statements if self._has_curl(s) and s.type in ("if_statement", "list")]
         sleeps = [s for s in statements if s.type == "command" and command_name(doc, s) == "sleep"]
         if len(probes) != 1:
             raise Unsupported("does more than one probe per try" if probes else "probes outside an if")
@@ -103,16 +112,16 @@ class _Loop:
             raise Unsupported("does not sleep a fixed interval once per try")
         known = {probes[0].id, sleeps[0].id}
         for s in statements:
-            if s.id in known or self._is_counter_update(s, counter) or self._is_message(s):
+            if s.id in known or self._is_counter_update(s, bound.counter) or self._is_message(s):
                 continue
             raise Unsupported(f"does more between tries ('{_short(doc.masked_text(s))}')")
         interval = self._interval(sleeps[0])
-        probe_if = probes[0]
-        probe = self._probe(probe_if)
-        success = self._success(probe_if)
-        if counter and self._used_after(counter):
-            raise Unsupported(f"uses its counter ${counter} after the loop")
-        timeout = tries * interval
+        cond, on_success = self._probe_parts(probes[0])
+        probe = self._probe(cond)
+        success = self._success(on_success)
+        if bound.counter and self._used_after(bound.counter):
+            raise Unsupported(f"uses ${bound.counter} after the loop")
+        timeout = bound.seconds if bound.seconds is not None else bound.tries * interval
         call = (f"{S.sipid(self.job)} wait-until-healthy --url {doc.node_text(probe.url)} "
                 f"--timeout {_duration(timeout)} --polling-frequency {_duration(interval)}")
         span = doc.full_lines(loop.start_byte, loop.end_byte)
@@ -126,14 +135,15 @@ class _Loop:
         else:
             inner = textwrap.indent(success, indent + unit)
             text = f"{indent}if {call}; then\n{inner}{indent}fi\n"
-        notes = [f"curl retry loop ({tries} tries, {interval:g} s apart) replaced by sipid wait-until-healthy"]
+        budget = f"{bound.tries} tries" if bound.seconds is None else f"a {bound.seconds:g} s deadline"
+        notes = [f"curl retry loop ({budget}, {interval:g} s apart) replaced by sipid wait-until-healthy"]
         if not probe.status_200_only:
             notes.append("only HTTP 200 counts now (curl -f accepted any status below 400)")
         notes.append("TLS certificates are verified")
         notes.append("the first probe comes one interval late (the loop probed at once)")
         fix = f"healthcheck@{loop.start_byte}"
         edits = [Edit(span[0], span[1], text, fix)]
-        init = self._init_statement(counter) if counter else None
+        init = self._init_statement(bound.counter) if bound.counter else None
         init_span = doc.full_lines(init.start_byte, init.end_byte) if init is not None else None
         if init_span is not None:
             edits.append(Edit(init_span[0], init_span[1], "", fix))
@@ -156,17 +166,45 @@ class _Loop:
             raise Unsupported("does not sleep between tries")
         return value
 
-    def _counter(self) -> str | None:
-        """The variable a ``while`` loop counts with (None for for-loops)."""
+    def _bound(self) -> "Bound":
+        """How the loop ends: a number of tries, or a deadline in seconds."""
         if self.loop.type != "while_statement":
-            return None
+            count = S.iterations(self.doc, self.loop)
+            if count is None or count <= 0:
+                raise Unsupported("has no bound the tool can read")
+            return Bound(tries=count)
         cond = self.loop.child_by_field_name("condition")
         text = self.doc.masked_text(cond) if cond is not None else ""
+        if self.doc.masked[self.loop.start_byte:self.loop.start_byte + 5] == b"until":
+            raise Unsupported("has no bound the tool can read (an until loop)")
         m = re.fullmatch(r"\s*\[\[?\s+\"?\$\{?(\w+)\}?\"?\s+-(lt|le)\s+(\d+)\s+\]\]?\s*;?\s*", text) or \
             re.fullmatch(r"\s*\(\(\s*(\w+)\s*(<|<=)\s*(\d+)\s*\)\)\s*;?\s*", text)
-        if m is None or self.doc.masked[self.loop.start_byte:self.loop.start_byte + 5] == b"until":
-            raise Unsupported("has no bound the tool can read (a deadline or an endless loop)")
-        return m.group(1)
+        if m is not None and m.group(1) != "SECONDS":
+            counter = m.group(1)
+            return Bound(tries=self._tries(counter, int(m.group(3)), m.group(2) in ("le", "<=")), counter=counter)
+        deadline = self._deadline(text)
+        if deadline is not None:
+            return deadline
+        raise Unsupported("has no bound the tool can read (an endless loop, or a deadline in another shape)")
+
+    def _deadline(self, cond: str) -> "Bound | None":
+        """``end=$((SECONDS + T))`` ... ``while [ $SECONDS -lt $end ]``, or
+        ``start=$(date +%s)`` ... ``while [ $(( $(date +%s) - start )) -lt T ]``."""
+        m = re.fullmatch(r"\s*\[\[?\s+\$SECONDS\s+-lt\s+\"?\$\{?(\w+)\}?\"?\s+\]\]?\s*;?\s*", cond) or \
+            re.fullmatch(r"\s*\(\(\s*SECONDS\s*<\s*\$?(\w+)\s*\)\)\s*;?\s*", cond)
+        if m:
+            init = self._init_statement(m.group(1))
+            value = self.doc.masked_text(init.child_by_field_name("value")) if init is not None else ""
+            t = re.fullmatch(r"\$\(\(\s*\$?SECONDS\s*\+\s*(\d+)\s*\)\)", value)
+            return Bound(seconds=float(t.group(1)), counter=m.group(1)) if t else None
+        m = re.fullmatch(r"\s*\[\[?\s+\"?\$\(\(\s*\$\(date \+%s\)\s*-\s*\$?(\w+)\s*\)\)\"?\s+-lt\s+(\d+)\s+\]\]?\s*;?\s*",
+                         cond)
+        if m:
+            init = self._init_statement(m.group(1))
+            value = self.doc.masked_text(init.child_by_field_name("value")) if init is not None else ""
+            if value == "$(date +%s)":
+                return Bound(seconds=float(m.group(2)), counter=m.group(1))
+        return None
 
     def _is_counter_update(self, stmt: Node, counter: str | None) -> bool:
         text = self.doc.masked_text(stmt).strip()
@@ -178,15 +216,7 @@ class _Loop:
             return True  # a for-loop counting tries for its messages
         return names == {counter}
 
-    def _tries(self, counter: str | None) -> int:
-        if counter is None:
-            count = S.iterations(self.doc, self.loop)
-            if count is None or count <= 0:
-                raise Unsupported("has no bound the tool can read")
-            return count
-        cond = self.doc.masked_text(self.loop.child_by_field_name("condition"))
-        limit = int(re.search(r"(\d+)\s*(?:\]|\))", cond).group(1))
-        inclusive = "-le" in cond or "<=" in cond
+    def _tries(self, counter: str, limit: int, inclusive: bool) -> int:
         start = self._initial(counter)
         if not any(self._is_counter_update(s, counter) for s in S.block_statements(self.loop.child_by_field_name("body"))):
             raise Unsupported(f"never changes its counter ${counter}")
@@ -214,13 +244,23 @@ class _Loop:
                 return int(value)
         raise Unsupported(f"starts its counter ${counter} from a value the tool cannot read")
 
-    def _probe(self, probe_if: Node) -> Probe:
-        doc = self.doc
-        cond = probe_if.child_by_field_name("condition")
+    def _probe_parts(self, stmt: Node) -> tuple[Node, list[Node]]:
+        """The probe and what runs on success: ``if PROBE; then ...; fi`` or ``PROBE && exit 0``."""
+        if stmt.type == "list":
+            parts = stmt.named_children
+            ops = [self.doc.masked_text(c) for c in stmt.children if not c.is_named]
+            if len(parts) != 2 or ops != ["&&"]:
+                raise Unsupported("combines the probe with other commands")
+            return parts[0], [parts[1]]
+        cond = stmt.child_by_field_name("condition")
         if cond is None:
             raise Unsupported("has no probe condition")
-        if any(c.type in ("elif_clause", "else_clause") for c in probe_if.named_children):
+        if any(c.type in ("elif_clause", "else_clause") for c in stmt.named_children):
             raise Unsupported("does something when a probe fails")
+        return cond, S.block_statements(stmt)
+
+    def _probe(self, cond: Node) -> Probe:
+        doc = self.doc
         curls = [c for c in doc.commands(within=cond) if command_name(doc, c) == "curl"]
         if len(curls) != 1 or len(list(doc.commands(within=cond))) != 1:
             raise Unsupported("probes with more than one curl command")
@@ -275,10 +315,9 @@ class _Loop:
             raise Unsupported("probes several URLs" if urls else "has no URL the tool can read")
         return urls[0], flags
 
-    def _success(self, probe_if: Node) -> str | None:
+    def _success(self, body: list[Node]) -> str | None:
         """The text of what the loop did on success, without a final ``break`` (None: only break)."""
         doc = self.doc
-        body = S.block_statements(probe_if)
         if not body:
             raise Unsupported("does nothing on success")
         last = body[-1]

@@ -184,3 +184,56 @@ def test_nc_probe_is_not_a_curl_loop() -> None:
 
 def test_second_run_changes_nothing() -> None:
     assert_unchanged(CM, f"{SIPID} wait-until-healthy --url http://a/x --timeout 10s --polling-frequency 1s\n", **HOOK)
+
+
+def test_seconds_deadline_loop_gives_its_deadline_as_timeout() -> None:
+    outcome = assert_codemod(
+        CM,
+        """\
+        end=$((SECONDS + 90))
+        while [ $SECONDS -lt $end ]; do
+          curl -sf http://localhost:8080/ready > /dev/null && exit 0
+          sleep 5
+        done
+        exit 1
+        """,
+        f"""\
+        if {SIPID} wait-until-healthy --url http://localhost:8080/ready --timeout 90s --polling-frequency 5s; then
+          exit 0
+        fi
+        exit 1
+        """,
+        **HOOK,
+    )
+    assert "a 90 s deadline" in outcome.messages("review")[0]
+
+
+def test_date_deadline_loop() -> None:
+    assert_codemod(
+        CM,
+        """\
+        start=$(date +%s)
+        while [ $(( $(date +%s) - start )) -lt 120 ]; do
+          if curl --fail -s http://localhost/ok; then
+            break
+          fi
+          sleep 10
+        done
+        """,
+        f"""\
+        {SIPID} wait-until-healthy --url http://localhost/ok --timeout 120s --polling-frequency 10s || true
+        """,
+        **HOOK,
+    )
+
+
+def test_deadline_variable_used_later_is_left() -> None:
+    outcome = assert_unchanged(CM, """\
+        end=$((SECONDS + 30))
+        while [ $SECONDS -lt $end ]; do
+          curl -sf http://a/x && exit 0
+          sleep 1
+        done
+        echo "gave up at $end"
+        """, **HOOK)
+    assert any("after the loop" in m for m in outcome.messages("review"))

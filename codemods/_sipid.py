@@ -44,8 +44,11 @@ def sipid(job: JobContext) -> str:
     return job.options.sipid_path
 
 
-def package_change() -> SpecChange:
-    return SpecChange("add_package", "sipid")
+def package_change(job: JobContext) -> SpecChange:
+    """The job must depend on the package that ships the binary: the one named in the sipid
+    path (``/var/vcap/packages/<name>/...``), else ``sipid``."""
+    m = re.match(r"/var/vcap/packages/([^/]+)/", sipid(job))
+    return SpecChange("add_package", m.group(1) if m else "sipid")
 
 
 # -- shell text ---------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ class SipidHealthcheck(Codemod):
             result.edits += edits
             result.findings.append(self.finding(doc, loop.start_byte, notes, "review"))
         if result.edits:
-            result.spec_changes.append(S.package_change())
+            result.spec_changes.append(S.package_change(job))
         return result
 
 

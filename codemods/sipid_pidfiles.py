@@ -128,7 +128,7 @@ class _Pass:
         self._leftover_calls()
         if self.result.edits:
             S.drop_unused_sources(self.cm, self.job, self.doc, self.replaced, self.rewritten, self.result)
-            self.result.spec_changes.append(S.package_change())
+            self.result.spec_changes.append(S.package_change(self.job))
         return self.result
 
     # -- pidfile expressions --------------------------------------------------------------------

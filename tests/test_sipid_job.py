@@ -89,3 +89,15 @@ def test_json_report_names_the_package_the_release_must_ship(tmp_path: Path) -> 
     report = json.loads(proc.stdout)
     assert [r["package"] for r in report["release_requirements"]] == ["sipid"]
     assert any(f["codemod"] == "sipid-pidfiles" for f in report["findings"])
+
+
+def test_a_spec_without_packages_gets_the_key_and_the_sipid_path_names_the_package(tmp_path: Path) -> None:
+    job = tmp_path / "jobs" / "k"
+    (job / "templates").mkdir(parents=True)
+    (job / "spec").write_text("---\nname: k\ntemplates:\n  k_ctl: bin/k_ctl\nproperties: {}\n")
+    (job / "templates" / "k_ctl").write_text("#!/bin/bash\nset -e\necho $$ > /var/vcap/sys/run/k/k.pid\nexec /bin/k\n")
+    proc = tool("--sipid-path", "/var/vcap/packages/tools/bin/sipid", str(tmp_path))
+    assert proc.returncode in (0, 1), proc.stderr
+    assert (job / "spec").read_text() == (
+        "---\nname: k\ntemplates:\n  k_ctl: bin/k_ctl\npackages:\n- tools\nproperties: {}\n")
+    assert "/var/vcap/packages/tools/bin/sipid claim --pid \"$$\"" in (job / "templates" / "k_ctl").read_text()

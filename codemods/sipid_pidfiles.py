@@ -22,6 +22,8 @@ SIGNALS = {
 #: commands a TERM-poll-KILL loop may contain besides kill (anything else: not a stop loop)
 POLL_COMMANDS = {"sleep", "echo", "printf", "break", "continue", "true", ":", "[", "[[", "test", "let", "ps",
                  "cat", "head", "seq"}
+#: commands that may run between a start guard and the pid write (set-up a refused start may do)
+SETUP_COMMANDS = {"mkdir", "chown", "chmod", "echo", "printf", "export", "local", "declare", "true", ":", "cd"}
 #: commands a hand-written start guard may contain
 GUARD_COMMANDS = {"[", "[[", "test", "kill", "cat", "head", "echo", "printf", "exit", "rm", "ps", "grep",
                   "true", ":"}
@@ -242,7 +244,7 @@ class _Pass:
             args = S.args_of(self.doc, cmd)
             if args:
                 guards.setdefault(S.path_key(self.doc.node_text(args[0])), []).append(cmd)
-        claimed: set[str] = set()
+        claimed: dict[str, Node] = {}  # key -> the pid write that became a claim
         for stmt, pid, key in self._pid_writes():
             redirect = stmt.children_by_field_name("redirect")[0]
             dest = redirect.child_by_field_name("destination")
@@ -268,9 +270,13 @@ class _Pass:
                              "because the process starts before the claim", "info")
                 continue
             self._claim(stmt, pid, dest, key)
-            claimed.add(key)
+            claimed[key] = stmt
             if hand_guard is not None and not self.taken(hand_guard):
-                self.remove(hand_guard, f"claim@{stmt.start_byte}")
+                busy = self._work_between(hand_guard, stmt)
+                if busy is None:
+                    self.remove(hand_guard, f"claim@{stmt.start_byte}")
+                else:
+                    self._guard_kept(hand_guard, busy)
             if not guarded:
                 self.finding(stmt, "start now refuses when the pidfile names a running process "
                              "(the old script overwrote it and started a second copy)", "info")
@@ -278,6 +284,10 @@ class _Pass:
             for cmd in cmds:
                 if key in claimed:
                     stmt = _statement(cmd)
+                    busy = self._work_between(stmt, claimed[key])
+                    if busy is not None:
+                        self._guard_kept(cmd, busy)
+                        continue
                     if stmt is cmd or _is_guard_list(self.doc, stmt, cmd):
                         if self.remove(stmt, f"guard@{cmd.start_byte}"):
                             self.rewritten.add("pid_guard")
@@ -289,6 +299,23 @@ class _Pass:
                                  "so its helper, stay",
                                  suggestion="once the script that writes the pid uses sipid claim, this guard "
                                             "is redundant and can go")
+
+    def _work_between(self, guard: Node, write: Node) -> Node | None:
+        """A command between the guard and the pid write that a refused second start must not
+        run (anything but making folders, ownership, modes, messages and assignments)."""
+        if guard.start_byte > write.start_byte:
+            return guard
+        for cmd in self.doc.commands():
+            if guard.end_byte <= cmd.start_byte and cmd.end_byte <= write.start_byte:
+                if command_name(self.doc, cmd) not in SETUP_COMMANDS:
+                    return cmd
+        return None
+
+    def _guard_kept(self, guard: Node, busy: Node) -> None:
+        self.finding(guard, f"guard kept: between it and the pid write the script runs "
+                     f"'{_short(self.doc.masked_text(busy))}' (line {self.doc.line_of(busy.start_byte)}), which a "
+                     "refused second start must not do", "info",
+                     "move that work after the sipid claim, then drop the guard")
 
     def _claim(self, stmt: Node, pid: str, dest: Node, key: str) -> None:
         # after a background start the process already runs: exiting would not undo it
@@ -831,3 +858,7 @@ def _remove_unsourced_helpers(cm: SipidPidfiles, job: JobContext, documents: Map
                                            "of the job: removed, with its spec entry", "info"))
     return result
 
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 50 else text[:47] + "..."

@@ -436,3 +436,22 @@ def test_a_kill_in_a_shape_not_rewritten_gets_a_finding() -> None:
 def test_a_liveness_probe_alone_is_not_reported() -> None:
     outcome = assert_unchanged(CM, "if kill -0 $(cat $PIDFILE); then echo up; fi\n")
     assert outcome.findings == []
+
+
+def test_pid_guard_stays_when_real_work_happens_before_the_pid_write() -> None:
+    outcome = assert_codemod(
+        CM,
+        """\
+        pid_guard $PIDFILE job
+        rm -rf /var/vcap/data/job/cache
+        mkdir -p $RUN_DIR
+        echo $$ > $PIDFILE
+        """,
+        f"""\
+        pid_guard $PIDFILE job
+        rm -rf /var/vcap/data/job/cache
+        mkdir -p $RUN_DIR
+        {SIPID} claim --pid "$$" --pid-file "$PIDFILE" || exit 1
+        """,
+    )
+    assert any("guard kept" in m and "rm -rf" in m for m in outcome.messages("info"))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from migrator.codemod import Codemod, CodemodResult, Edit, JobContext, NewFile, SpecChange
-from migrator.document import Document, bash_parser
+from migrator.document import Document, bash_parser, command_name
 from migrator.erb import ErbTag
 
 from codemods import _erb_ruby as ruby
@@ -145,6 +145,10 @@ class _Move:
             return self.result
         anchor = self._hoist(min(self.plan.anchors))
         first = next((r for r in regions if r.start == anchor and not r.chain), None)
+        header_end = self._header_end()
+        at_header = first is None and header_end is not None and header_end < anchor
+        if at_header:
+            anchor = header_end  # type: ignore[assignment]
         moved: list[_Region] = []
         for region in regions:
             if region is first:
@@ -162,11 +166,16 @@ class _Move:
         source_line = f"source /var/vcap/jobs/{self.job.name}/config/{env_name[1]}\n"
         if first is not None:
             self.plan.edits.append(Edit(first.start, first.end, source_line, self.cm.id))
-        else:
+        elif not at_header:
             gap = "\n" if anchor >= 2 and self.doc.source[anchor - 2:anchor] == b"\n\n" else ""
             self.plan.edits.append(Edit(anchor, anchor, source_line + gap, self.cm.id))
         env_text = self._env_text(env_name)
         self._drop_copied_locals()
+        if at_header:
+            # a blank line before the source line when one follows the header (past deleted lines)
+            after = max([e.end for e in self.plan.edits if e.start == anchor and not e.text] + [anchor])
+            gap = "\n" if self.doc.source[after:after + 1] == b"\n" else ""
+            self.plan.edits.append(Edit(anchor, anchor, gap + source_line, self.cm.id))
         self.result.edits += self.plan.edits
         self.result.new_files.append(NewFile(f"templates/{env_name[0]}", env_text))
         self.result.spec_changes.append(SpecChange("add_template", env_name[0], f"config/{env_name[1]}"))
@@ -716,6 +725,25 @@ class _Move:
         if node is None:
             return 0
         return self.doc.line_start(node.start_byte)
+
+    def _header_end(self) -> int | None:
+        """End of the script's opening block of plain assignments and ``set`` lines (no ERB).
+
+        The env file is sourced there, next to the script's other settings, rather than in the
+        middle of the script, when nothing moved into it needs a later place.
+        """
+        end, previous = None, 0
+        for child in self.doc.root.named_children:
+            if self.doc.tags_in(previous, child.end_byte) or self.doc.full_lines(child.start_byte, child.end_byte) is None:
+                break
+            previous = child.end_byte
+            if child.type == "comment":
+                continue
+            if self._is_assignment(child) or (child.type == "command" and command_name(self.doc, child) == "set"):
+                end = self.doc.line_end(child.end_byte - 1)
+            else:
+                break
+        return end
 
     def _hoist(self, offset: int) -> int:
         """Move a top-level offset out of every ERB block around it (the source must always run)."""

@@ -592,3 +592,26 @@ def test_under_set_u_arrays_use_the_form_old_bash_accepts_when_empty() -> None:
         exec /bin/x ${D_ARGS[@]+"${D_ARGS[@]}"} ${E_LIST[@]+"${E_LIST[@]}"}
         """,
     )
+
+
+def test_the_source_line_joins_the_scripts_opening_settings_when_nothing_needs_it_later() -> None:
+    check(
+        """\
+        #!/bin/bash
+        set -e
+        RUN_DIR=/var/vcap/sys/run/job
+
+        mkdir -p $RUN_DIR
+        exec /bin/job --port <%= p("job.port") %>
+        """,
+        """\
+        #!/bin/bash
+        set -e
+        RUN_DIR=/var/vcap/sys/run/job
+
+        @SOURCE@
+
+        mkdir -p $RUN_DIR
+        exec /bin/job --port "$JOB_PORT"
+        """,
+    )

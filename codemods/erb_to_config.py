@@ -31,31 +31,41 @@ class ErbToConfig(Codemod):
     What it does: for a script template with ERB, writes a new template
     ``templates/<script>.env.erb`` (rendered by BOSH to ``config/<script>.env``), adds it to the
     spec's ``templates`` map and puts one ``source /var/vcap/jobs/<job>/config/<script>.env`` into
-    the script, at top level before the first place that needs it. Then:
+    the script at top level: after the script's opening settings, or where the first moved
+    block was. Then:
 
     - blocks of assignments and exports with ERB (also inside ``<% if %>``/``if_p`` blocks that
       wrap only assignments) move into the env template verbatim;
-    - an ERB value in a command's arguments, a test or a redirect becomes a variable defined in
-      the env template with a shell-escaped value (``shellescape``), referenced as ``"$VAR"``;
+    - an ERB value in a command's arguments, a test, a redirect or a function's assignment
+      becomes a variable defined in the env template with a shell-escaped value
+      (``shellescape``), referenced as ``"$VAR"`` (``"http://h:${VAR}/x"`` inside a word);
       a value the old script split into several words (``.join(" ")``, ``*_args`` properties,
       values that may be empty) becomes an array ``"${VAR[@]}"`` holding the same words (under
       ``set -u``, ``${VAR[@]+"${VAR[@]}"}``, which bash before 4.4 needs for an empty array);
-    - flags wrapped in an ERB conditional inside a command become an array defined in the env
-      template (empty when the condition is false) and the command keeps its shape.
+    - flags wrapped in an ERB conditional inside a command (on one line, or ``-%>`` tags on
+      their own lines of a continued command) become an array defined in the env template
+      (empty when the condition is false) and the command keeps its shape;
+    - ``cat > FILE <<EOF`` with ERB in the body becomes its own config template, and the script
+      copies the rendered file to FILE;
+    - a Ruby local set once at top level (``<% x = p(...) %>``) is copied in front of the values
+      that use it, and leaves the script when nothing there uses it any more.
 
     Variable names come from the property (``p("router.status.port")`` ->
-    ``ROUTER_STATUS_PORT``) and never reuse a name the script already uses.
+    ``ROUTER_STATUS_PORT``), never reuse a name the script already uses, and are the same on
+    every run.
 
     Why it is bad: ERB makes start and stop depend on render-time Ruby; the script cannot be
     read, linted (shellcheck) or tested as plain bash, and an unescaped property value is
     interpreted as shell syntax.
 
     Fix safety: the rendered env file and the new script give the process the same argv and
-    environment as the old script, for every property value that the old script handled
-    correctly; values with spaces, quotes or ``$`` are now passed literally (the old script
-    split or interpreted them). Everything else stays with a finding naming the construct:
-    Ruby locals and method definitions, loops, ERB conditionals around script lines, tags that
-    emit whole lines, ERB in heredocs, comments, ``${X:-...}`` defaults and patterns.
+    environment as the old script for every property value the old script handled correctly
+    (verbatim-moved assignments keep their old meaning exactly). Values with spaces, quotes,
+    ``$`` or glob characters in arguments are now passed literally (the old script split,
+    interpreted or expanded them). Everything else stays with a finding naming the construct:
+    Ruby method definitions and other Ruby code, loops, ERB conditionals around script lines,
+    tags that emit whole lines, ERB in heredocs the shell expands, comments, ``${X:-...}``
+    defaults and patterns.
     """
 
     id = "erb-to-config"

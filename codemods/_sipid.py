@@ -9,7 +9,7 @@ which helper functions are the legacy pidfile library that sipid replaces.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from tree_sitter import Node
 

@@ -166,7 +166,7 @@ class _Loop:
             raise Unsupported("does not sleep between tries")
         return value
 
-    def _bound(self) -> "Bound":
+    def _bound(self) -> Bound:
         """How the loop ends: a number of tries, or a deadline in seconds."""
         if self.loop.type != "while_statement":
             count = S.iterations(self.doc, self.loop)
@@ -187,7 +187,7 @@ class _Loop:
             return deadline
         raise Unsupported("has no bound the tool can read (an endless loop, or a deadline in another shape)")
 
-    def _deadline(self, cond: str) -> "Bound | None":
+    def _deadline(self, cond: str) -> Bound | None:
         """``end=$((SECONDS + T))`` ... ``while [ $SECONDS -lt $end ]``, or
         ``start=$(date +%s)`` ... ``while [ $(( $(date +%s) - start )) -lt T ]``."""
         m = re.fullmatch(r"\s*\[\[?\s+\$SECONDS\s+-lt\s+\"?\$\{?(\w+)\}?\"?\s+\]\]?\s*;?\s*", cond) or \
@@ -266,7 +266,7 @@ class _Loop:
             raise Unsupported("probes with more than one curl command")
         curl = curls[0]
         text = doc.masked_text(cond).strip().rstrip(";").strip()
-        by_status = re.fullmatch(r"\[\[?\s+\"?\$\(curl .*\)\"?\s+(==|=|-eq)\s+\"?200\"?\s+\]\]?", text, re.S)
+        by_status = re.fullmatch(r"\[\[?\s+\"?\$\(curl .*\)\"?\s+(==|=|-eq)\s+\"?200\"?\s+\]\]?", text, re.DOTALL)
         url, flags = self._curl_parts(curl)
         if by_status:
             if "%{http_code}" not in doc.masked_text(curl):

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from tree_sitter import Node
 
 from codemods import _sipid as S
 from migrator import helpers
-from migrator.codemod import Codemod, CodemodResult, Edit, Finding, JobContext, SpecChange
+from migrator.codemod import (
+    Codemod,
+    CodemodResult,
+    Edit,
+    Finding,
+    JobContext,
+    SpecChange,
+)
 from migrator.document import Document, command_name
 
 SIGNALS = {
@@ -198,9 +205,7 @@ class _Pass:
                 key = S.path_key(self.doc.node_text(dest))
                 body = stmt.child_by_field_name("body")
                 name = command_name(self.doc, body) if body is not None and body.type == "command" else None
-                if _op(self.doc, r) == ">>" and ("$!" in self.doc.masked_text(stmt) or "$$" in self.doc.masked_text(stmt)):
-                    multi.add(key)
-                elif name in ("pgrep", "pidof", "jobs") and _op(self.doc, r) in (">", ">>") and key.endswith(".pid"):
+                if _op(self.doc, r) == ">>" and ("$!" in self.doc.masked_text(stmt) or "$$" in self.doc.masked_text(stmt)) or name in ("pgrep", "pidof", "jobs") and _op(self.doc, r) in (">", ">>") and key.endswith(".pid"):
                     multi.add(key)
         for loop in self.doc.find("for_statement"):
             for value in loop.children_by_field_name("value"):
@@ -254,7 +259,7 @@ class _Pass:
                 continue
             if not _is_block_statement(stmt):
                 self.finding(stmt, "left unchanged: the pid write is part of a larger command line",
-                             suggestion=f"write it as its own line, then re-run; or use sipid claim by hand")
+                             suggestion="write it as its own line, then re-run; or use sipid claim by hand")
                 continue
             hand_guard = self._hand_guard(stmt, key)
             guarded = bool(guards.get(key)) or hand_guard is not None
@@ -288,10 +293,10 @@ class _Pass:
                     if busy is not None:
                         self._guard_kept(cmd, busy)
                         continue
-                    if stmt is cmd or _is_guard_list(self.doc, stmt, cmd):
-                        if self.remove(stmt, f"guard@{cmd.start_byte}"):
-                            self.rewritten.add("pid_guard")
-                            continue
+                    own_line = stmt is cmd or _is_guard_list(self.doc, stmt, cmd)
+                    if own_line and self.remove(stmt, f"guard@{cmd.start_byte}"):
+                        self.rewritten.add("pid_guard")
+                        continue
                     self.finding(cmd, "pid_guard left: it shares its line with other code")
                 elif not any(k == key and p == "$!" for _, p, k in self._pid_writes()):
                     self.finding(cmd, f"left unchanged: pid_guard {key} without an 'echo $$ > {key}' in this "
@@ -306,9 +311,9 @@ class _Pass:
         if guard.start_byte > write.start_byte:
             return guard
         for cmd in self.doc.commands():
-            if guard.end_byte <= cmd.start_byte and cmd.end_byte <= write.start_byte:
-                if command_name(self.doc, cmd) not in SETUP_COMMANDS:
-                    return cmd
+            between = guard.end_byte <= cmd.start_byte and cmd.end_byte <= write.start_byte
+            if between and command_name(self.doc, cmd) not in SETUP_COMMANDS:
+                return cmd
         return None
 
     def _guard_kept(self, guard: Node, busy: Node) -> None:
@@ -589,9 +594,7 @@ class _Pass:
                         kill.probes = True
                     else:
                         kill.signals.add(parsed[0])
-                elif name not in POLL_COMMANDS:
-                    return None
-                elif name == "ps" and "-p" not in S.arg_texts(doc, node):
+                elif name not in POLL_COMMANDS or name == "ps" and "-p" not in S.arg_texts(doc, node):
                     return None
             elif node.type == "variable_assignment":
                 name = doc.masked_text(node.child_by_field_name("name"))

@@ -48,7 +48,7 @@ LOOPS = {
 class _Handler(http.server.BaseHTTPRequestHandler):
     status = 200
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         self.send_response(type(self).status)
         self.end_headers()
 

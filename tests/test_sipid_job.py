@@ -48,7 +48,7 @@ def make_job(root: Path, extra_templates: dict[str, str] | None = None) -> Path:
 
 def tool(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "migrator", "--allow-dirty", *args], capture_output=True, text=True,
-                          cwd=ROOT)
+                          cwd=ROOT, check=False)
 
 
 def test_unsourced_job_helper_leaves_with_its_spec_entry_and_sipid_joins(tmp_path: Path) -> None:

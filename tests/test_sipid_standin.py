@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -22,7 +23,7 @@ STANDIN = Path(sipid_standin.__file__)
 def sipid(*args: str, grace: float = 0.3, timeout: float = 30) -> subprocess.CompletedProcess:
     env = dict(os.environ, **{sipid_standin.GRACE_ENV: str(grace)})
     return subprocess.run([sys.executable, str(STANDIN), *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
+                          timeout=timeout, check=False)
 
 
 def spawn(trap_term: bool = False) -> subprocess.Popen:
@@ -160,10 +161,10 @@ def test_the_grace_period_defaults_to_twenty_seconds() -> None:
 
 # -- wait-until-healthy ----------------------------------------------------------------------------
 class _Handler(http.server.BaseHTTPRequestHandler):
-    statuses: list[int] = []
-    hits: list[float] = []
+    statuses: ClassVar[list[int]] = []
+    hits: ClassVar[list[float]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         type(self).hits.append(time.monotonic())
         status = type(self).statuses.pop(0) if type(self).statuses else 200
         self.send_response(status)

@@ -138,9 +138,13 @@ class _Move:
             self._finding(self.tags[0].start, "ERB blocks in this script do not nest in a way the codemod "
                           "understands; no ERB was moved", "Move the ERB into a config template by hand.")
             return self.result
+        if self._sources_env_already():
+            self._leftover_findings(already=True)
+            return self.result
         env_name = self._env_name()
         if env_name is None:
-            self._leftover_findings(already=True)
+            self._finding(self.tags[0].start, "no free name for the env template (config/<script>.env and "
+                          "its variants are taken); no ERB was moved", "Move the ERB into a config template by hand.")
             return self.result
         self._heredocs()
         regions = self._regions()
@@ -148,59 +152,65 @@ class _Move:
             self._claim_region(region)
         self._flag_groups()
         self._values()
-        if not self.plan.blocks:
+        if self.plan.blocks:
+            self._write_env(env_name, regions)
+        else:
             self._drop_copied_locals()
-            self.result.edits += self.plan.edits
-            self._leftover_findings()
-            return self.result
+        self.result.edits += self.plan.edits
+        self._leftover_findings()
+        return self.result
+
+    def _write_env(self, env_name: tuple[str, str], regions: list[_Region]) -> None:
+        """Place the ``source`` line, move the regions that may move, and write the env template."""
         anchor = self._hoist(min(self.plan.anchors))
         first = next((r for r in regions if r.start == anchor and not r.chain), None)
         header_end = self._header_end()
         at_header = first is None and header_end is not None and header_end < anchor
         if at_header:
             anchor = header_end  # type: ignore[assignment]
-        moved: list[_Region] = []
-        for region in regions:
-            if region is first:
-                moved.append(region)
-            elif self._region_conflict(region, anchor, moved):
-                self._release_region(region)
-            else:
-                moved.append(region)
-        released = [r for r in regions if r not in moved]
-        if released:
-            self._values()
-        for region in moved:
-            if region is not first:
-                self._delete_lines(region.start, region.end)
+        moved = self._movable_regions(regions, anchor, first)
         source_line = f"source /var/vcap/jobs/{self.job.name}/config/{env_name[1]}\n"
         if first is not None:
             self.plan.edits.append(Edit(first.start, first.end, source_line, self.cm.id))
         elif not at_header:
             gap = "\n" if anchor >= 2 and self.doc.source[anchor - 2:anchor] == b"\n\n" else ""
             self.plan.edits.append(Edit(anchor, anchor, source_line + gap, self.cm.id))
-        env_text = self._env_text(env_name)
+        for region in moved:
+            if region is not first:
+                self._delete_lines(region.start, region.end)
+        env_text = self._env_text()
         self._drop_copied_locals()
         if at_header:
             # a blank line before the source line when one follows the header (past deleted lines)
             after = max([e.end for e in self.plan.edits if e.start == anchor and not e.text] + [anchor])
             gap = "\n" if self.doc.source[after:after + 1] == b"\n" else ""
             self.plan.edits.append(Edit(anchor, anchor, gap + source_line, self.cm.id))
-        self.result.edits += self.plan.edits
         self.result.new_files.append(NewFile(f"templates/{env_name[0]}", env_text))
         self.result.spec_changes.append(SpecChange("add_template", env_name[0], f"config/{env_name[1]}"))
-        self._leftover_findings()
-        return self.result
+
+    def _movable_regions(self, regions: list[_Region], anchor: int, first: _Region | None) -> list[_Region]:
+        """Regions that may move to the env file sourced at ``anchor``; the others give their ERB
+        values back to the value pass."""
+        moved: list[_Region] = []
+        for region in regions:
+            if region is first or not self._region_conflict(region, anchor, moved):
+                moved.append(region)
+            else:
+                self._release_region(region)
+        if len(moved) < len(regions):
+            self._values()
+        return moved
 
     # -- names ---------------------------------------------------------------------------------
+    def _sources_env_already(self) -> bool:
+        """Whether the script already sources an env file of ours (a second run: leave it)."""
+        pattern = rf"/config/{re.escape(self.script)}\.(?:env|erb\.env|env\d)\b".encode()
+        return re.search(pattern, self.doc.masked) is not None
+
     def _env_name(self) -> tuple[str, str] | None:
-        """(template source, rendered file name) of the env template; None when already sourced."""
+        """(template source, rendered file name) of the env template; None when all are taken."""
         used_sources = set(self.job.templates) | {k.removeprefix("templates/") for k in self.job.files}
         used_rendered = set(self.job.templates.values())
-        for suffix in ("env", "erb.env", "env2", "env3"):
-            rendered = f"{self.script}.{suffix}"
-            if f"/config/{rendered}".encode() in self.doc.masked:
-                return None
         for suffix in ("env", "erb.env", "env2", "env3"):
             rendered = f"{self.script}.{suffix}"
             source = f"{rendered}.erb"
@@ -763,7 +773,7 @@ class _Move:
         return offset
 
     # -- the env template ------------------------------------------------------------------------
-    def _env_text(self, env_name: tuple[str, str]) -> str:
+    def _env_text(self) -> str:
         header = (
             f"# Sourced by {self.job.rendered_path(self.doc.path) or self.script}: the values its ERB used to "
             "put into the script.\n"

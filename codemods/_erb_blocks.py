@@ -11,15 +11,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from migrator.erb import ErbTag
-
 from codemods._erb_ruby import strip_strings
+from migrator.erb import ErbTag
 
 Role = Literal["open", "middle", "end", "statement", "comment", "output"]
 
-_CONDITIONAL_OPEN = re.compile(r"^(?:if|unless)\b(?![?!])|^(?:if_p|if_link)\b.*\bdo\s*(?:\|[^|]*\|)?\s*$", re.S)
+_CONDITIONAL_OPEN = re.compile(r"^(?:if|unless)\b(?![?!])|^(?:if_p|if_link)\b.*\bdo\s*(?:\|[^|]*\|)?\s*$", re.DOTALL)
 _MIDDLE = re.compile(
-    r"^(?:else|elsif\b.*)$|^end\s*\.\s*(?:else|else_if_p|else_if_link)\b.*\bdo\s*(?:\|[^|]*\|)?\s*$", re.S
+    r"^(?:else|elsif\b.*)$|^end\s*\.\s*(?:else|else_if_p|else_if_link)\b.*\bdo\s*(?:\|[^|]*\|)?\s*$", re.DOTALL
 )
 _OPENER = re.compile(r"^(?:if|unless|while|until|case|begin|def|for|class|module)\b(?![?!])")
 _DO = re.compile(r"\bdo\b")

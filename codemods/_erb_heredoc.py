@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from migrator.document import Document, command_name
-
 from codemods._erb_blocks import Structure
+from migrator.document import Document, command_name
 
 
 @dataclass(frozen=True)

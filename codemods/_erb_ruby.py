@@ -9,7 +9,7 @@ script cannot move alone), and the Ruby text that renders a value shell-safe.
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 _STRING = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'")
 _PROPERTY_CALL = re.compile(r"""\b(?:p|if_p)\(\s*\[?\s*["']([\w.\-]+)["']""")
@@ -21,11 +21,11 @@ _LIST_WORDS = re.compile(r"(?:^|[._])(args|arguments|flags|opts|options|params|p
 _DEFAULT_EMPTY = re.compile(r""",\s*(?:""|''|nil)\s*\)\s*$""")
 
 #: Names a generated variable must never take: the shell and the environment depend on them.
-RESERVED = frozenset(
-    """PATH HOME IFS PWD OLDPWD USER LOGNAME SHELL LANG TERM TMPDIR HOSTNAME UID EUID PPID
-    PS1 PS2 PS4 RANDOM SECONDS LINENO OPTARG OPTIND REPLY GROUPS FUNCNAME PIPESTATUS CDPATH
-    ENV MAIL TZ EDITOR JOB""".split()
-)
+RESERVED = frozenset([
+    "PATH", "HOME", "IFS", "PWD", "OLDPWD", "USER", "LOGNAME", "SHELL", "LANG", "TERM", "TMPDIR",
+    "HOSTNAME", "UID", "EUID", "PPID", "PS1", "PS2", "PS4", "RANDOM", "SECONDS", "LINENO", "OPTARG",
+    "OPTIND", "REPLY", "GROUPS", "FUNCNAME", "PIPESTATUS", "CDPATH", "ENV", "MAIL", "TZ",
+])
 
 
 def strip_strings(code: str) -> str:

@@ -7,18 +7,24 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from migrator.codemod import Codemod, CodemodResult, Edit, JobContext, NewFile, SpecChange
-from migrator.document import Document, bash_parser, command_name
-from migrator.erb import ErbTag
-
 from codemods import _erb_ruby as ruby
 from codemods._erb_blocks import Group, Structure, role
 from codemods._erb_context import Place, place_of
-from codemods._erb_heredoc import HeredocFile, heredoc_files
+from codemods._erb_heredoc import heredoc_files
+from migrator.codemod import (
+    Codemod,
+    CodemodResult,
+    Edit,
+    JobContext,
+    NewFile,
+    SpecChange,
+)
+from migrator.document import Document, bash_parser, command_name
+from migrator.erb import ErbTag
 
 Chain = list[tuple[Group, int]]
 _SIMPLE_LOCAL = re.compile(r"([a-z_]\w*)\s*=(?![=~>])\s*([^;\n]+)")
-_NOUNSET = re.compile(r"^\s*set\s+(?:-[a-zA-Z]*u|-o\s+nounset)|\A#!\S*(?:\s+\S+)*?\s+-[a-zA-Z]*u", re.M)
+_NOUNSET = re.compile(r"^\s*set\s+(?:-[a-zA-Z]*u|-o\s+nounset)|\A#!\S*(?:\s+\S+)*?\s+-[a-zA-Z]*u", re.MULTILINE)
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 _ASSIGNMENT_TYPES = {"variable_assignment", "variable_assignments"}
 _ARRAY_ITEM_TYPES = {"word", "string", "string_content", "raw_string", "concatenation", "number", '"', "(", ")",
@@ -97,7 +103,7 @@ class _Region:
     end: int
     chain: Chain
     tags: list[ErbTag]
-    block: "_Block | None" = None
+    block: _Block | None = None
 
 
 @dataclass
@@ -265,13 +271,13 @@ class _Move:
         for code in codes:
             used = (ruby.identifiers(code) & self.locals) - params - set(self.copyable)
             if used:
-                return sorted(used)[0]
+                return min(used)
         return None
 
     def _prelude(self, text: str) -> str:
         """Copies of the locals that the ERB in ``text`` uses, to put in front of it."""
         used: set[str] = set()
-        for code in re.findall(r"<%=?(.*?)-?%>", text, re.S):
+        for code in re.findall(r"<%=?(.*?)-?%>", text, re.DOTALL):
             used |= ruby.identifiers(code)
         tags = sorted((t for n, t in self.copyable.items() if n in used), key=lambda t: t.start)
         self.copied |= {t.start for t in tags}
@@ -464,12 +470,13 @@ class _Move:
         mine = self.doc.masked[region.start:region.end].decode("utf-8", "replace")
         names = set(re.findall(r"\$\{?([A-Za-z_]\w*)", mine)) | set(re.findall(r"([A-Za-z_]\w*)\+?=", mine))
         if any(re.search(rf"\b{re.escape(n)}\b", code_between) for n in names):
-            self.conflicts.append((region, "assignments with ERB stay: they use or set a variable that the script "
-                                   "also touches before them, so they cannot move to the env file sourced earlier"))
+            self.conflicts.append((region, ("assignments with ERB stay: they use or set a variable that the script "
+                                            "also touches before them, so they cannot move to the env file "
+                                            "sourced earlier")))
             return True
         if ("$(" in mine or "`" in mine) and code_between.strip():
-            self.conflicts.append((region, "assignments with ERB stay: they run a command substitution, which "
-                                   "would run earlier from the env file"))
+            self.conflicts.append((region, ("assignments with ERB stay: they run a command substitution, which "
+                                            "would run earlier from the env file")))
             return True
         return False
 

@@ -44,7 +44,7 @@ def test_assignment_block_moves_verbatim_and_the_source_line_takes_its_place() -
 
         exec /bin/job --port "$PORT"
         """,
-        f"""\
+        """\
         #!/bin/bash
         RUN_DIR=/var/vcap/sys/run/job
         @SOURCE@
@@ -72,7 +72,7 @@ def test_if_p_block_with_its_block_variable_moves_whole() -> None:
         <% end -%>
         exec /bin/job
         """,
-        f"""\
+        """\
         #!/bin/bash
         @SOURCE@
         exec /bin/job
@@ -95,7 +95,7 @@ def test_plain_assignments_around_erb_ones_stay_in_the_script() -> None:
         D=<%= p("job.d") %>
         echo "$A$B$C$D"
         """,
-        f"""\
+        """\
         #!/bin/bash
         A=1
         @SOURCE@
@@ -117,7 +117,7 @@ def test_a_later_assignment_that_uses_a_variable_set_in_between_keeps_its_place(
         PORT=8080
         URL=http://<%= p("job.host") %>:$PORT
         """,
-        f"""\
+        """\
         #!/bin/bash
         @SOURCE@
         PORT=8080
@@ -158,12 +158,12 @@ def test_values_in_arguments_become_quoted_variables() -> None:
             ;;
         esac
         """,
-        f"""\
+        """\
         #!/bin/bash
         @SOURCE@
         case $1 in
           start)
-            exec /bin/job --port "$JOB_PORT" --name "$JOB_NAME-x" "--id=${{SPEC_INDEX}}" \\
+            exec /bin/job --port "$JOB_PORT" --name "$JOB_NAME-x" "--id=${SPEC_INDEX}" \\
               --mode "$JOB_MODE" --label 'a '"$JOB_LABEL"' b'
             ;;
         esac
@@ -185,7 +185,7 @@ def test_the_same_value_used_twice_gets_one_variable() -> None:
         mkdir -p <%= p("job.dir") %>
         chown vcap <%= p("job.dir") %>
         """,
-        f"""\
+        """\
         #!/bin/bash
         @SOURCE@
         mkdir -p "$JOB_DIR"
@@ -201,10 +201,10 @@ def test_lists_and_argument_properties_become_arrays_with_the_same_words() -> No
         #!/bin/bash
         exec /bin/job --hosts <%= p("job.hosts").join(" ") %> <%= p("job.extra_args") %> --x=<%= p("job.opt", "") %>
         """,
-        f"""\
+        """\
         #!/bin/bash
         @SOURCE@
-        exec /bin/job --hosts "${{JOB_HOSTS[@]}}" "${{JOB_EXTRA_ARGS[@]}}" --x="${{JOB_OPT[@]}}"
+        exec /bin/job --hosts "${JOB_HOSTS[@]}" "${JOB_EXTRA_ARGS[@]}" --x="${JOB_OPT[@]}"
         """,
         """\
         JOB_HOSTS=(<%= (p("job.hosts").join(" ")).to_s.split.map(&:shellescape).join(" ") %>)
@@ -220,10 +220,10 @@ def test_a_property_whose_default_is_empty_keeps_dropping_out_of_argv() -> None:
         #!/bin/bash
         exec /bin/job <%= p("job.tuning") %>
         """,
-        f"""\
+        """\
         #!/bin/bash
         @SOURCE@
-        exec /bin/job "${{JOB_TUNING[@]}}"
+        exec /bin/job "${JOB_TUNING[@]}"
         """,
         'JOB_TUNING=(<%= p("job.tuning").to_s.split.map(&:shellescape).join(" ") %>)\n',
         properties={"job.tuning": {"default": ""}},
@@ -237,7 +237,7 @@ def test_names_never_collide_with_the_scripts_variables_or_the_environment() -> 
         JOB_PORT=1
         echo "$JOB_PORT" <%= p("job.port") %> <%= p("path") %>
         """,
-        f"""\
+        """\
         #!/bin/bash
         JOB_PORT=1
         @SOURCE@
@@ -260,16 +260,16 @@ def test_values_inside_functions_are_sourced_once_at_top_level() -> None:
 
         start
         """,
-        f"""\
+        """\
         #!/bin/bash
         set -eu
 
         @SOURCE@
 
-        start() {{
+        start() {
           local dir="$JOB_DIR"
           exec /bin/job --dir "$dir"
-        }}
+        }
 
         start
         """,
@@ -285,7 +285,7 @@ def test_a_value_under_an_erb_conditional_is_defined_under_the_same_conditional(
         <% end -%>
         exec /bin/job
         """,
-        f"""\
+        """\
         #!/bin/bash
         @SOURCE@
         <% if p("job.cluster") -%>
@@ -311,11 +311,11 @@ def test_flags_in_a_same_line_conditional_become_an_array() -> None:
           <% if p("job.tls") %>--tls --cert "<%= p("job.cert") %>"<% end %> \\
           --last
         """,
-        f"""\
+        """\
         #!/bin/bash
         @SOURCE@
         exec /bin/job \\
-          "${{JOB_TLS_ARGS[@]}}" \\
+          "${JOB_TLS_ARGS[@]}" \\
           --last
         """,
         """\
@@ -341,12 +341,12 @@ def test_flags_on_their_own_lines_with_else_become_an_array_and_the_command_keep
         <% end -%>
           --last
         """,
-        f"""\
+        """\
         #!/bin/bash
         @SOURCE@
         exec /bin/job \\
           --first \\
-          "${{JOB_VERBOSE_ARGS[@]}}" \\
+          "${JOB_VERBOSE_ARGS[@]}" \\
           --last
         """,
         """\
@@ -419,7 +419,7 @@ def test_a_simple_ruby_local_travels_with_the_value_and_leaves_the_script() -> N
         <% shards = p("job.shards").join(",") -%>
         exec /bin/job --shards <%= shards %>
         """,
-        f"""\
+        """\
         #!/bin/bash
         @SOURCE@
         exec /bin/job --shards "$JOB_SHARDS"

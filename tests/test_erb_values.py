@@ -41,7 +41,7 @@ def _source_and_dump(tmp: Path, values: list[str], split: bool) -> tuple[list, l
     old = "".join(f'printf "%s\\0" ${{O{i}}}; printf "\\1\\0"; ' for i in range(len(values)))
     assigns = "".join(f"O{i}={_bash_literal(v)}; " for i, v in enumerate(values))
     script = f"set -f; source {env}; {dump} printf '\\2\\0'; {assigns} {old}"
-    out = subprocess.run(["bash", "-c", script], capture_output=True, timeout=30).stdout.decode("utf-8")
+    out = subprocess.run(["bash", "-c", script], capture_output=True, timeout=30, check=False).stdout.decode("utf-8")
     new_part, old_part = out.split("\x02\x00", 1)
     return _groups(new_part), _groups(old_part)
 

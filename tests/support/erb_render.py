@@ -31,7 +31,7 @@ def render(spec_path: Path, template: str | Path, properties: dict | None = None
             template = path
         # bytes, decoded by hand: text mode would turn a rendered "\r" into "\n"
         proc = subprocess.run(["ruby", str(RENDER_RB), str(spec_path), str(template), str(ctx)],
-                              capture_output=True, timeout=60)
+                              capture_output=True, timeout=60, check=False)
     if proc.returncode != 0:
         raise RenderError(proc.stderr.decode("utf-8", "replace").strip() or f"ruby exited {proc.returncode}")
     return proc.stdout.decode("utf-8")

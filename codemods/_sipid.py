@@ -186,6 +186,20 @@ def removal_edit(doc: Document, span: tuple[int, int], fix: str) -> Edit:
     return Edit(start, end, "", fix)
 
 
+#: bodies bash refuses to leave empty (``then fi``, ``do done``, ``{ }`` are syntax errors)
+NEEDS_BODY = frozenset({"if_statement", "elif_clause", "else_clause", "do_group", "compound_statement", "subshell"})
+
+
+def statement_removal(doc: Document, node: Node, span: tuple[int, int], fix: str, gone: set[int]) -> Edit:
+    """Delete a statement's lines; when it is the last statement left in a body bash requires,
+    put ``:`` there instead. ``gone`` collects the statements removed so far in this pass."""
+    gone.add(node.id)
+    parent = node.parent
+    if parent is not None and parent.type in NEEDS_BODY and all(s.id in gone for s in block_statements(parent)):
+        return Edit(span[0], span[1], f"{indent_of(doc, node)}:\n", fix)
+    return removal_edit(doc, span, fix)
+
+
 def indent_of(doc: Document, node: Node) -> str:
     start = doc.line_start(node.start_byte)
     return doc.slice(start, node.start_byte)
@@ -243,7 +257,7 @@ def helper_default_timeout(job: JobContext, doc: Document) -> int:
 
 
 def drop_unused_sources(cm: Codemod, job: JobContext, doc: Document, replaced: list[tuple[int, int]],
-                        rewritten: set[str], result: CodemodResult) -> None:
+                        rewritten: set[str], result: CodemodResult, gone: set[int]) -> None:
     """Remove ``source`` lines of pid helpers when nothing they provide is used any more.
 
     ``rewritten`` holds the helper functions whose calls this pass replaced: a helper is only
@@ -282,4 +296,4 @@ def drop_unused_sources(cm: Codemod, job: JobContext, doc: Document, replaced: l
         span = doc.full_lines(node.start_byte, node.end_byte)
         if span is None:
             continue
-        result.edits.append(removal_edit(doc, span, f"source@{node.start_byte}"))
+        result.edits.append(statement_removal(doc, node, span, f"source@{node.start_byte}", gone))

@@ -19,6 +19,8 @@ from migrator.codemod import (
     SpecChange,
 )
 from migrator.document import Document, command_name
+from migrator.edits import OffsetMap
+from migrator.edits import apply as apply_edits
 
 SIGNALS = {
     "": "TERM", "15": "TERM", "TERM": "TERM", "SIGTERM": "TERM",
@@ -76,10 +78,55 @@ class SipidPidfiles(Codemod):
     def transform(self, job: JobContext, doc: Document) -> CodemodResult:
         if b"start-stop-daemon" in doc.masked or S.job_helper_source(job, doc.path):
             return CodemodResult()
-        return _Pass(self, job, doc).run()
+        return _settled(self, job, doc)
 
     def finish_job(self, job: JobContext, documents: Mapping[str, Document]) -> CodemodResult:
         return _remove_unsourced_helpers(self, job, documents)
+
+
+def _settled(cm: SipidPidfiles, job: JobContext, doc: Document, rounds: int = 3) -> CodemodResult:
+    """Run passes until nothing more changes, so one transform is idempotent.
+
+    A removal (a helper ``source`` line, a guard) can join two halves of a stop sequence that the
+    first pass saw apart; the next pass then finds it. When that happens, the passes' combined
+    change is returned as one edit over the span that differs, and later findings are mapped back
+    to lines of ``doc``.
+    """
+    first = _Pass(cm, job, doc).run()
+    current, result, maps = doc, first, []
+    for _ in range(rounds):
+        if not result.edits:
+            break
+        source = apply_edits(current.source, result.edits)
+        maps.append(OffsetMap.from_edits(result.edits))
+        current = Document.parse(doc.path, source)
+        result = _Pass(cm, job, current).run()
+        if result.edits:
+            for f in result.findings:
+                offset = current._line_starts[min(f.line or 1, len(current._line_starts)) - 1]
+                for m in reversed(maps):
+                    offset = m.to_original(offset)
+                line = doc.line_of(offset) if f.line is not None else None
+                first.findings.append(Finding(f.codemod, f.path, line, f.message, f.severity, f.suggestion))
+    seen: set[tuple[int | None, str]] = set()
+    first.findings = [f for f in first.findings if (f.line, f.message) not in seen and not seen.add((f.line, f.message))]
+    if current is doc or current.source == apply_edits(doc.source, first.edits):
+        return first
+    final = current.source if not result.edits else apply_edits(current.source, result.edits)
+    first.edits = [_one_edit(doc.source, final)]
+    first.spec_changes = first.spec_changes or [S.package_change(job)]
+    return first
+
+
+def _one_edit(before: bytes, after: bytes) -> Edit:
+    """One edit turning ``before`` into ``after``: the span between their common ends."""
+    start = 0
+    while start < min(len(before), len(after)) and before[start] == after[start]:
+        start += 1
+    end_b, end_a = len(before), len(after)
+    while end_b > start and end_a > start and before[end_b - 1] == after[end_a - 1]:
+        end_b, end_a = end_b - 1, end_a - 1
+    return Edit(start, end_b, after[start:end_a].decode("utf-8"), "sipid-settle")
 
 
 @dataclass
@@ -101,6 +148,7 @@ class _Pass:
         self.result = CodemodResult()
         self.replaced: list[tuple[int, int]] = []
         self.rewritten: set[str] = set()  # helper functions whose calls went away
+        self.gone: set[int] = set()  # statements removed outright (to keep bodies non-empty)
         self.sipid = S.sipid(job)
         self.multi = self._multi_pid_files()
 
@@ -117,7 +165,7 @@ class _Pass:
         span = S.statement_span(self.doc, node)
         if span is None:
             return False
-        e = S.removal_edit(self.doc, span, fix)
+        e = S.statement_removal(self.doc, node, span, fix, self.gone)
         self.result.edits.append(e)
         self.replaced.append((e.start, e.end))
         return True
@@ -136,7 +184,7 @@ class _Pass:
         self._stop_runs()
         self._leftover_calls()
         if self.result.edits:
-            S.drop_unused_sources(self.cm, self.job, self.doc, self.replaced, self.rewritten, self.result)
+            S.drop_unused_sources(self.cm, self.job, self.doc, self.replaced, self.rewritten, self.result, self.gone)
             self.result.spec_changes.append(S.package_change(self.job))
         return self.result
 

@@ -455,3 +455,20 @@ def test_pid_guard_stays_when_real_work_happens_before_the_pid_write() -> None:
         """,
     )
     assert any("guard kept" in m and "rm -rf" in m for m in outcome.messages("info"))
+
+
+def test_removing_the_only_statement_of_a_body_leaves_a_colon() -> None:
+    assert_codemod(
+        CM,
+        "if [ -f $PIDFILE ]; then\n  pid_guard $PIDFILE job\nfi\necho $$ > $PIDFILE\n",
+        f'if [ -f $PIDFILE ]; then\n  :\nfi\n{SIPID} claim --pid "$$" --pid-file "$PIDFILE" || exit 1\n',
+    )
+
+
+def test_a_stop_sequence_joined_by_a_removal_is_found_in_the_same_run() -> None:
+    outcome = assert_codemod(
+        CM,
+        "PID=$(<$PIDFILE)\nsource /var/vcap/packages/common/pid_utils.sh\nkill -TERM $PID\nkill_and_wait $PIDFILE\n",
+        kill_block(indent="") + kill_block(indent=""),
+    )
+    assert {f.line for f in outcome.findings} == {1, 4}

@@ -9,7 +9,7 @@ from tree_sitter import Node
 
 from migrator import helpers
 from migrator.codemod import Codemod, CodemodResult, Edit, JobContext
-from migrator.document import Document, command_name
+from migrator.document import Document, command_name, enclosing
 
 LOG_ROOT = "/var/vcap/sys/log"
 #: Scripts whose inherited stdout/stderr the BOSH agent itself records (or, for drain, reads):
@@ -482,9 +482,7 @@ class _Rewrite:
             if _is_fanout_function(self.doc, fn):
                 found[name] = (self.doc, fn)
         for _node, path in helpers.source_commands(self.doc):
-            text = self.job.helpers.get(path)
-            if text is None and path.endswith("syslog_utils.sh"):
-                text = KNOWN_SYSLOG_UTILS
+            text = self._helper_text(path)
             if text is None:
                 continue
             hdoc = Document.parse(path, text.encode("utf-8"))
@@ -494,6 +492,13 @@ class _Rewrite:
                     found.setdefault(hdoc.masked_text(name), (hdoc, fn))
         self._helper_fns = found
         return found
+
+    def _helper_text(self, path: str) -> str | None:
+        """A sourced helper's text: from the release, else the known ``syslog_utils.sh``."""
+        text = self.job.helpers.get(path)
+        if text is None and path.endswith("syslog_utils.sh"):
+            return KNOWN_SYSLOG_UTILS
+        return text
 
     def _fanout_helper_calls(self) -> None:
         fns = self._helper_functions()
@@ -594,9 +599,7 @@ class _Rewrite:
 
     def _drop_unused_sources(self, fns: dict[str, tuple[Document, Node]]) -> None:
         for node, path in helpers.source_commands(self.doc):
-            text = self.job.helpers.get(path)
-            if text is None and path.endswith("syslog_utils.sh"):
-                text = KNOWN_SYSLOG_UTILS
+            text = self._helper_text(path)
             if text is None:
                 continue
             info = helpers.describe(path, text)
@@ -768,12 +771,7 @@ def _operator(doc: Document, redirect: Node) -> str:
 
 
 def _inside(node: Node, *types: str) -> bool:
-    current = node.parent
-    while current is not None:
-        if current.type in types:
-            return True
-        current = current.parent
-    return False
+    return enclosing(node, *types) is not None
 
 
 def _inside_function_named(node: Node, doc: Document) -> str | None:

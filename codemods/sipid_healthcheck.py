@@ -21,6 +21,10 @@ UNSUPPORTED = {"-k", "--insecure", "-X", "--request", "-d", "--data", "-u", "--u
 COUNTER_UPDATE = re.compile(r"(\w+)=\$\(\(\s*\$?(\w+)\s*\+\s*1\s*\)\)|\(\(\s*(\w+)\s*(?:\+\+|\+=\s*1)\s*\)\)|let\s+\"?(\w+)(?:\+\+|\+=1|=\$?\w+\+1)\"?")
 
 
+#: probes of readiness loops sipid cannot take over (not an HTTP GET it can express)
+OTHER_PROBES = {"nc", "ncat", "netcat", "wget", "pg_isready", "mysqladmin", "redis-cli"}
+
+
 class Unsupported(Exception):
     """Why a curl loop is left as it is (the message goes into the finding)."""
 
@@ -66,12 +70,20 @@ class SipidHealthcheck(Codemod):
         "The exemplar-release guide, 'Post-Start': health checks that wait for the job to become "
         "ready; sipid wait-until-healthy is the tool it points to."
     )
-    triggers = (b"curl",)
+    triggers = (b"curl", b"nc ", b"ncat", b"netcat", b"wget", b"pg_isready", b"mysqladmin")
 
     def transform(self, job: JobContext, doc: Document) -> CodemodResult:
         result = CodemodResult()
         for loop in doc.find(*S.LOOPS):
-            if not any(command_name(doc, c) == "curl" for c in doc.commands(within=loop)):
+            names = {command_name(doc, c) for c in doc.commands(within=loop)}
+            if "curl" not in names:
+                other = sorted(names & OTHER_PROBES)
+                if other and "sleep" in names:
+                    result.findings.append(self.finding(
+                        doc, loop.start_byte,
+                        f"left unchanged: retry loop probes with {other[0]}; sipid wait-until-healthy only "
+                        "does an HTTP GET that must answer 200", "info",
+                        "keep it, or probe an HTTP health endpoint with sipid wait-until-healthy"))
                 continue
             if any(l.id != loop.id and l.start_byte <= loop.start_byte and loop.end_byte <= l.end_byte
                    for l in doc.find(*S.LOOPS)):

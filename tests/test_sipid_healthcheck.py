@@ -172,13 +172,18 @@ def test_counter_used_after_the_loop_is_left() -> None:
     assert any("after the loop" in m for m in outcome.messages("review"))
 
 
-def test_nc_probe_is_not_a_curl_loop() -> None:
+def test_nc_probe_is_not_http_so_is_left_with_a_finding() -> None:
     outcome = assert_unchanged(CM, """\
         for i in {1..5}; do
           if nc -z localhost 80; then exit 0; fi
           sleep 1
         done
         """, **HOOK)
+    assert any("probes with nc" in m for m in outcome.messages("info"))
+
+
+def test_a_loop_without_a_probe_is_not_reported() -> None:
+    outcome = assert_unchanged(CM, "for f in a b; do\n  wc -l $f\ndone\n", **HOOK)
     assert outcome.findings == []
 
 

@@ -7,9 +7,32 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
+from codemods._log_shapes import (
+    enclosing_function_name,
+    folder_of,
+    has_errexit,
+    helper_constants,
+    inside,
+    is_fanout_function,
+    is_read_date_loop,
+    mentioned_outside,
+    normal_path,
+    pipeline_stages,
+    positional_locals,
+    put_constants,
+    redirect_fd,
+    redirect_operator,
+    runs_before,
+    shorten,
+    stage_command,
+    substitute_arguments,
+    substitution_body,
+    top_level_fanouts,
+    top_statement,
+)
 from migrator import helpers
 from migrator.codemod import Codemod, CodemodResult, Edit, JobContext
-from migrator.document import Document, command_name, enclosing
+from migrator.document import Document, command_name
 
 LOG_ROOT = "/var/vcap/sys/log"
 #: Scripts whose inherited stdout/stderr the BOSH agent itself records (or, for drain, reads):
@@ -116,11 +139,11 @@ class _Rewrite:
         missing, only that background pipeline failed. A plain ``>> FILE`` fails the command
         itself (and a bare ``exec >> FILE`` stops the script), so the folder must exist.
         """
-        folder = _dir_of(path)
+        folder = folder_of(path)
         if not folder or folder in self.ensured or self._dir_made_before(at, folder):
             return
         self.ensured.add(folder)
-        stmt = _top_statement(at)
+        stmt = top_statement(at)
         start = self.doc.line_start(stmt.start_byte)
         indent = self.doc.slice(start, stmt.start_byte)
         if indent.strip():
@@ -129,12 +152,12 @@ class _Rewrite:
 
     def _dir_made_before(self, at: Node, folder: str) -> bool:
         consts = self._constants()
-        want = _normal_path(folder, consts)
+        want = normal_path(folder, consts)
         for mkdir in self.doc.commands("mkdir"):
-            if mkdir.start_byte >= at.start_byte or not _runs_before(mkdir, at):
+            if mkdir.start_byte >= at.start_byte or not runs_before(mkdir, at):
                 continue
             for arg in mkdir.children_by_field_name("argument"):
-                if _normal_path(self.doc.node_text(arg), consts) == want:
+                if normal_path(self.doc.node_text(arg), consts) == want:
                     return True
         return False
 
@@ -156,7 +179,7 @@ class _Rewrite:
     def drop_stale_comment(self, at: Node, fix: str) -> None:
         """Remove the comment lines right above a rewritten statement when they describe the
         fan-out (syslog, logger, tee): left behind they would describe code that is gone."""
-        stmt = _top_statement(at)
+        stmt = top_statement(at)
         comments = []
         prev = stmt.prev_sibling
         line = self.doc.line_of(stmt.start_byte)
@@ -210,7 +233,7 @@ class _Rewrite:
             if stmt.type == "command" and command_name(self.doc, stmt) in PREFIX_TOOLS:
                 if not any(h in self.doc.masked_text(stmt) for h in TIME_HINTS):
                     return False
-            elif stmt.type == "while_statement" and _is_read_date_loop(self.doc, stmt):
+            elif stmt.type == "while_statement" and is_read_date_loop(self.doc, stmt):
                 continue
             else:
                 return False
@@ -219,24 +242,24 @@ class _Rewrite:
     # -- flow analysis -------------------------------------------------------------------------
     def flow_of(self, node: Node) -> Flow:
         """Follow one stream through a chain of plumbing (the inside of ``>( ... )``)."""
-        stages, trailing = _stages(node)
+        stages, trailing = pipeline_stages(node)
         flow = Flow()
         self._follow(stages, trailing, flow)
         return flow
 
     def _follow(self, stages: list[Node], trailing: list[Node], flow: Flow) -> None:
         for i, stage in enumerate(stages):
-            cmd, redirects = _unwrap(stage)
+            cmd, redirects = stage_command(stage)
             if i == len(stages) - 1:
                 redirects = redirects + trailing
             if cmd is None:
                 body = stage.child_by_field_name("body") if stage.type == "redirected_statement" else stage
-                if body is not None and body.type == "while_statement" and _is_read_date_loop(self.doc, body):
+                if body is not None and body.type == "while_statement" and is_read_date_loop(self.doc, body):
                     flow.prefixed = True
                     if self._stdout_redirect(redirects, flow):
                         return
                     continue
-                flow.problem = f"unknown stage '{_short(self.doc.masked_text(stage))}'"
+                flow.problem = f"unknown stage '{shorten(self.doc.masked_text(stage))}'"
                 return
             name = command_name(self.doc, cmd)
             if name == "tee":
@@ -251,7 +274,7 @@ class _Rewrite:
             elif self._is_prefixer_command(cmd) or name == "cat":
                 flow.prefixed = flow.prefixed or name != "cat"
             else:
-                flow.problem = f"unknown stage '{_short(self.doc.masked_text(cmd))}'"
+                flow.problem = f"unknown stage '{shorten(self.doc.masked_text(cmd))}'"
                 return
             if self._stdout_redirect(redirects, flow):
                 return
@@ -260,8 +283,8 @@ class _Rewrite:
     def _stdout_redirect(self, redirects: list[Node], flow: Flow) -> bool:
         """Record a stage's ``>> FILE``; True when the stream ends there."""
         for r in redirects:
-            fd = _fd(self.doc, r)
-            op = _operator(self.doc, r)
+            fd = redirect_fd(self.doc, r)
+            op = redirect_operator(self.doc, r)
             dest = r.child_by_field_name("destination")
             if fd in (None, "1") and op in (">", ">>", ">|") and dest is not None:
                 if dest.type == "process_substitution":
@@ -280,7 +303,7 @@ class _Rewrite:
         for arg in cmd.children_by_field_name("argument"):
             text = self.doc.masked_text(arg)
             if arg.type == "process_substitution":
-                inner = _inner(arg)
+                inner = substitution_body(arg)
                 sub = self.flow_of(inner) if inner is not None else Flow(problem="empty >( )")
                 if sub.problem:
                     flow.problem = sub.problem
@@ -307,15 +330,15 @@ class _Rewrite:
         dest = redirect.child_by_field_name("destination")
         if dest is None or dest.type != "process_substitution" or not self.doc.masked_text(dest).startswith(">("):
             return
-        if self._inside_replaced(redirect) or _inside_function_named(redirect, self.doc) in self._helper_functions():
+        if self._inside_replaced(redirect) or enclosing_function_name(redirect, self.doc) in self._helper_functions():
             return
-        if _inside(redirect, "process_substitution", "command_substitution"):
+        if inside(redirect, "process_substitution", "command_substitution"):
             return
-        fd = _fd(self.doc, redirect) or "1"
-        if fd not in ("1", "2") or _operator(self.doc, redirect) not in (">", ">>"):
+        fd = redirect_fd(self.doc, redirect) or "1"
+        if fd not in ("1", "2") or redirect_operator(self.doc, redirect) not in (">", ">>"):
             self.finding(redirect.start_byte, f"left unchanged: redirect of fd {fd} into a process substitution")
             return
-        inner = _inner(dest)
+        inner = substitution_body(dest)
         flow = self.flow_of(inner) if inner is not None else Flow(problem="empty >( )")
         target = self._target(redirect, flow, fd)
         if target is None:
@@ -325,7 +348,7 @@ class _Rewrite:
             self._drop_redirect(redirect, fix)
             return
         op = ">>" if target[1] else ">"
-        explicit = _fd(self.doc, redirect) or ""  # keep a written `1>` as `1>>`: minimal diff
+        explicit = redirect_fd(self.doc, redirect) or ""  # keep a written `1>` as `1>>`: minimal diff
         self.edit(redirect.start_byte, redirect.end_byte, f"{explicit}{op} {target[0]}", fix)
         self.ensure_log_dir(redirect, target[0], fix)
         self.drop_stale_comment(redirect, fix)
@@ -394,21 +417,21 @@ class _Rewrite:
 
     # -- shape 3: cmd 2>&1 | tee -a FILE | logger ---------------------------------------------
     def _statement_pipeline(self, pipe: Node) -> None:
-        if self._inside_replaced(pipe) or _inside(pipe, "process_substitution", "command_substitution"):
+        if self._inside_replaced(pipe) or inside(pipe, "process_substitution", "command_substitution"):
             return
         stages = [c for c in pipe.named_children if c.type != "comment"]
         if len(stages) < 2:
             return
-        names = [command_name(self.doc, c) if c is not None else None for c in (_unwrap(s)[0] for s in stages[1:])]
+        names = [command_name(self.doc, c) if c is not None else None for c in (stage_command(s)[0] for s in stages[1:])]
         if not any(n in ("logger", "tee") for n in names):
             return
-        first_cmd, first_redirects = _unwrap(stages[0])
+        first_cmd, first_redirects = stage_command(stages[0])
         stderr_too = "|&" in [self.doc.masked_text(c) for c in pipe.children if not c.is_named]
         kept_redirects = []
         for r in first_redirects:
-            if _fd(self.doc, r) == "2" and _operator(self.doc, r) == ">&" and self.doc.masked_text(r.child_by_field_name("destination")) == "1":
+            if redirect_fd(self.doc, r) == "2" and redirect_operator(self.doc, r) == ">&" and self.doc.masked_text(r.child_by_field_name("destination")) == "1":
                 stderr_too = True
-            elif _fd(self.doc, r) in (None, "1") and _operator(self.doc, r) not in ("<", "<<<", "<<"):
+            elif redirect_fd(self.doc, r) in (None, "1") and redirect_operator(self.doc, r) not in ("<", "<<<", "<<"):
                 self.finding(pipe.start_byte, "left unchanged: the piped command redirects its own stdout")
                 return
             else:
@@ -416,7 +439,7 @@ class _Rewrite:
         if first_cmd is None or command_name(self.doc, first_cmd) == "exec":
             self.finding(pipe.start_byte, "left unchanged: unusual command before the log pipeline")
             return
-        parent = _statement_parent(pipe)
+        parent = pipe.parent
         status_problem = self._status_matters(pipe, parent)
         if status_problem:
             self.finding(pipe.start_byte, f"left unchanged: {status_problem}",
@@ -463,7 +486,7 @@ class _Rewrite:
         masked = self.doc.masked
         if b"pipefail" in masked:
             return None
-        if _errexit(masked):
+        if has_errexit(masked):
             return "'set -e' is on without pipefail: a failing command would now stop the script"
         if parent.type == "program" and parent.named_children and parent.named_children[-1] == pipe:
             return "it is the script's last command, so the script's exit status would change"
@@ -479,7 +502,7 @@ class _Rewrite:
             return self._helper_fns
         found: dict[str, tuple[Document, Node]] = {}
         for name, fn in self.functions.items():
-            if _is_fanout_function(self.doc, fn):
+            if is_fanout_function(self.doc, fn):
                 found[name] = (self.doc, fn)
         for _node, path in helpers.source_commands(self.doc):
             text = self._helper_text(path)
@@ -488,7 +511,7 @@ class _Rewrite:
             hdoc = Document.parse(path, text.encode("utf-8"))
             for fn in hdoc.find("function_definition"):
                 name = fn.child_by_field_name("name")
-                if name is not None and _is_fanout_function(hdoc, fn):
+                if name is not None and is_fanout_function(hdoc, fn):
                     found.setdefault(hdoc.masked_text(name), (hdoc, fn))
         self._helper_fns = found
         return found
@@ -506,7 +529,7 @@ class _Rewrite:
             return
         for cmd in self.doc.commands():
             name = command_name(self.doc, cmd)
-            if name not in fns or _inside_function_named(cmd, self.doc) == name:
+            if name not in fns or enclosing_function_name(cmd, self.doc) == name:
                 continue
             if self._inside_replaced(cmd):
                 continue
@@ -520,7 +543,7 @@ class _Rewrite:
                 self.finding(cmd.start_byte, f"left unchanged: {name} shares its line with other code")
                 continue
             indent = self.doc.slice(span[0], cmd.start_byte)
-            dirs = {_dir_of(line.split(" ", 2)[2]) for line in lines}
+            dirs = {folder_of(line.split(" ", 2)[2]) for line in lines}
             made = [d for d in sorted(x for x in dirs if x) if not self._dir_made_before(cmd, d)]
             self.ensured |= set(made)
             lines = [f"mkdir -p {d}" for d in made] + lines
@@ -541,7 +564,7 @@ class _Rewrite:
             if text is None or self._inside_replaced(node):
                 continue
             hdoc = Document.parse(path, text.encode("utf-8"))
-            fanouts, others = _top_level_fanouts(hdoc)
+            fanouts, others = top_level_fanouts(hdoc)
             if not fanouts:
                 continue
             info = helpers.describe(path, text)
@@ -555,12 +578,12 @@ class _Rewrite:
                 continue
             redirects = [r for stmt in fanouts for r in stmt.children_by_field_name("redirect")]
             args = [self.doc.node_text(a) for a in node.children_by_field_name("argument")[1:]]
-            lines = self._exec_lines(hdoc, redirects, {}, _helper_constants(hdoc), args, node)
+            lines = self._exec_lines(hdoc, redirects, {}, helper_constants(hdoc), args, node)
             span = self.doc.full_lines(node.start_byte, node.end_byte)
             if lines is None or span is None:
                 continue
             indent = self.doc.slice(span[0], node.start_byte)
-            dirs = [d for d in sorted({_dir_of(ln.split(" ", 2)[2]) for ln in lines} - {None})
+            dirs = [d for d in sorted({folder_of(ln.split(" ", 2)[2]) for ln in lines} - {None})
                     if not self._dir_made_before(node, d)]
             self.ensured |= set(dirs)
             text = "".join(f"{indent}{ln}\n" for ln in [f"mkdir -p {d}" for d in dirs] + lines)
@@ -570,7 +593,7 @@ class _Rewrite:
 
     def _expand_fanout(self, hdoc: Document, fn: Node, args: list[str], call: Node) -> list[str] | None:
         redirects = [r for r in hdoc.find("file_redirect", within=fn)]
-        return self._exec_lines(hdoc, redirects, _parameters(hdoc, fn), {}, args, call)
+        return self._exec_lines(hdoc, redirects, positional_locals(hdoc, fn), {}, args, call)
 
     def _exec_lines(self, hdoc: Document, redirects: list[Node], params: dict[str, int],
                     constants: dict[str, str], args: list[str], call: Node) -> list[str] | None:
@@ -581,14 +604,14 @@ class _Rewrite:
             dest = redirect.child_by_field_name("destination")
             if dest is None or dest.type != "process_substitution":
                 continue
-            fd = _fd(hdoc, redirect) or "1"
+            fd = redirect_fd(hdoc, redirect) or "1"
             sub = _Rewrite(self.cm, self.job, hdoc)
-            inner = _inner(dest)
+            inner = substitution_body(dest)
             flow = sub.flow_of(inner) if inner is not None else Flow(problem="empty")
             target = self._target(call, flow, fd)
             if target is None:
                 return None
-            path = _substitute(_put_constants(target[0], constants), params, args)
+            path = substitute_arguments(put_constants(target[0], constants), params, args)
             if path is None:
                 self.finding(call.start_byte, "left unchanged: cannot work out which file the helper wrote "
                              f"from its arguments ({' '.join(args) or 'none'})")
@@ -616,7 +639,7 @@ class _Rewrite:
         if not self.replaced:
             return
         for name, fn in self.functions.items():
-            if not (self._is_prefixer_function(fn) or _is_fanout_function(self.doc, fn)):
+            if not (self._is_prefixer_function(fn) or is_fanout_function(self.doc, fn)):
                 continue
             if self._inside_replaced(fn) or self._still_called(name, fn):
                 continue
@@ -633,263 +656,7 @@ class _Rewrite:
                 self.remove_lines(span, f"function@{fn.start_byte}")
 
     def _still_called(self, name: str, fn: Node) -> bool:
-        return _mentioned_outside(self.doc, name, fn, self.replaced)
-
-
-# -- helpers' top level -----------------------------------------------------------------------
-def _top_level_fanouts(hdoc: Document) -> tuple[list[Node], list[Node]]:
-    """A helper's top-level ``exec N> >(...)`` statements, and its other top-level commands."""
-    fanouts, others = [], []
-    for stmt in hdoc.root.named_children:
-        if stmt.type in ("comment", "function_definition", "variable_assignment", "declaration_command"):
-            continue
-        body = stmt.child_by_field_name("body") if stmt.type == "redirected_statement" else None
-        if (body is not None and body.type == "command" and command_name(hdoc, body) == "exec"
-                and not body.children_by_field_name("argument")
-                and any((r.child_by_field_name("destination") or r).type == "process_substitution"
-                        for r in stmt.children_by_field_name("redirect"))):
-            fanouts.append(stmt)
-        elif stmt.type == "command" and command_name(hdoc, stmt) == "mkdir":
-            continue  # creating the log folder: the replacement creates it too
-        else:
-            others.append(stmt)
-    return fanouts, others
-
-
-def _helper_constants(hdoc: Document) -> dict[str, str]:
-    """Top-level literal assignments of a helper: they vanish with its ``source`` line, so their
-    values are put into the paths that use them."""
-    seen: dict[str, list[str]] = {}
-    for stmt in hdoc.root.named_children:
-        for assign in hdoc.find("variable_assignment", within=stmt):
-            name, value = assign.child_by_field_name("name"), assign.child_by_field_name("value")
-            if name is not None and value is not None:
-                seen.setdefault(hdoc.masked_text(name), []).append(hdoc.node_text(value))
-    return {k: v[0].strip("\"'") for k, v in seen.items()
-            if len(v) == 1 and re.fullmatch(r"[\"']?[\w./${}-]+[\"']?", v[0])}
-
-
-def _put_constants(path: str, constants: dict[str, str]) -> str:
-    if not constants:
-        return path
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)",
-                  lambda m: constants.get(m.group(1) or m.group(2), m.group(0)), path)
-
-
-# -- paths -------------------------------------------------------------------------------------
-def _dir_of(path: str) -> str | None:
-    """The folder part of a log path as shell text (``"$D/x.log"`` -> ``"$D"``)."""
-    quote = path[0] if path[:1] in "\"'" and path[-1:] == path[:1] else ""
-    inner = path[1:-1] if quote else path
-    if "/" not in inner or inner.endswith("/"):
-        return None
-    folder = inner.rsplit("/", 1)[0]
-    if not folder:
-        return None
-    return f"{quote}{folder}{quote}"
-
-
-def _normal_path(text: str, constants: dict[str, str] | None = None) -> str:
-    text = text.strip().strip("\"'")
-    text = re.sub(r"\$\{(\w+)\}", r"$\1", text)
-    if constants:
-        text = re.sub(r"\$(\w+)", lambda m: constants.get(m.group(1), m.group(0)), text)
-    return text.rstrip("/")
-
-
-_SCOPES = {"case_item", "function_definition", "if_statement", "elif_clause", "else_clause",
-           "while_statement", "for_statement", "subshell", "c_style_for_statement"}
-
-
-def _runs_before(earlier: Node, later: Node) -> bool:
-    """Does ``earlier`` surely run before ``later``? Every conditional scope around it must
-    also enclose ``later``."""
-    scope = earlier.parent
-    while scope is not None:
-        if scope.type in _SCOPES and not (scope.start_byte <= later.start_byte < scope.end_byte):
-            return False
-        scope = scope.parent
-    return True
-
-
-def _top_statement(node: Node) -> Node:
-    """The whole statement a node belongs to (through redirects, pipelines and lists)."""
-    current = node
-    while current.parent is not None and current.parent.type in {
-        "redirected_statement", "pipeline", "list", "negated_command", "file_redirect", "command"}:
-        current = current.parent
-    return current
-
-
-# -- tree helpers --------------------------------------------------------------------------------
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _inner(subst: Node) -> Node | None:
-    named = [c for c in subst.named_children if c.type != "comment"]
-    if len(named) != 1:
-        return None
-    return named[0]
-
-
-def _stages(node: Node) -> tuple[list[Node], list[Node]]:
-    """Stages of a pipeline and the redirects attached to it as a whole (tree-sitter puts a
-    trailing ``>> file`` after a pipeline on the pipeline, bash applies it to the last stage)."""
-    if node.type == "redirected_statement":
-        body = node.child_by_field_name("body")
-        if body is not None and body.type == "pipeline":
-            return [c for c in body.named_children if c.type != "comment"], node.children_by_field_name("redirect")
-    if node.type == "pipeline":
-        return [c for c in node.named_children if c.type != "comment"], []
-    return [node], []
-
-
-def _unwrap(stage: Node) -> tuple[Node | None, list[Node]]:
-    if stage.type == "redirected_statement":
-        body = stage.child_by_field_name("body")
-        redirects = stage.children_by_field_name("redirect")
-        if body is not None and body.type == "command":
-            return body, redirects
-        return None, redirects
-    if stage.type == "command":
-        return stage, []
-    return None, []
-
-
-def _fd(doc: Document, redirect: Node) -> str | None:
-    fd = redirect.child_by_field_name("descriptor")
-    return doc.masked_text(fd) if fd is not None else None
-
-
-def _operator(doc: Document, redirect: Node) -> str:
-    for child in redirect.children:
-        if not child.is_named:
-            return doc.masked_text(child)
-    return ""
-
-
-def _inside(node: Node, *types: str) -> bool:
-    return enclosing(node, *types) is not None
-
-
-def _inside_function_named(node: Node, doc: Document) -> str | None:
-    current = node.parent
-    while current is not None:
-        if current.type == "function_definition":
-            name = current.child_by_field_name("name")
-            return doc.masked_text(name) if name is not None else None
-        current = current.parent
-    return None
-
-
-def _statement_parent(node: Node) -> Node | None:
-    return node.parent
-
-
-def _errexit(masked: bytes) -> bool:
-
-    return bool(re.search(rb"(?m)^\s*set\s+(-[a-zA-Z]*e[a-zA-Z]*\b|-o\s+errexit)", masked)) or bool(
-        re.match(rb"#![^\n]*\s-[a-zA-Z]*e", masked))
-
-
-def _is_read_date_loop(doc: Document, loop: Node) -> bool:
-    text = doc.masked_text(loop)
-    cond = loop.child_by_field_name("condition")
-    return cond is not None and "read" in doc.masked_text(cond) and "date" in text and "echo" in text or (
-        cond is not None and "read" in doc.masked_text(cond) and "printf" in text and "date" in text)
-
-
-def _is_fanout_function(doc: Document, fn: Node) -> bool:
-    """A function whose work is ``exec N> >(...)`` fan-out (plus reading its parameters)."""
-    body = fn.child_by_field_name("body")
-    if body is None:
-        return False
-    saw_exec = False
-    for stmt in body.named_children:
-        if stmt.type == "comment":
-            continue
-        if stmt.type in ("declaration_command", "variable_assignment"):
-            continue
-        if stmt.type == "redirected_statement":
-            cmd = stmt.child_by_field_name("body")
-            if cmd is not None and cmd.type == "command" and command_name(doc, cmd) == "exec" and not cmd.children_by_field_name("argument"):
-                dests = [r.child_by_field_name("destination") for r in stmt.children_by_field_name("redirect")]
-                if any(d is not None and d.type == "process_substitution" for d in dests):
-                    saw_exec = True
-                    continue
-        if stmt.type == "command" and command_name(doc, stmt) == "mkdir":
-            continue
-        return False
-    return saw_exec
-
-
-def _parameters(doc: Document, fn: Node) -> dict[str, int]:
-    """Local names bound to positional parameters: ``declare log_dir="$1"`` -> {log_dir: 1}."""
-
-    out: dict[str, int] = {}
-    body = fn.child_by_field_name("body")
-    for assign in doc.find("variable_assignment", within=body):
-        name = assign.child_by_field_name("name")
-        value = assign.child_by_field_name("value")
-        if name is None or value is None:
-            continue
-        m = re.fullmatch(r'"?\$\{?(\d)\}?"?', doc.masked_text(value))
-        if m:
-            out[doc.masked_text(name)] = int(m.group(1))
-    return out
-
-
-def _substitute(path: str, params: dict[str, int], args: list[str]) -> str | None:
-    """Put the call's arguments into a helper's file path; None when that is not plainly possible."""
-
-    def value(index: int) -> str | None:
-        if index > len(args):
-            return None
-        arg = args[index - 1]
-        if arg.startswith('"') and arg.endswith('"') and len(arg) >= 2:
-            return arg[1:-1]
-        if arg.startswith("'") and arg.endswith("'") and not re.search(r"[\"$`\\]", arg):
-            return arg[1:-1]
-        if re.fullmatch(r"[\w./${}:-]+", arg):
-            return arg
-        return None
-
-    unresolved = False
-
-    def repl(m: re.Match) -> str:
-        nonlocal unresolved
-        name = m.group(1) or m.group(2)
-        if name == "0":
-            return m.group(0)  # the script's name: the same in the caller
-        index = int(name) if name.isdigit() else params.get(name)
-        if index is None:
-            return m.group(0)
-        v = value(index)
-        if v is None:
-            unresolved = True
-            return m.group(0)
-        return v
-
-    out = re.sub(r"\$\{(\w+)\}|\$(\w+)", repl, path)
-    if unresolved or re.search(r"\$\{?[1-9]", out):
-        return None
-    return out if out.startswith('"') else f'"{out}"' if "$" in out and " " not in out else out
-
-
-def _mentioned_outside(doc: Document, name: str, fn: Node, replaced: list[tuple[int, int]]) -> bool:
-    """Is the function's name used as a word outside its definition (e.g. passed to another
-    command, or exported)? Conservative: any mention keeps the function."""
-
-    for m in re.finditer(rb"\b" + re.escape(name.encode()) + rb"\b", doc.masked):
-        pos = m.start()
-        if fn.start_byte <= pos < fn.end_byte:
-            continue
-        if any(s <= pos < e for s, e in replaced):
-            continue
-        return True
-    return False
+        return mentioned_outside(self.doc, name, fn, self.replaced)
 
 
 #: The widely copied ``syslog_utils.sh`` (diego, capi, routing releases), described by behaviour:

@@ -1,0 +1,265 @@
+"""Shapes of shell code that the log-pipelines codemod reads: pipeline stages, redirects, helper
+top levels, log paths. Pure functions over the tree-sitter bash tree."""
+
+from __future__ import annotations
+
+import re
+
+from tree_sitter import Node
+
+from migrator.document import Document, command_name, enclosing
+
+
+# -- helpers' top level -----------------------------------------------------------------------
+def top_level_fanouts(hdoc: Document) -> tuple[list[Node], list[Node]]:
+    """A helper's top-level ``exec N> >(...)`` statements, and its other top-level commands."""
+    fanouts, others = [], []
+    for stmt in hdoc.root.named_children:
+        if stmt.type in ("comment", "function_definition", "variable_assignment", "declaration_command"):
+            continue
+        body = stmt.child_by_field_name("body") if stmt.type == "redirected_statement" else None
+        if (body is not None and body.type == "command" and command_name(hdoc, body) == "exec"
+                and not body.children_by_field_name("argument")
+                and any((r.child_by_field_name("destination") or r).type == "process_substitution"
+                        for r in stmt.children_by_field_name("redirect"))):
+            fanouts.append(stmt)
+        elif stmt.type == "command" and command_name(hdoc, stmt) == "mkdir":
+            continue  # creating the log folder: the replacement creates it too
+        else:
+            others.append(stmt)
+    return fanouts, others
+
+
+def helper_constants(hdoc: Document) -> dict[str, str]:
+    """Top-level literal assignments of a helper: they vanish with its ``source`` line, so their
+    values are put into the paths that use them."""
+    seen: dict[str, list[str]] = {}
+    for stmt in hdoc.root.named_children:
+        for assign in hdoc.find("variable_assignment", within=stmt):
+            name, value = assign.child_by_field_name("name"), assign.child_by_field_name("value")
+            if name is not None and value is not None:
+                seen.setdefault(hdoc.masked_text(name), []).append(hdoc.node_text(value))
+    return {k: v[0].strip("\"'") for k, v in seen.items()
+            if len(v) == 1 and re.fullmatch(r"[\"']?[\w./${}-]+[\"']?", v[0])}
+
+
+def put_constants(path: str, constants: dict[str, str]) -> str:
+    if not constants:
+        return path
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)",
+                  lambda m: constants.get(m.group(1) or m.group(2), m.group(0)), path)
+
+
+# -- paths -------------------------------------------------------------------------------------
+def folder_of(path: str) -> str | None:
+    """The folder part of a log path as shell text (``"$D/x.log"`` -> ``"$D"``)."""
+    quote = path[0] if path[:1] in "\"'" and path[-1:] == path[:1] else ""
+    inner = path[1:-1] if quote else path
+    if "/" not in inner or inner.endswith("/"):
+        return None
+    folder = inner.rsplit("/", 1)[0]
+    if not folder:
+        return None
+    return f"{quote}{folder}{quote}"
+
+
+def normal_path(text: str, constants: dict[str, str] | None = None) -> str:
+    text = text.strip().strip("\"'")
+    text = re.sub(r"\$\{(\w+)\}", r"$\1", text)
+    if constants:
+        text = re.sub(r"\$(\w+)", lambda m: constants.get(m.group(1), m.group(0)), text)
+    return text.rstrip("/")
+
+
+_SCOPES = {"case_item", "function_definition", "if_statement", "elif_clause", "else_clause",
+           "while_statement", "for_statement", "subshell", "c_style_for_statement"}
+
+
+def runs_before(earlier: Node, later: Node) -> bool:
+    """Does ``earlier`` surely run before ``later``? Every conditional scope around it must
+    also enclose ``later``."""
+    scope = earlier.parent
+    while scope is not None:
+        if scope.type in _SCOPES and not (scope.start_byte <= later.start_byte < scope.end_byte):
+            return False
+        scope = scope.parent
+    return True
+
+
+def top_statement(node: Node) -> Node:
+    """The whole statement a node belongs to (through redirects, pipelines and lists)."""
+    current = node
+    while current.parent is not None and current.parent.type in {
+        "redirected_statement", "pipeline", "list", "negated_command", "file_redirect", "command"}:
+        current = current.parent
+    return current
+
+
+# -- tree helpers --------------------------------------------------------------------------------
+def shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def substitution_body(subst: Node) -> Node | None:
+    named = [c for c in subst.named_children if c.type != "comment"]
+    if len(named) != 1:
+        return None
+    return named[0]
+
+
+def pipeline_stages(node: Node) -> tuple[list[Node], list[Node]]:
+    """Stages of a pipeline and the redirects attached to it as a whole (tree-sitter puts a
+    trailing ``>> file`` after a pipeline on the pipeline, bash applies it to the last stage)."""
+    if node.type == "redirected_statement":
+        body = node.child_by_field_name("body")
+        if body is not None and body.type == "pipeline":
+            return [c for c in body.named_children if c.type != "comment"], node.children_by_field_name("redirect")
+    if node.type == "pipeline":
+        return [c for c in node.named_children if c.type != "comment"], []
+    return [node], []
+
+
+def stage_command(stage: Node) -> tuple[Node | None, list[Node]]:
+    if stage.type == "redirected_statement":
+        body = stage.child_by_field_name("body")
+        redirects = stage.children_by_field_name("redirect")
+        if body is not None and body.type == "command":
+            return body, redirects
+        return None, redirects
+    if stage.type == "command":
+        return stage, []
+    return None, []
+
+
+def redirect_fd(doc: Document, redirect: Node) -> str | None:
+    fd = redirect.child_by_field_name("descriptor")
+    return doc.masked_text(fd) if fd is not None else None
+
+
+def redirect_operator(doc: Document, redirect: Node) -> str:
+    for child in redirect.children:
+        if not child.is_named:
+            return doc.masked_text(child)
+    return ""
+
+
+def inside(node: Node, *types: str) -> bool:
+    return enclosing(node, *types) is not None
+
+
+def enclosing_function_name(node: Node, doc: Document) -> str | None:
+    current = node.parent
+    while current is not None:
+        if current.type == "function_definition":
+            name = current.child_by_field_name("name")
+            return doc.masked_text(name) if name is not None else None
+        current = current.parent
+    return None
+
+
+
+def has_errexit(masked: bytes) -> bool:
+    """Is ``set -e`` (or ``-o errexit``, or ``bash -e`` in the shebang) on anywhere in the script?"""
+    return bool(re.search(rb"(?m)^\s*set\s+(-[a-zA-Z]*e[a-zA-Z]*\b|-o\s+errexit)", masked)) or bool(
+        re.match(rb"#![^\n]*\s-[a-zA-Z]*e", masked))
+
+
+def is_read_date_loop(doc: Document, loop: Node) -> bool:
+    """``while read line; do echo "$(date) $line"; done``: a timestamp prefixer written in bash."""
+    cond = loop.child_by_field_name("condition")
+    if cond is None or "read" not in doc.masked_text(cond):
+        return False
+    text = doc.masked_text(loop)
+    return "date" in text and ("echo" in text or "printf" in text)
+
+
+def is_fanout_function(doc: Document, fn: Node) -> bool:
+    """A function whose work is ``exec N> >(...)`` fan-out (plus reading its parameters)."""
+    body = fn.child_by_field_name("body")
+    if body is None:
+        return False
+    saw_exec = False
+    for stmt in body.named_children:
+        if stmt.type == "comment":
+            continue
+        if stmt.type in ("declaration_command", "variable_assignment"):
+            continue
+        if stmt.type == "redirected_statement":
+            cmd = stmt.child_by_field_name("body")
+            if cmd is not None and cmd.type == "command" and command_name(doc, cmd) == "exec" and not cmd.children_by_field_name("argument"):
+                dests = [r.child_by_field_name("destination") for r in stmt.children_by_field_name("redirect")]
+                if any(d is not None and d.type == "process_substitution" for d in dests):
+                    saw_exec = True
+                    continue
+        if stmt.type == "command" and command_name(doc, stmt) == "mkdir":
+            continue
+        return False
+    return saw_exec
+
+
+def positional_locals(doc: Document, fn: Node) -> dict[str, int]:
+    """Local names bound to positional parameters: ``declare log_dir="$1"`` -> {log_dir: 1}."""
+
+    out: dict[str, int] = {}
+    body = fn.child_by_field_name("body")
+    for assign in doc.find("variable_assignment", within=body):
+        name = assign.child_by_field_name("name")
+        value = assign.child_by_field_name("value")
+        if name is None or value is None:
+            continue
+        m = re.fullmatch(r'"?\$\{?(\d)\}?"?', doc.masked_text(value))
+        if m:
+            out[doc.masked_text(name)] = int(m.group(1))
+    return out
+
+
+def substitute_arguments(path: str, params: dict[str, int], args: list[str]) -> str | None:
+    """Put the call's arguments into a helper's file path; None when that is not plainly possible."""
+
+    def value(index: int) -> str | None:
+        if index > len(args):
+            return None
+        arg = args[index - 1]
+        if arg.startswith('"') and arg.endswith('"') and len(arg) >= 2:
+            return arg[1:-1]
+        if arg.startswith("'") and arg.endswith("'") and not re.search(r"[\"$`\\]", arg):
+            return arg[1:-1]
+        if re.fullmatch(r"[\w./${}:-]+", arg):
+            return arg
+        return None
+
+    unresolved = False
+
+    def repl(m: re.Match) -> str:
+        nonlocal unresolved
+        name = m.group(1) or m.group(2)
+        if name == "0":
+            return m.group(0)  # the script's name: the same in the caller
+        index = int(name) if name.isdigit() else params.get(name)
+        if index is None:
+            return m.group(0)
+        v = value(index)
+        if v is None:
+            unresolved = True
+            return m.group(0)
+        return v
+
+    out = re.sub(r"\$\{(\w+)\}|\$(\w+)", repl, path)
+    if unresolved or re.search(r"\$\{?[1-9]", out):
+        return None
+    return out if out.startswith('"') else f'"{out}"' if "$" in out and " " not in out else out
+
+
+def mentioned_outside(doc: Document, name: str, fn: Node, replaced: list[tuple[int, int]]) -> bool:
+    """Is the function's name used as a word outside its definition (e.g. passed to another
+    command, or exported)? Conservative: any mention keeps the function."""
+
+    for m in re.finditer(rb"\b" + re.escape(name.encode()) + rb"\b", doc.masked):
+        pos = m.start()
+        if fn.start_byte <= pos < fn.end_byte:
+            continue
+        if any(s <= pos < e for s, e in replaced):
+            continue
+        return True
+    return False

@@ -212,3 +212,18 @@ def test_wait_until_healthy_times_out_when_nothing_listens() -> None:
 @pytest.mark.parametrize("text,seconds", [("1m", 60), ("5s", 5), ("500ms", 0.5), ("1m30s", 90)])
 def test_go_durations(text: str, seconds: float) -> None:
     assert sipid_standin.duration(text) == seconds
+
+
+def test_usage_errors_exit_1_and_print_nothing_on_stdout(tmp_path: Path) -> None:
+    for args in (["claim", "--pid", "1"], ["kill"], ["frobnicate"], ["kill", "--pid-file"]):
+        result = sipid(*args)
+        assert result.returncode == 1, args
+        assert result.stdout == ""
+
+
+def test_kill_prints_nothing_on_stdout_so_drain_scripts_stay_valid(tmp_path: Path) -> None:
+    proc = spawn()
+    pid_file = tmp_path / "job.pid"
+    pid_file.write_text(str(proc.pid))
+    result = sipid("kill", "--pid-file", str(pid_file), "--show-stacks")
+    assert result.returncode == 0 and result.stdout == ""

@@ -33,6 +33,7 @@ import urllib.request
 GRACE_ENV = "SIPID_STANDIN_GRACE"
 DEFAULT_GRACE = 20.0
 POLL_INTERVAL = 0.05
+USAGE = 1  # sipid prints its usage to stderr and exits 1
 
 
 def alive(pid: int) -> bool:
@@ -149,13 +150,15 @@ def _options(args: list[str], flags: set[str], valued: set[str]) -> dict[str, st
             if not eq:
                 i += 1
                 if i >= len(args):
-                    raise SystemExit(f"sipid: {name} needs a value")
+                    print(f"sipid: {name} needs a value", file=sys.stderr)
+                    raise SystemExit(USAGE)
                 value = args[i]
             out[name] = value
         elif arg in flags:
             out[arg] = True
         else:
-            raise SystemExit(f"sipid: unknown argument {arg}")
+            print(f"sipid: unknown argument {arg}", file=sys.stderr)
+            raise SystemExit(USAGE)
         i += 1
     return out
 
@@ -163,33 +166,33 @@ def _options(args: list[str], flags: set[str], valued: set[str]) -> dict[str, st
 def main(argv: list[str]) -> int:
     if not argv:
         print("usage: sipid claim|kill|wait-until-healthy ...", file=sys.stderr)
-        return 2
+        return USAGE
     command, rest = argv[0], argv[1:]
     if command == "claim":
         opts = _options(rest, set(), {"--pid", "--pid-file"})
         if "--pid" not in opts or "--pid-file" not in opts:
             print("sipid: claim needs --pid and --pid-file", file=sys.stderr)
-            return 2
+            return USAGE
         pid = parse_pid(str(opts["--pid"]))
         if pid is None:
             print(f"sipid: invalid pid {opts['--pid']!r}", file=sys.stderr)
-            return 2
+            return USAGE
         return claim(pid, str(opts["--pid-file"]))
     if command == "kill":
         opts = _options(rest, {"--show-stacks"}, {"--pid-file"})
         if "--pid-file" not in opts:
             print("sipid: kill needs --pid-file", file=sys.stderr)
-            return 2
+            return USAGE
         return kill(str(opts["--pid-file"]), bool(opts.get("--show-stacks")))
     if command == "wait-until-healthy":
         opts = _options(rest, set(), {"--url", "--timeout", "--polling-frequency"})
         if "--url" not in opts:
             print("sipid: wait-until-healthy needs --url", file=sys.stderr)
-            return 2
+            return USAGE
         return wait_until_healthy(str(opts["--url"]), duration(str(opts.get("--timeout", "1m"))),
                                   duration(str(opts.get("--polling-frequency", "5s"))))
     print(f"sipid: unknown command {command}", file=sys.stderr)
-    return 2
+    return USAGE
 
 
 def install(sandbox, vcap_path: str = "/var/vcap/packages/sipid/bin/sipid"):

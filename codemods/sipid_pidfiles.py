@@ -374,7 +374,31 @@ class _Pass:
         # after a background start the process already runs: exiting would not undo it
         tail = "" if pid == "$!" or S.errexit_before(self.doc, stmt.start_byte) else " || exit 1"
         text = f'{self.sipid} claim --pid "{pid}" --pid-file {S.quoted(self.doc.node_text(dest))}{tail}'
-        self.edit(stmt.start_byte, stmt.end_byte, text, f"claim@{stmt.start_byte}")
+        fix = f"claim@{stmt.start_byte}"
+        setup = self._setup_after(stmt) if pid == "$$" else None
+        span = self.doc.full_lines(stmt.start_byte, stmt.end_byte) if setup is not None else None
+        if setup is not None and span is not None:
+            # sipid creates a missing folder 0700 as root: claim after the folder set-up
+            indent = S.indent_of(self.doc, stmt)
+            after = self.doc.line_end(setup.end_byte - 1)
+            self.edit(span[0], span[1], "", fix)
+            self.edit(after, after, f"{indent}{text}\n", fix)
+            self.finding(stmt, "the claim goes after the folder set-up that followed the pid write "
+                         f"(line {self.doc.line_of(setup.start_byte)}), so sipid finds the run folder made and "
+                         "owned", "info")
+            return
+        self.edit(stmt.start_byte, stmt.end_byte, text, fix)
+
+    def _setup_after(self, stmt: Node) -> Node | None:
+        """The last of the mkdir/chown/chmod statements right after the pid write."""
+        last = None
+        following = _next_statement(stmt)
+        while following is not None:
+            cmd = self._plain_command(following)
+            if cmd is None or command_name(self.doc, cmd) not in ("mkdir", "chown", "chmod"):
+                break
+            last, following = following, _next_statement(following)
+        return last
 
     def _hand_guard(self, write: Node, key: str) -> Node | None:
         """An ``if`` before the pid write that exits when the pidfile names a live process."""

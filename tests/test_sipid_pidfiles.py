@@ -472,3 +472,31 @@ def test_a_stop_sequence_joined_by_a_removal_is_found_in_the_same_run() -> None:
         kill_block(indent="") + kill_block(indent=""),
     )
     assert {f.line for f in outcome.findings} == {1, 4}
+
+
+def test_the_claim_moves_after_folder_set_up_that_followed_the_pid_write() -> None:
+    outcome = assert_codemod(
+        CM,
+        """\
+        case $1 in
+          start)
+            pid_guard $PIDFILE job
+            echo $$ > $PIDFILE
+            mkdir -p $RUN_DIR $LOG_DIR
+            chown -R vcap:vcap $RUN_DIR $LOG_DIR
+            exec /bin/job
+            ;;
+        esac
+        """,
+        f"""\
+        case $1 in
+          start)
+            mkdir -p $RUN_DIR $LOG_DIR
+            chown -R vcap:vcap $RUN_DIR $LOG_DIR
+            {SIPID} claim --pid "$$" --pid-file "$PIDFILE" || exit 1
+            exec /bin/job
+            ;;
+        esac
+        """,
+    )
+    assert any("after the folder set-up" in m for m in outcome.messages("info"))

@@ -139,6 +139,8 @@ class _Loop:
         span = doc.full_lines(loop.start_byte, loop.end_byte)
         if span is None:
             raise Unsupported("shares its lines with other code")
+        if any(not t.is_output for t in doc.tags_in(*span)):
+            raise Unsupported("has ERB control tags inside")
         indent = S.indent_of(doc, loop)
         unit = "\t" if indent.startswith("\t") else "  "
         if success is None:
@@ -157,7 +159,7 @@ class _Loop:
         edits = [Edit(span[0], span[1], text, fix)]
         init = self._init_statement(bound.counter) if bound.counter else None
         init_span = doc.full_lines(init.start_byte, init.end_byte) if init is not None else None
-        if init_span is not None:
+        if init_span is not None and not doc.tags_in(*init_span):
             edits.append(Edit(init_span[0], init_span[1], "", fix))
         return edits, "; ".join(notes)
 

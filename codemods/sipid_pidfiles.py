@@ -163,7 +163,7 @@ class _Pass:
 
     def remove(self, node: Node, fix: str) -> bool:
         span = S.statement_span(self.doc, node)
-        if span is None:
+        if span is None or any(not t.is_output for t in self.doc.tags_in(*span)):
             return False
         e = S.statement_removal(self.doc, node, span, fix, self.gone)
         self.result.edits.append(e)
@@ -397,6 +397,8 @@ class _Pass:
             cmd = self._plain_command(following)
             if cmd is None or command_name(self.doc, cmd) not in ("mkdir", "chown", "chmod"):
                 break
+            if any(not t.is_output for t in self.doc.tags_in(stmt.end_byte, following.end_byte + 1)):
+                break  # set-up under an ERB condition: the claim must not move into it
             last, following = following, _next_statement(following)
         return last
 
@@ -718,6 +720,10 @@ class _Pass:
         span = self.doc.full_lines(outer_first.start_byte, outer_last.end_byte)
         if span is None:
             self.finding(first, "left unchanged: the stop logic shares its lines with other code")
+            return False
+        if any(not t.is_output for t in self.doc.tags_in(*span)):
+            self.finding(first, "left unchanged: ERB control tags run through the stop logic",
+                         suggestion="move the condition into a config template, then re-run")
             return False
         indent = S.indent_of(self.doc, outer_first)
         unit = "\t" if indent.startswith("\t") else "  "

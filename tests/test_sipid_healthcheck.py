@@ -242,3 +242,16 @@ def test_deadline_variable_used_later_is_left() -> None:
         echo "gave up at $end"
         """, **HOOK)
     assert any("after the loop" in m for m in outcome.messages("review"))
+
+
+def test_erb_control_tags_inside_the_loop_leave_it() -> None:
+    outcome = assert_unchanged(CM, """\
+        for i in $(seq 1 5); do
+          if curl -sf http://a/x; then exit 0; fi
+        <% if p("verbose") -%>
+          echo "try $i"
+        <% end -%>
+          sleep 1
+        done
+        """, **HOOK)
+    assert any("ERB control tags" in m for m in outcome.messages("review"))

@@ -500,3 +500,36 @@ def test_the_claim_moves_after_folder_set_up_that_followed_the_pid_write() -> No
         """,
     )
     assert any("after the folder set-up" in m for m in outcome.messages("info"))
+
+
+def test_stop_logic_with_erb_control_tags_inside_is_left_with_a_finding() -> None:
+    outcome = assert_unchanged(CM, """\
+        PID=$(cat $PIDFILE)
+        kill $PID
+        <% if p("job.force") %>
+        kill -9 $PID
+        <% end %>
+        """)
+    assert any("ERB control tags" in m for m in outcome.messages("review"))
+
+
+def test_erb_output_in_the_pidfile_path_is_kept_verbatim() -> None:
+    assert_codemod(
+        CM,
+        'set -e\necho $$ > <%= p("job.pidfile") %>\nkill `cat <%= p("job.pidfile") %>`\n',
+        f'set -e\n{SIPID} claim --pid "$$" --pid-file <%= p("job.pidfile") %>\n'
+        f'if [ -f <%= p("job.pidfile") %> ]; then\n'
+        f'  {SIPID} kill --pid-file <%= p("job.pidfile") %> --show-stacks\nfi\n',
+    )
+
+
+def test_the_claim_does_not_move_into_an_erb_conditional() -> None:
+    outcome = run_codemods([CM], """\
+        set -e
+        echo $$ > $PIDFILE
+        <% if p("job.extra_dir") -%>
+        mkdir -p /var/vcap/store/job/extra
+        <% end -%>
+        exec /bin/job
+        """)
+    assert outcome.text.splitlines()[1] == f'{SIPID} claim --pid "$$" --pid-file "$PIDFILE"'

@@ -43,11 +43,18 @@ PIECES = [
     "until curl -sf http://a/h; do sleep 1; done\n",
     "set -e\n",
     "# a comment\n",
+    'echo $$ > <%= p("job.pidfile") %>\n',
+    'kill $(cat <%= p("job.pidfile") %>)\n',
     "\n",
 ]
 
 
-CLOSERS = {"if [ -f $PIDFILE ]; then\n": "fi\n", "stop() {\n": "}\n", "case $1 in\n  stop)\n": "  ;;\nesac\n"}
+CLOSERS = {
+    "if [ -f $PIDFILE ]; then\n": "fi\n",
+    "stop() {\n": "}\n",
+    "case $1 in\n  stop)\n": "  ;;\nesac\n",
+    '<% if p("job.flag") -%>\n': "<% end -%>\n",
+}
 
 
 def blocks(pieces: list[str]) -> st.SearchStrategy[str]:

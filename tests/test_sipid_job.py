@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CTL = """\
@@ -51,8 +53,11 @@ def tool(*args: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, check=False)
 
 
-def test_unsourced_job_helper_leaves_with_its_spec_entry_and_sipid_joins(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shebang", ["", "#!/bin/bash\n"], ids=["config-template", "script-template"])
+def test_unsourced_job_helper_leaves_with_its_spec_entry_and_sipid_joins(tmp_path: Path, shebang: str) -> None:
     job = make_job(tmp_path)
+    helper = job / "templates" / "helpers" / "ctl_utils.sh"
+    helper.write_text(shebang + helper.read_text())
     proc = tool(str(tmp_path))
     assert proc.returncode in (0, 1), proc.stderr
     assert not (job / "templates" / "helpers" / "ctl_utils.sh").exists()

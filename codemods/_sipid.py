@@ -297,3 +297,9 @@ def drop_unused_sources(cm: Codemod, job: JobContext, doc: Document, replaced: l
         if span is None:
             continue
         result.edits.append(statement_removal(doc, node, span, f"source@{node.start_byte}", gone))
+        if helper_text(job, path) is None:
+            result.findings.append(cm.finding(
+                doc, node.start_byte,
+                f"removed 'source {path}': the release does not carry it, so this relies on what the common "
+                f"{base} is known to define", "info",
+                "check that the script uses nothing else from it"))

@@ -533,3 +533,9 @@ def test_the_claim_does_not_move_into_an_erb_conditional() -> None:
         exec /bin/job
         """)
     assert outcome.text.splitlines()[1] == f'{SIPID} claim --pid "$$" --pid-file "$PIDFILE"'
+
+
+def test_removing_a_helper_judged_by_its_known_contents_says_so() -> None:
+    outcome = run_codemods([CM], "source /var/vcap/packages/x/pid_utils.sh\nkill_and_wait $P\n")
+    assert "source" not in outcome.text
+    assert any("known to define" in m for m in outcome.messages("info"))

@@ -5,6 +5,7 @@ never answers 200 fails both, and the new script gives up after the loop's own t
 from __future__ import annotations
 
 import http.server
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -97,3 +98,25 @@ def test_a_failing_service_fails_before_and_after_within_the_budget(tmp_path: Pa
     assert old_rc == new_rc == 1
     assert "healthy\n" not in old_out + new_out
     assert 1.0 <= new_time < 5, "5 tries 0.2 s apart: sipid gives up after about 1 s"
+
+
+BREAK_LOOP = """\
+    #!/bin/bash
+    for i in {{1..4}}; do
+      if curl --fail --silent http://127.0.0.1:{port}/health; then
+        break
+      fi
+      sleep 0.25
+    done
+    echo "deploy goes on"
+    """
+
+
+@pytest.mark.parametrize("status", [200, 503])
+def test_a_loop_that_breaks_goes_on_either_way_before_and_after(tmp_path: Path, server, status: int) -> None:
+    _Handler.status = status
+    before = textwrap.dedent(BREAK_LOOP).format(port=server.server_port)
+    after = run_codemods([SipidHealthcheck()], before, script="bin/post-start", source="post-start").text
+    assert "wait-until-healthy" in after
+    assert run(tmp_path, "before", before)[::2] == (0, "deploy goes on\n")
+    assert run(tmp_path, "after", after)[::2] == (0, "deploy goes on\n")

@@ -184,3 +184,14 @@ def test_the_stand_in_was_what_the_migrated_scripts_ran(tmp_path: Path, migrated
     """Guard against a vacuous pass: the migrated script really calls sipid."""
     text = (migrated / "jobs/broker/templates/broker_ctl.erb").read_text()
     assert "/var/vcap/packages/sipid/bin/sipid claim" in text and "sipid kill" in text
+
+
+@pytest.mark.parametrize("job,script,pidfile", JOBS, ids=[j for j, _, _ in JOBS])
+def test_stop_with_a_stale_pidfile_succeeds(tmp_path: Path, migrated: Path, job: str, script: str, pidfile: str) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for label, j in both(tmp_path, migrated, job, script, pidfile):
+        j.pidfile.parent.mkdir(parents=True, exist_ok=True)
+        j.pidfile.write_text(f"{dead.pid}\n")
+        stopped = j.run("stop")
+        assert stopped.returncode == 0, (label, stopped.stdout, stopped.stderr)

@@ -195,3 +195,18 @@ def test_stop_with_a_stale_pidfile_succeeds(tmp_path: Path, migrated: Path, job:
         j.pidfile.write_text(f"{dead.pid}\n")
         stopped = j.run("stop")
         assert stopped.returncode == 0, (label, stopped.stdout, stopped.stderr)
+
+
+@pytest.mark.parametrize("job,script,pidfile", JOBS, ids=[j for j, _, _ in JOBS])
+def test_start_after_a_crash_replaces_the_stale_pidfile(tmp_path: Path, migrated: Path, job: str, script: str,
+                                                        pidfile: str) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    for label, j in both(tmp_path, migrated, job, script, pidfile):
+        j.pidfile.parent.mkdir(parents=True, exist_ok=True)
+        j.pidfile.write_text(f"{dead.pid}\n")
+        proc = j.start_in_background()
+        try:
+            assert j.box.wait_for(lambda j=j, p=proc: j.recorded_pid() == str(p.pid)), label
+        finally:
+            j.stop_everything(proc)

@@ -809,6 +809,14 @@ class _Pass:
                 self.finding(loop, f"left unchanged: a loop over the pids in {keys[0]}; sipid kill stops "
                              "one process per pidfile",
                              suggestion="give each process its own pidfile and sipid kill each")
+        for loop in self.doc.find(*S.LOOPS):
+            text = self.doc.masked_text(loop)
+            if self.skip(loop) or self.taken(loop) or not re.search(r"\bkill\s+-0\b|/proc/\$", text):
+                continue
+            if self.doc.line_of(loop.start_byte) not in noted:
+                self.finding(loop, "left unchanged: a loop that waits on a pid not read from a pidfile here; "
+                             "sipid has no equivalent", "info",
+                             "if it waits for the job's own process, stop it with sipid kill --pid-file")
         for name in ("wait_pid", "wait_pidfile", "wait_pid_death"):
             for cmd in self.doc.commands(name):
                 if not self.skip(cmd):

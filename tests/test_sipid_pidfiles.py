@@ -539,3 +539,8 @@ def test_removing_a_helper_judged_by_its_known_contents_says_so() -> None:
     outcome = run_codemods([CM], "source /var/vcap/packages/x/pid_utils.sh\nkill_and_wait $P\n")
     assert "source" not in outcome.text
     assert any("known to define" in m for m in outcome.messages("info"))
+
+
+def test_a_kill_0_loop_without_a_pidfile_is_left_with_a_finding() -> None:
+    outcome = assert_unchanged(CM, "PID=$(pgrep -f worker)\nwhile kill -0 $PID; do sleep 1; done\n")
+    assert any("waits on a pid not read from a pidfile" in m for m in outcome.messages("info"))

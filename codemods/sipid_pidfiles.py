@@ -809,10 +809,14 @@ class _Pass:
                 self.finding(loop, f"left unchanged: a loop over the pids in {keys[0]}; sipid kill stops "
                              "one process per pidfile",
                              suggestion="give each process its own pidfile and sipid kill each")
+        from_files = {self.doc.masked_text(a.child_by_field_name("name")) for a in self.doc.find("variable_assignment")
+                      if a.child_by_field_name("value") is not None and self.pid_source(a.child_by_field_name("value"))}
         for loop in self.doc.find(*S.LOOPS):
             text = self.doc.masked_text(loop)
             if self.skip(loop) or self.taken(loop) or not re.search(r"\bkill\s+-0\b|/proc/\$", text):
                 continue
+            if any(re.search(r"\$\{?" + re.escape(v) + r"\b", text) for v in from_files):
+                continue  # waits on a pid from a pidfile: the stop logic around it was reported already
             if self.doc.line_of(loop.start_byte) not in noted:
                 self.finding(loop, "left unchanged: a loop that waits on a pid not read from a pidfile here; "
                              "sipid has no equivalent", "info",

@@ -25,6 +25,10 @@ RESERVED = frozenset([
     "PATH", "HOME", "IFS", "PWD", "OLDPWD", "USER", "LOGNAME", "SHELL", "LANG", "TERM", "TMPDIR",
     "HOSTNAME", "UID", "EUID", "PPID", "PS1", "PS2", "PS4", "RANDOM", "SECONDS", "LINENO", "OPTARG",
     "OPTIND", "REPLY", "GROUPS", "FUNCNAME", "PIPESTATUS", "CDPATH", "ENV", "MAIL", "TZ",
+    # commonly inherited or read by programs: a plain assignment would change what they see
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "LD_LIBRARY_PATH", "LD_PRELOAD", "PYTHONPATH",
+    "GEM_HOME", "GEM_PATH", "JAVA_HOME", "JAVA_OPTS", "GOPATH", "GOROOT", "NODE_PATH", "SSL_CERT_FILE",
+    "SSL_CERT_DIR", "EDITOR", "PAGER", "TERMINFO", "COLUMNS", "LINES",
 ])
 
 
@@ -65,7 +69,7 @@ def variable_base(code: str) -> str:
     name = re.sub(r"[^A-Za-z0-9]+", "_", base).strip("_").upper() or "ERB_VALUE"
     if name[0].isdigit():
         name = "P_" + name
-    if name in RESERVED or name.startswith(("BASH", "LC_")):
+    if name.upper() in RESERVED or name.startswith(("BASH", "LC_", "LANG")):
         name += "_VALUE"
     return name
 

@@ -9,6 +9,7 @@ from tree_sitter import Node
 
 from codemods import _erb_ruby as ruby
 from codemods._erb_blocks import Group, Structure, role
+from codemods._erb_branches import Branches, statement_branches
 from codemods._erb_context import Place, place_of
 from codemods._erb_heredoc import heredoc_files
 from migrator.codemod import (
@@ -157,6 +158,7 @@ class _Move:
         for region in regions:
             self._claim_region(region)
         self._flag_groups()
+        self._statement_groups()
         self._values()
         if self.plan.blocks:
             self._write_env(env_name, regions)
@@ -203,7 +205,8 @@ class _Move:
                 moved.append(region)
             else:
                 self._release_region(region)
-        if len(moved) < len(regions):
+        if len(moved) < len(regions):  # what stays can still become bash ifs and variables
+            self._statement_groups()
             self._values()
         return moved
 
@@ -478,7 +481,27 @@ class _Move:
             self.conflicts.append((region, ("assignments with ERB stay: they run a command substitution, which "
                                             "would run earlier from the env file")))
             return True
+        runs = self._command_between(anchor, region.start, moved)
+        if runs is not None:
+            self.conflicts.append((region, (f"assignments with ERB stay: the command on line {self.doc.line_of(runs)} "
+                                            "runs before them and could see them (exported or inherited "
+                                            "variables) if they moved to the env file sourced earlier")))
+            return True
         return False
+
+    def _command_between(self, start: int, end: int, moved: list[_Region]) -> int | None:
+        """Offset of the first top-level statement in [start, end) that runs something (anything
+        but plain assignments, function definitions and comments), ignoring moved regions."""
+        for child in self.doc.root.named_children:
+            if child.end_byte <= start or child.start_byte >= end:
+                continue
+            if any(r.start <= child.start_byte < r.end for r in moved):
+                continue
+            quiet = child.type in ("comment", "function_definition") or self._is_assignment(child)
+            if quiet and not re.search(r"\$\(|`", self.doc.masked_text(child)):
+                continue
+            return child.start_byte
+        return None
 
     def _delete_lines(self, start: int, end: int) -> None:
         src = self.doc.source
@@ -499,6 +522,45 @@ class _Move:
             shape = self._same_line_flags(group) or self._own_line_flags(group)
             if shape is not None:
                 self._claim_flags(group, chain, *shape)
+
+    # -- ERB conditionals around whole statements ------------------------------------------------
+    def _statement_groups(self) -> None:
+        """``<% if c %> stmts <% end %>`` -> a variable in the env file and a bash ``if``."""
+        for group in self.structure.groups:
+            if not group.conditional or group.end is None or any(t.start in self.plan.consumed for t in group.tags):
+                continue
+            chain = self.structure.chain_at(group.start)
+            if any(not g.conditional for g, _ in chain) or self._needs_local([t.code for t in group.tags], chain):
+                continue
+            branches = statement_branches(self.doc, group)
+            if branches is not None:
+                self._claim_statements(group, chain, branches)
+
+    def _claim_statements(self, group: Group, chain: Chain, branches: Branches) -> None:
+        two_way = not group.middles or (len(group.middles) == 1 and not _is_elsif(group.middles[0]))
+        name = self._name((f"{group.start}#branch", "branch"), _branch_name(group.opener.code, two_way))
+        values = ["true", "false"] if two_way else [str(i + 1) for i in range(len(group.tags) - 1)]
+        # the default outside the block, each branch's value inside it (where the branch's other
+        # values go too, so the env template reads like the script's choice)
+        self.plan.blocks.append(_Block(group.start, f"{name}={'false' if two_way else '0'}", chain))
+        self.plan.blocks.append(_Block(group.opener.end, f"{name}={values[0]}", chain + [(group, 0)]))
+        if not two_way:  # an else branch of a two-way choice needs nothing: the default says false
+            for i, middle in enumerate(group.middles, start=1):
+                self.plan.blocks.append(_Block(middle.end, f"{name}={values[i]}", chain + [(group, i)]))
+        self.plan.consumed |= {t.start for t in group.tags}
+        indent = branches.indent
+        texts = [f'{indent}if [ "${name}" = {values[0]} ]; then\n']
+        for i, middle in enumerate(group.middles, start=1):
+            if _is_elsif(middle):
+                texts.append(f'{indent}elif [ "${name}" = {values[i]} ]; then\n')
+            else:
+                texts.append(f"{indent}else\n")
+        texts.append(f"{indent}fi\n")
+        for (ls, le), text in zip(branches.tag_lines, texts):
+            self.plan.edits.append(Edit(ls, le, text, self.cm.id))
+        container = branches.container
+        self.plan.anchors.append(self._hoist(self.doc.line_start(group.start)) if container.type == "program"
+                                 else self._top_statement_start(container))
 
     def _inner_tags(self, group: Group) -> list[ErbTag]:
         own = {t.start for t in group.tags}
@@ -789,11 +851,7 @@ class _Move:
         out = [header, self._prelude("".join(b.text for b in self.plan.blocks))]
         previous: Chain = []
         for block in sorted(self.plan.blocks, key=lambda b: b.order):
-            key = [(id(g), b) for g, b in block.chain]
-            prev_key = [(id(g), b) for g, b in previous]
-            if key != prev_key:
-                out.append(_close(previous))
-                out.append(_open(block.chain))
+            out.append(_transition(previous, block.chain))
             out.append(block.text if block.text.endswith("\n") else block.text + "\n")
             previous = block.chain
         out.append(_close(previous))
@@ -850,6 +908,26 @@ def _continued(doc: Document) -> Document:
     return Document(doc.path, doc.source, doc.tags, doc.erb_error, masked_bytes, bash_parser().parse(masked_bytes))
 
 
+def _branch_name(code: str, two_way: bool) -> str:
+    """``if p("a.mode") == "x"`` -> ``A_MODE_IS_X``; ``if p("a.tls")`` -> ``A_TLS_ENABLED``."""
+    base = ruby.variable_base(code)
+    if not two_way:
+        return base + "_BRANCH"
+    if re.match(r"if_(?:p|link)\b", code):
+        return base + "_SET"
+    m = re.search(r"""==\s*["']([A-Za-z0-9_.-]+)["']""", code)
+    if m and not code.lstrip().startswith("unless"):
+        return f"{base}_IS_{re.sub(r'[^A-Za-z0-9]+', '_', m.group(1)).upper()}"
+    if base.endswith(("ENABLED", "ENABLE", "DISABLED")) or code.lstrip().startswith("unless"):
+        return base if not code.lstrip().startswith("unless") else base + "_UNLESS"
+    return base + "_ENABLED"
+
+
+def _is_elsif(tag: ErbTag) -> bool:
+    """A middle tag that tests again (``elsif``, ``end.else_if_p``) rather than a plain ``else``."""
+    return bool(re.match(r"elsif\b|end\s*\.\s*else_if", tag.code))
+
+
 def _ordered_params(code: str) -> list[str]:
     m = re.search(r"\|([^|]*)\|", code)
     return [p.strip().lstrip("*&") for p in m.group(1).split(",")] if m else []
@@ -865,6 +943,19 @@ def _open(chain: Chain) -> str:
 
 def _close(chain: Chain) -> str:
     return "<% end -%>\n" * len(chain)
+
+
+def _transition(previous: Chain, chain: Chain) -> str:
+    """ERB tags that lead from inside the blocks of ``previous`` to inside those of ``chain``:
+    close what differs and open what is new, or step to a later branch of the same block."""
+    i = 0
+    while i < min(len(previous), len(chain)) and previous[i][0] is chain[i][0] and previous[i][1] == chain[i][1]:
+        i += 1
+    if i < len(previous) and i < len(chain) and previous[i][0] is chain[i][0] and chain[i][1] > previous[i][1]:
+        group = chain[i][0]
+        middles = "".join(f"<% {m.code} -%>\n" for m in group.middles[previous[i][1]:chain[i][1]])
+        return _close(previous[i + 1:]) + middles + _open(chain[i + 1:])
+    return _close(previous[i:]) + _open(chain[i:])
 
 
 def _plain_words(masked: str) -> bool:

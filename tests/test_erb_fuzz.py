@@ -54,6 +54,10 @@ REGIONS = st.one_of(
     P.map(lambda i: f'export R{i}=<%= p("fz.p{i}") %>'),
     st.just('<% if p("fz.flag") -%>\nexport RF=1\n<% end -%>'),
     st.just('<% if_p("fz.opt") do |o| -%>\nexport RO="<%= o %>"\n<% end -%>'),
+    # ERB conditionals around whole statements (they become bash ifs)
+    P.map(lambda i: '<% if p("fz.flag") -%>\n/var/vcap/packages/fz/bin/fz pre <%= p("fz.p' + str(i) + '") %>\n'
+                    '<% else -%>\n/var/vcap/packages/fz/bin/fz nopre\n<% end -%>'),
+    st.just('<% if_p("fz.opt") do |o| -%>\n/var/vcap/packages/fz/bin/fz opt "<%= o %>"\n<% end -%>'),
 )
 WORD = st.text("abcxyz019._:/-", min_size=1, max_size=8)
 PROPS = st.fixed_dictionaries({}, optional={

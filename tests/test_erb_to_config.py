@@ -131,8 +131,8 @@ def test_a_later_assignment_that_uses_a_variable_set_in_between_keeps_its_place(
     assert outcome.findings == []  # its only ERB moved as a value
 
 
-def test_a_conditional_assignment_block_that_cannot_move_is_named_in_a_finding() -> None:
-    outcome = migrate(
+def test_a_conditional_assignment_block_that_cannot_move_becomes_a_bash_if() -> None:
+    check(
         """\
         #!/bin/bash
         A=<%= p("job.a") %>
@@ -140,10 +140,40 @@ def test_a_conditional_assignment_block_that_cannot_move_is_named_in_a_finding()
         <% if p("job.tls") -%>
         URL=https://localhost:$PORT
         <% end -%>
-        """
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        PORT=8080
+        if [ "$JOB_TLS_ENABLED" = true ]; then
+        URL=https://localhost:$PORT
+        fi
+        """,
     )
-    assert '<% if p("job.tls") -%>\nURL=https://localhost:$PORT\n' in outcome.text
-    assert any("cannot move to the env file sourced earlier" in m for m in outcome.messages())
+
+
+def test_exports_do_not_move_above_a_command_that_would_see_them() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        A=<%= p("job.a") %>
+        /bin/prepare
+        <% if p("job.tls") -%>
+        export TLS=1
+        <% else -%>
+        <% end -%>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        /bin/prepare
+        <% if p("job.tls") -%>
+        export TLS=1
+        <% else -%>
+        <% end -%>
+        """,
+    )
+    assert any("runs before them and could see them" in m for m in outcome.messages())
 
 
 # -- values in arguments ------------------------------------------------------------------------------
@@ -282,6 +312,7 @@ def test_a_value_under_an_erb_conditional_is_defined_under_the_same_conditional(
         #!/bin/bash
         <% if p("job.cluster") -%>
         /bin/job join --peer <%= p("job.peer") %>
+        <% else -%>
         <% end -%>
         exec /bin/job
         """,
@@ -290,6 +321,7 @@ def test_a_value_under_an_erb_conditional_is_defined_under_the_same_conditional(
         @SOURCE@
         <% if p("job.cluster") -%>
         /bin/job join --peer "$JOB_PEER"
+        <% else -%>
         <% end -%>
         exec /bin/job
         """,
@@ -299,6 +331,95 @@ def test_a_value_under_an_erb_conditional_is_defined_under_the_same_conditional(
         <% end -%>
         """,
     )
+    assert any("ERB `if` block around script lines" in m for m in outcome.messages())
+
+
+def test_an_erb_conditional_around_whole_statements_becomes_a_bash_if() -> None:
+    check(
+        """\
+        #!/bin/bash
+        case $1 in
+          start)
+        <% if p("job.mode") == "cluster" -%>
+            /bin/job join --peer <%= p("job.peer") %>
+        <% else -%>
+            echo standalone
+        <% end -%>
+            exec /bin/job
+            ;;
+        esac
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        case $1 in
+          start)
+            if [ "$JOB_MODE_IS_CLUSTER" = true ]; then
+            /bin/job join --peer "$JOB_PEER"
+            else
+            echo standalone
+            fi
+            exec /bin/job
+            ;;
+        esac
+        """,
+        """\
+        JOB_MODE_IS_CLUSTER=false
+        <% if p("job.mode") == "cluster" -%>
+        JOB_MODE_IS_CLUSTER=true
+        JOB_PEER=<%= p("job.peer").to_s.shellescape %>
+        <% end -%>
+        """,
+    )
+
+
+def test_an_elsif_chain_becomes_a_numbered_choice() -> None:
+    check(
+        """\
+        #!/bin/bash
+        <% if p("job.a") -%>
+        echo a
+        <% elsif p("job.b") -%>
+        echo b
+        <% else -%>
+        echo c
+        <% end -%>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        if [ "$JOB_A_BRANCH" = 1 ]; then
+        echo a
+        elif [ "$JOB_A_BRANCH" = 2 ]; then
+        echo b
+        else
+        echo c
+        fi
+        """,
+        """\
+        JOB_A_BRANCH=0
+        <% if p("job.a") -%>
+        JOB_A_BRANCH=1
+        <% elsif p("job.b") -%>
+        JOB_A_BRANCH=2
+        <% else -%>
+        JOB_A_BRANCH=3
+        <% end -%>
+        """,
+    )
+
+
+def test_a_conditional_that_splits_a_case_arm_stays() -> None:
+    before = """\
+        #!/bin/bash
+        case $1 in
+        <% if p("job.x") -%>
+          start) echo x ;;
+        <% end -%>
+        esac
+        """
+    outcome = migrate(before)
+    assert outcome.text == textwrap.dedent(before)
     assert any("ERB `if` block around script lines" in m for m in outcome.messages())
 
 
@@ -546,18 +667,22 @@ def test_if_p_block_variables_of_different_blocks_get_different_names() -> None:
         """\
         #!/bin/bash
         @SOURCE@
-        <% if_p("a.url") do |v| -%>
+        if [ "$A_URL_SET" = true ]; then
         curl "$A_URL"
-        <% end -%>
-        <% if_p("b.url") do |v| -%>
+        fi
+        if [ "$B_URL_SET" = true ]; then
         curl "$B_URL"
-        <% end -%>
+        fi
         """,
         """\
+        A_URL_SET=false
         <% if_p("a.url") do |v| -%>
+        A_URL_SET=true
         A_URL=<%= v.to_s.shellescape %>
         <% end -%>
+        B_URL_SET=false
         <% if_p("b.url") do |v| -%>
+        B_URL_SET=true
         B_URL=<%= v.to_s.shellescape %>
         <% end -%>
         """,

@@ -52,6 +52,9 @@ class ErbToConfig(Codemod):
     - flags wrapped in an ERB conditional inside a command (on one line, or ``-%>`` tags on
       their own lines of a continued command) become an array defined in the env template
       (empty when the condition is false) and the command keeps its shape;
+    - an ERB ``if``/``unless``/``if_p`` (with ``else``/``elsif``) around whole statements
+      becomes a variable rendered in the env template and a bash ``if`` on it, the statements
+      unchanged;
     - ``cat > FILE <<EOF`` with ERB in the body becomes its own config template, and the script
       copies the rendered file to FILE;
     - a Ruby local set once at top level (``<% x = p(...) %>``) is copied in front of the values
@@ -70,9 +73,10 @@ class ErbToConfig(Codemod):
     (verbatim-moved assignments keep their old meaning exactly). Values with spaces, quotes,
     ``$`` or glob characters in arguments are now passed literally (the old script split,
     interpreted or expanded them). Everything else stays with a finding naming the construct:
-    Ruby method definitions and other Ruby code, loops, ERB conditionals around script lines,
-    tags that emit whole lines, ERB in heredocs the shell expands, comments, ``${X:-...}``
-    defaults and patterns.
+    Ruby method definitions and other Ruby code, loops, ERB conditionals that cut across shell
+    statements or leave a branch empty, tags that emit whole lines, ERB in heredocs the shell
+    expands, comments, ``${X:-...}`` defaults and patterns. Assignments never move above a
+    command that runs before them (it could see exported or inherited variables).
     """
 
     id = "erb-to-config"

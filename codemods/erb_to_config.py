@@ -886,6 +886,8 @@ class _Move:
         for tag in self.tags:
             if tag.kind != "output" or tag.start in consumed or tag.start in reported:
                 continue
+            if any(not g.conditional for g, _ in self.structure.chain_at(tag.start)):
+                continue  # the loop's own finding covers what it emits
             reason = self.reasons.get(tag.start) or "output tag not moved"
             self._finding(tag.start, prefix + f"{reason}: `<%= {_short(tag.code)} %>` stays in the script",
                           _output_suggestion(reason))

@@ -110,7 +110,7 @@ def escaped(code: str, split: bool) -> str:
 
 
 _SIMPLE_CALL = re.compile(r"""[A-Za-z_][\w.]*(?:\((?:"[^"]*"|'[^']*'|[^()"'])*\))?""")
-_LOCAL_ASSIGN = re.compile(r"(?:^|;)\s*([a-z_]\w*)\s*(?:=(?![=~>])|\+=|\|\|=)")
+_LOCAL_ASSIGN = re.compile(r"(?:^|;)\s*([a-z_]\w*)\s*(?:=(?![=~>])|\+=|\|\|=)", re.M)
 _DEF = re.compile(r"\bdef\s+(?:self\.)?([a-z_]\w*[?!]?)")
 _IDENT = re.compile(r"(?<![.:@$\w])([a-z_]\w*[?!]?)")
 _BLOCK_PARAMS = re.compile(r"\|([^|]*)\|")

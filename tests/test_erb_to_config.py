@@ -740,3 +740,44 @@ def test_the_source_line_joins_the_scripts_opening_settings_when_nothing_needs_i
         exec /bin/job --port "$JOB_PORT"
         """,
     )
+
+
+def test_a_local_set_in_a_multi_line_ruby_block_keeps_its_users_in_the_script() -> None:
+    outcome = migrate(
+        """\
+        #!/bin/bash
+        <%
+          host = p("es.host")
+          url = "http://" + host
+        %>
+        curl "<%= url %>/health" --max-time <%= p("es.timeout") %>
+        """
+    )
+    assert 'curl "<%= url %>/health" --max-time "$ES_TIMEOUT"' in outcome.text
+    assert any("Ruby local `url`" in m for m in outcome.messages())
+
+
+def test_flags_between_tag_lines_that_keep_their_continuation() -> None:
+    check(
+        """\
+        #!/bin/bash
+        /opt/agent link \\
+            <% if_p('agent.proxy_host') do |proxy_host| %> \\
+            --proxy-host="<%= proxy_host %>" \\
+            <% end %> \\
+            --last
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        /opt/agent link \\
+            "${AGENT_PROXY_HOST_ARGS[@]}" \\
+            --last
+        """,
+        """\
+        AGENT_PROXY_HOST_ARGS=()
+        <% if_p('agent.proxy_host') do |proxy_host| -%>
+        AGENT_PROXY_HOST_ARGS=(--proxy-host=<%= proxy_host.to_s.shellescape %>)
+        <% end -%>
+        """,
+    )

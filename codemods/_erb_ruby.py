@@ -99,18 +99,21 @@ def splits_into_words(code: str, properties: Mapping[str, object]) -> bool:
 def escaped(code: str, split: bool) -> str:
     """Ruby that renders the tag's value as shell-safe text.
 
-    A single value becomes one shell word (``shellescape``); a value meant to split becomes its
-    whitespace-separated words, each escaped, so the shell sees the same words the old unquoted
-    tag produced, but never reads quotes, ``$`` or ``;`` in a value as syntax.
+    A single value becomes one shell word (``shellescape``). A value meant to split was shell
+    source in the old script: bash parsed it into words, honouring the quotes and backslashes in
+    it (often put there on purpose, ``"-tag #{Shellwords.shellescape(t)}"``). ``shellsplit`` parses
+    it the same way, and each word is escaped again, so the process gets the same words while
+    ``$``, backticks, ``;`` and globs in a value are no longer run. An unmatched quote, which made
+    the old script a bash syntax error, now fails the render instead.
     """
     value = code if _SIMPLE_CALL.fullmatch(code) else f"({code})"
     if split:
-        return f"{value}.to_s.split.map(&:shellescape).join(\" \")"
+        return f"{value}.to_s.shellsplit.map(&:shellescape).join(\" \")"
     return f"{value}.to_s.shellescape"
 
 
 _SIMPLE_CALL = re.compile(r"""[A-Za-z_][\w.]*(?:\((?:"[^"]*"|'[^']*'|[^()"'])*\))?""")
-_LOCAL_ASSIGN = re.compile(r"(?:^|;)\s*([a-z_]\w*)\s*(?:=(?![=~>])|\+=|\|\|=)", re.M)
+_LOCAL_ASSIGN = re.compile(r"(?:^|;)\s*([a-z_]\w*)\s*(?:=(?![=~>])|\+=|\|\|=)", re.MULTILINE)
 _DEF = re.compile(r"\bdef\s+(?:self\.)?([a-z_]\w*[?!]?)")
 _IDENT = re.compile(r"(?<![.:@$\w])([a-z_]\w*[?!]?)")
 _BLOCK_PARAMS = re.compile(r"\|([^|]*)\|")

@@ -113,6 +113,8 @@ CASES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, dict]]] 
         "one-backend-no-extras": {"gateway": {"backends": ["a:1"], "extra_args": ""}},
         "proxy-with-spaces-and-quotes": {"gateway": {"proxy_url": "http://user:p a'ss@proxy:3128"}},
         "extra-args-spacing": {"gateway": {"extra_args": "  --a   --b=1  "}},
+        "extra-args-with-quotes": {"gateway": {"extra_args": "--label 'blue green' --x=\"a b\""}},
+        "tags-escaped-by-the-template": {"gateway": {"tags": ["zone a", "it's", "$HOME", "plain"]}},
     }),
     ("gateway", "gateway_ctl", ("stop",), (), {"defaults": {}}),
     ("web", "web_ctl", ("start",), (), {

@@ -237,9 +237,9 @@ def test_lists_and_argument_properties_become_arrays_with_the_same_words() -> No
         exec /bin/job --hosts "${JOB_HOSTS[@]}" "${JOB_EXTRA_ARGS[@]}" --x="${JOB_OPT[@]}"
         """,
         """\
-        JOB_HOSTS=(<%= (p("job.hosts").join(" ")).to_s.split.map(&:shellescape).join(" ") %>)
-        JOB_EXTRA_ARGS=(<%= p("job.extra_args").to_s.split.map(&:shellescape).join(" ") %>)
-        JOB_OPT=(<%= p("job.opt", "").to_s.split.map(&:shellescape).join(" ") %>)
+        JOB_HOSTS=(<%= (p("job.hosts").join(" ")).to_s.shellsplit.map(&:shellescape).join(" ") %>)
+        JOB_EXTRA_ARGS=(<%= p("job.extra_args").to_s.shellsplit.map(&:shellescape).join(" ") %>)
+        JOB_OPT=(<%= p("job.opt", "").to_s.shellsplit.map(&:shellescape).join(" ") %>)
         """,
     )
 
@@ -255,7 +255,7 @@ def test_a_property_whose_default_is_empty_keeps_dropping_out_of_argv() -> None:
         @SOURCE@
         exec /bin/job "${JOB_TUNING[@]}"
         """,
-        'JOB_TUNING=(<%= p("job.tuning").to_s.split.map(&:shellescape).join(" ") %>)\n',
+        'JOB_TUNING=(<%= p("job.tuning").to_s.shellsplit.map(&:shellescape).join(" ") %>)\n',
         properties={"job.tuning": {"default": ""}},
     )
 

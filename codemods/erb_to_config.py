@@ -988,7 +988,9 @@ def _short(code: str, limit: int = 60) -> str:
 def _group_message(group: Group, doc: Document) -> str:
     lines = f"lines {doc.line_of(group.start)}-{doc.line_of(group.stop - 1)}"
     if group.conditional:
-        return f"{group.describe()} around script lines ({lines}) stays in the script"
+        return (f"{group.describe()} around script lines ({lines}) stays in the script: its branches are not "
+                "whole shell statements or flags of one command, a branch is empty, or it depends on Ruby "
+                "that cannot move")
     if "def " in group.opener.code:
         return f"Ruby method definition ({lines}) stays in the script"
     return f"{group.describe()} that emits script lines ({lines}) stays in the script"

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from codemods import _erb_ruby as ruby
-from codemods._erb_blocks import Group, Structure, role
+from codemods._erb_blocks import Group, Structure
 from codemods._erb_branches import Branches, statement_branches
 from codemods._erb_context import Place, place_of
 from codemods._erb_heredoc import heredoc_files
+from codemods._erb_regions import assignment_runs, is_assignment
 from migrator.codemod import (
     Codemod,
     CodemodResult,
@@ -27,7 +28,6 @@ Chain = list[tuple[Group, int]]
 _SIMPLE_LOCAL = re.compile(r"([a-z_]\w*)\s*=(?![=~>])\s*([^;\n]+)")
 _NOUNSET = re.compile(r"^\s*set\s+(?:-[a-zA-Z]*u|-o\s+nounset)|\A#!\S*(?:\s+\S+)*?\s+-[a-zA-Z]*u", re.MULTILINE)
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
-_ASSIGNMENT_TYPES = {"variable_assignment", "variable_assignments"}
 _ARRAY_ITEM_TYPES = {"word", "string", "string_content", "raw_string", "concatenation", "number", '"', "(", ")",
                      "array", "variable_assignment", "variable_name", "=", "program"}
 
@@ -329,115 +329,16 @@ class _Move:
             self.plan.consumed |= {t.start for t in tags}
 
     # -- regions of assignments ------------------------------------------------------------------
-    def _line_classes(self) -> tuple[list[int], list[str]]:
-        doc = self.doc
-        starts = list(doc._line_starts)
-        if starts and starts[-1] == len(doc.source):
-            starts.pop()
-        classes = ["?"] * len(starts)
-
-        def mark(start: int, end: int, cls: str) -> None:
-            first, last = doc.line_of(start) - 1, doc.line_of(max(start, end - 1)) - 1
-            for i in range(first, min(last, len(classes) - 1) + 1):
-                classes[i] = cls if classes[i] in ("?", cls) else "X"
-
-        for child in doc.root.named_children:
-            span = doc.full_lines(child.start_byte, child.end_byte)
-            if child.type == "comment":
-                mark(child.start_byte, child.end_byte, "C" if span else "X")
-            elif self._is_assignment(child) and span:
-                mark(child.start_byte, child.end_byte, "A" if doc.tags_in(*span) else "a")
-            else:
-                mark(child.start_byte, child.end_byte, "X")
-        for i, cls in enumerate(classes):
-            if cls != "?":
-                continue
-            end = starts[i + 1] if i + 1 < len(starts) else len(doc.source)
-            if doc.masked[starts[i]:end].strip():
-                classes[i] = "X"
-            else:
-                classes[i] = "T" if doc.tags_in(starts[i], end) else "B"
-        return starts, classes
-
-    def _is_assignment(self, node: Node) -> bool:
-        if node.type in _ASSIGNMENT_TYPES:
-            return not any(n.type in ("heredoc_redirect", "heredoc_body") for n in self.doc.walk(node))
-        if node.type == "declaration_command" and node.children and node.children[0].type in ("export", "readonly"):
-            return all(c.type in _ASSIGNMENT_TYPES | {"export", "readonly", "variable_name"} for c in node.children)
-        return False
-
     def _regions(self) -> list[_Region]:
-        starts, classes = self._line_classes()
-        runs: list[list[int]] = []
-        current: list[int] = []
-        for i, cls in enumerate(classes):
-            if cls in "AaTBC":
-                current.append(i)
-            else:
-                if current:
-                    runs.append(current)
-                current = []
-        if current:
-            runs.append(current)
         regions = []
-        for run in runs:
-            for piece in self._settle(run, starts, classes):
-                region = self._region(piece, starts)
-                if region is not None:
-                    regions.append(region)
+        for start, end in assignment_runs(self.doc, self.structure):
+            region = self._region(start, end)
+            if region is not None:
+                regions.append(region)
         return regions
 
-    def _span(self, lines: list[int], starts: list[int]) -> tuple[int, int]:
-        end = starts[lines[-1] + 1] if lines[-1] + 1 < len(starts) else len(self.doc.source)
-        return starts[lines[0]], end
-
-    def _settle(self, run: list[int], starts: list[int], classes: list[str]) -> list[list[int]]:
-        """Split a run of lines until every ERB block in each piece lies wholly inside it."""
-        queue, done = [run], []
-        while queue:
-            lines = queue.pop()
-            while lines and classes[lines[0]] in "BC":
-                lines = lines[1:]
-            while lines and classes[lines[-1]] in "BC":
-                lines = lines[:-1]
-            if not lines:
-                continue
-            start, end = self._span(lines, starts)
-            bad = [i for i in lines if self._bad_line(i, starts, classes, start, end)]
-            if not bad:
-                if any(classes[i] in "Aa" for i in lines):
-                    done.append(lines)
-                continue
-            piece: list[int] = []
-            for i in lines:
-                if i in bad:
-                    if piece:
-                        queue.append(piece)
-                    piece = []
-                else:
-                    piece.append(i)
-            if piece:
-                queue.append(piece)
-        return sorted(done)
-
-    def _bad_line(self, i: int, starts: list[int], classes: list[str], start: int, end: int) -> bool:
-        line_end = starts[i + 1] if i + 1 < len(starts) else len(self.doc.source)
-        tags = self.doc.tags_in(starts[i], line_end)
-        for tag in tags:
-            r = role(tag)
-            if r == "statement":
-                return True
-            if r in ("open", "middle", "end"):
-                group = self.structure.group_of(tag)
-                if group is None or not group.conditional or group.start < start or group.stop > end:
-                    return True
-        if classes[i] == "a":
-            owned = [g for g, _ in self.structure.chain_at(starts[i]) if g.start >= start and g.stop <= end]
-            return not owned
-        return False
-
-    def _region(self, lines: list[int], starts: list[int]) -> _Region | None:
-        start, end = self._span(lines, starts)
+    def _region(self, start: int, end: int) -> _Region | None:
+        """The run [start, end) as a region that may move, unless its ERB cannot travel."""
         tags = self.doc.tags_in(start, end)
         chain = self.structure.chain_at(start)
         if not tags and not chain:
@@ -501,7 +402,7 @@ class _Move:
                 continue
             if any(r.start <= child.start_byte < r.end for r in moved):
                 continue
-            quiet = child.type in ("comment", "function_definition") or self._is_assignment(child)
+            quiet = child.type in ("comment", "function_definition") or is_assignment(self.doc, child)
             if quiet and not re.search(r"\$\(|`", self.doc.masked_text(child)):
                 continue
             return child.start_byte
@@ -832,7 +733,7 @@ class _Move:
             previous = child.end_byte
             if child.type == "comment":
                 continue
-            if self._is_assignment(child) or (child.type == "command" and command_name(self.doc, child) == "set"):
+            if is_assignment(self.doc, child) or (child.type == "command" and command_name(self.doc, child) == "set"):
                 end = self.doc.line_end(child.end_byte - 1)
             else:
                 break

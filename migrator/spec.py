@@ -91,36 +91,43 @@ def _yaml_scalar(value: str) -> str:
 
 
 def apply_spec_changes(text: str, changes: list[SpecChange]) -> str:
-    """Apply changes in order; changes that are already true are skipped (idempotence)."""
-    current = text
-    for change in changes:
-        current = _apply_one(current, change)
-    before, after = parse_spec(text), parse_spec(current)
-    _check(before, after, changes)
-    return current
+    """Apply changes in order; changes that are already true are skipped (idempotence).
 
-
-def _apply_one(text: str, change: SpecChange) -> str:
-    spec = parse_spec(text)
+    The spec is parsed once before and once after: the changes are tracked on a copy of its
+    templates and packages, and the final parse proves the text edits did exactly that.
+    """
+    before = parse_spec(text)
+    templates, packages = dict(before.templates), list(before.packages)
     newline_at_end = text.endswith("\n") or not text
     lines = text.splitlines()
-    if change.kind == "add_template":
-        if spec.templates.get(change.key) == change.value:
-            return text
-        if change.key in spec.templates:
-            raise SpecError(f"template {change.key} already maps to {spec.templates[change.key]}")
-        lines = _add_map_entry(lines, "templates", f"{_yaml_scalar(change.key)}: {_yaml_scalar(change.value or '')}")
-    elif change.kind == "add_package":
-        if change.key in spec.packages:
-            return text
-        lines = _add_list_entry(lines, "packages", change.key)
-    elif change.kind == "remove_template":
-        if change.key not in spec.templates:
-            return text
-        lines = _remove_map_entry(lines, "templates", change.key)
-    else:  # pragma: no cover - the Literal type rules this out
-        raise SpecError(f"unknown spec change {change.kind}")
-    return "\n".join(lines) + ("\n" if newline_at_end else "")
+    for change in changes:
+        if change.kind == "add_template":
+            if templates.get(change.key) == change.value:
+                continue
+            if change.key in templates:
+                raise SpecError(f"template {change.key} already maps to {templates[change.key]}")
+            entry = f"{_yaml_scalar(change.key)}: {_yaml_scalar(change.value or '')}"
+            lines = _add_map_entry(lines, "templates", entry)
+            templates[change.key] = change.value or ""
+        elif change.kind == "add_package":
+            if change.key in packages:
+                continue
+            lines = _add_list_entry(lines, "packages", change.key)
+            packages.append(change.key)
+        elif change.kind == "remove_template":
+            if change.key not in templates:
+                continue
+            lines = _remove_map_entry(lines, "templates", change.key)
+            del templates[change.key]
+        else:  # pragma: no cover - the Literal type rules this out
+            raise SpecError(f"unknown spec change {change.kind}")
+    current = "\n".join(lines) + ("\n" if newline_at_end and lines else "")
+    if current == text or (not lines and not text):
+        return text
+    after = parse_spec(current)
+    if after.templates != templates or list(after.packages) != packages:
+        raise SpecError("editing the spec text did not give the expected spec; change it by hand")
+    return current
 
 
 def _add_map_entry(lines: list[str], key: str, entry: str) -> list[str]:
@@ -171,17 +178,3 @@ def _remove_map_entry(lines: list[str], key: str, entry_key: str) -> list[str]:
         if isinstance(entry, dict) and entry_key in entry:
             return lines[:i] + lines[i + 1 :]
     raise SpecError(f"cannot find the line of template {entry_key}")
-
-
-def _check(before: JobSpec, after: JobSpec, changes: list[SpecChange]) -> None:
-    expected_templates = dict(before.templates)
-    expected_packages = list(before.packages)
-    for change in changes:
-        if change.kind == "add_template":
-            expected_templates[change.key] = change.value or ""
-        elif change.kind == "remove_template":
-            expected_templates.pop(change.key, None)
-        elif change.kind == "add_package" and change.key not in expected_packages:
-            expected_packages.append(change.key)
-    if after.templates != expected_templates or list(after.packages) != expected_packages:
-        raise SpecError("editing the spec text did not give the expected spec; change it by hand")

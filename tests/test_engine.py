@@ -284,3 +284,22 @@ def test_new_files_and_spec_edits_are_credited_to_their_codemod(tmp_path: Path) 
     assert credited == {"jobs/j/spec": ["adds"], "jobs/j/templates/a": ["adds"], "jobs/j/templates/a.env.erb": ["adds"]}
     spec_change = next(c for c in outcome.changes if c.rel == "jobs/j/spec")
     assert spec_change.after.decode() == "name: j\ntemplates:\n  a: bin/a\n  a.env.erb: config/a.env\n"
+
+
+class _EmptiesABody(Codemod):
+    """Leaves ``then fi``: tree-sitter accepts it, bash does not."""
+
+    id = "empties"
+    summary = "removes the only command of an if body"
+    rationale = "test"
+
+    def transform(self, job: JobContext, doc: Document) -> CodemodResult:
+        i = doc.source.find(b"  echo inside\n")
+        return CodemodResult(edits=[Edit(i, i + 14, "")]) if i >= 0 else CodemodResult()
+
+
+def test_a_rewrite_that_bash_itself_rejects_is_not_made() -> None:
+    source = "if [ -f x ]; then\n  echo inside\nfi\n"
+    outcome = run_codemods([_EmptiesABody()], source)
+    assert outcome.text == source
+    assert any("bash -n rejects" in f.message for f in outcome.findings if f.severity == "error")

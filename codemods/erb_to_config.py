@@ -11,6 +11,7 @@ from codemods import _erb_ruby as ruby
 from codemods._erb_blocks import Group, Structure
 from codemods._erb_branches import Branches, statement_branches
 from codemods._erb_context import Place, place_of
+from codemods._erb_flags import FlagShape, flag_shape, inner_tags
 from codemods._erb_heredoc import heredoc_files
 from codemods._erb_regions import assignment_runs, is_assignment
 from migrator.codemod import (
@@ -28,8 +29,6 @@ Chain = list[tuple[Group, int]]
 _SIMPLE_LOCAL = re.compile(r"([a-z_]\w*)\s*=(?![=~>])\s*([^;\n]+)")
 _NOUNSET = re.compile(r"^\s*set\s+(?:-[a-zA-Z]*u|-o\s+nounset)|\A#!\S*(?:\s+\S+)*?\s+-[a-zA-Z]*u", re.MULTILINE)
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
-_ARRAY_ITEM_TYPES = {"word", "string", "string_content", "raw_string", "concatenation", "number", '"', "(", ")",
-                     "array", "variable_assignment", "variable_name", "=", "program"}
 
 
 class ErbToConfig(Codemod):
@@ -424,9 +423,12 @@ class _Move:
             chain = self.structure.chain_at(group.start)
             if any(not g.conditional for g, _ in chain):
                 continue
-            shape = self._same_line_flags(group) or self._own_line_flags(group)
+            inner = inner_tags(self.doc, group)
+            if self._needs_local([t.code for t in group.tags + inner], chain + [(group, 0)]):
+                continue
+            shape = flag_shape(self.doc, self.original.masked, group, self.job.properties)
             if shape is not None:
-                self._claim_flags(group, chain, *shape)
+                self._claim_flags(group, chain, shape)
 
     # -- ERB conditionals around whole statements ------------------------------------------------
     def _statement_groups(self) -> None:
@@ -467,119 +469,8 @@ class _Move:
         self.plan.anchors.append(self._hoist(self.doc.line_start(group.start)) if container.type == "program"
                                  else self._top_statement_start(container))
 
-    def _inner_tags(self, group: Group) -> list[ErbTag]:
-        own = {t.start for t in group.tags}
-        return [t for t in self.doc.tags_in(group.start, group.stop) if t.start not in own]
-
-    def _same_line_flags(self, group: Group) -> tuple[list[str], int, str, int, int] | None:
-        doc = self.doc
-        start, stop = group.start, group.stop
-        masked = doc.masked
-        if start == 0 or masked[start - 1] not in b" \t" or (stop < len(masked) and masked[stop] not in b" \t\n\\"):
-            return None
-        inner = masked[start:stop]
-        if not inner.strip():
-            return None
-        lo = start + len(inner) - len(inner.lstrip())
-        hi = stop - (len(inner) - len(inner.rstrip()))
-        node = doc.root.descendant_for_byte_range(lo, hi)
-        while node is not None and node.type != "command":
-            if node.type in ("program", "compound_statement", "do_group", "case_item", "if_statement",
-                             "function_definition", "list", "pipeline"):
-                return None
-            node = node.parent
-        if node is None:
-            return None
-        name = node.child_by_field_name("name")
-        if name is None or name.end_byte > start:
-            return None
-        for arg in node.named_children:
-            inside = start <= arg.start_byte and arg.end_byte <= stop
-            outside = arg.end_byte <= start or arg.start_byte >= stop
-            if not (inside or outside):
-                return None
-        texts = self._branch_texts(group, continuation=True)
-        if texts is None:
-            return None
-        return texts, start, "same", stop, self._top_statement_start(node)
-
-    def _own_line_flags(self, group: Group) -> tuple[list[str], int, str, int, int] | None:
-        doc = self.doc
-        for tag in group.tags:
-            ls, le = doc.line_start(tag.start), doc.line_end(tag.start)
-            if not tag.trims_newline or self.original.masked[ls:le].strip() or len(doc.tags_in(ls, le)) != 1:
-                return None
-        first_line = doc.line_start(group.start)
-        if first_line == 0:
-            return None
-        prev_start = doc.line_start(first_line - 1)
-        if not doc.masked[prev_start:first_line].rstrip().endswith(b"\\"):
-            return None
-        last_end = doc.line_end(group.end.start)  # type: ignore[union-attr]
-        following = doc.source[last_end:doc.line_end(last_end)] if last_end < len(doc.source) else b""
-        if not following.strip():
-            return None
-        texts = self._branch_texts(group, continuation=False)
-        if texts is None:
-            return None
-        first_word = prev_start + len(doc.masked[prev_start:first_line]) - len(doc.masked[prev_start:first_line].lstrip())
-        node = doc.root.descendant_for_byte_range(first_word, first_word + 1)
-        return texts, first_line, "own", last_end, self._top_statement_start(node)
-
-    def _branch_texts(self, group: Group, continuation: bool) -> list[str] | None:
-        """Each branch's words as env-template text for an array, or None when not plain words."""
-        doc = self.doc
-        bounds = list(zip([group.opener, *group.middles], [*group.middles, group.end]))
-        inner = self._inner_tags(group)
-        if any(t.kind == "control" for t in inner):
-            return None
-        chain = self.structure.chain_at(group.start) + [(group, 0)]
-        if self._needs_local([t.code for t in group.tags + inner], chain):
-            return None
-        out = []
-        for before, after in bounds:
-            lo, hi = before.end, after.start  # type: ignore[union-attr]
-            if not continuation:
-                lo, hi = doc.line_end(before.end - 1), doc.line_start(after.start)  # type: ignore[union-attr]
-                lines = doc.masked[lo:hi].decode().splitlines()
-                if any(l.strip() and not l.rstrip().endswith("\\") for l in lines):
-                    return None
-            masked = re.sub(r"\\\n", "  ", doc.masked[lo:hi].decode())
-            masked = re.sub(r"\\\s*$", " ", masked.rstrip()) if not continuation else masked
-            if "$" in masked or "`" in masked or "\n" in masked.strip():
-                return None
-            if not _plain_words(masked):
-                return None
-            text = self._env_words(lo, hi, [t for t in inner if lo <= t.start < hi])
-            if text is None:
-                return None
-            out.append(" ".join(text.split()) if not any(q in text for q in "\"'") else text.strip())
-        return out
-
-    def _env_words(self, lo: int, hi: int, tags: list[ErbTag]) -> str | None:
-        """Source text of [lo, hi) with continuations removed and output tags made shell-safe."""
-        doc = self.doc
-        parts, pos = [], lo
-        for tag in tags:
-            place = place_of(doc, tag)
-            if not isinstance(place, Place) or tag.trims_newline:
-                return None
-            split = place.splits and ruby.splits_into_words(tag.code, self.job.properties)
-            value = "<%= " + ruby.escaped(tag.code, split) + " %>"
-            quote = {"dq": '"', "sq": "'", "bare": ""}[place.quote]
-            before, after = tag.start, tag.end
-            if quote and doc.source[before - 1:before] == quote.encode() and doc.source[after:after + 1] == quote.encode():
-                before, after, quote = before - 1, after + 1, ""  # the tag fills the quotes: drop them
-            parts.append(doc.slice(pos, before))
-            parts.append(f"{quote}{value}{quote}")
-            pos = after
-        parts.append(doc.slice(pos, hi))
-        text = "".join(parts)
-        text = re.sub(r"[ \t]*\\\n[ \t]*", " ", text)
-        return re.sub(r"\\\s*$", "", text.rstrip()).strip()
-
-    def _claim_flags(self, group: Group, chain: Chain, texts: list[str], start: int, form: str, stop: int,
-                     anchor: int) -> None:
+    def _claim_flags(self, group: Group, chain: Chain, shape: FlagShape) -> None:
+        texts, start, stop = shape.texts, shape.start, shape.stop
         if not any(texts):
             return
         # every flag group gets its own array: two groups under the same condition hold different flags
@@ -592,10 +483,10 @@ class _Move:
                 lines.append(f"{name}=({text})\n")
         lines.append("<% end -%>\n")
         self.plan.blocks.append(_Block(group.start, "".join(lines), chain))
-        self.plan.anchors.append(anchor)
-        self.plan.consumed |= {t.start for t in group.tags + self._inner_tags(group)}
+        self.plan.anchors.append(self._top_statement_start(shape.node))
+        self.plan.consumed |= {t.start for t in group.tags + inner_tags(self.doc, group)}
         ref = self._array_ref(name)
-        if form == "same":
+        if shape.form == "same":
             self.plan.edits.append(Edit(start, stop, ref, self.cm.id))
         else:
             following = self.doc.slice(stop, self.doc.line_end(stop))
@@ -863,22 +754,6 @@ def _transition(previous: Chain, chain: Chain) -> str:
         middles = "".join(f"<% {m.code} -%>\n" for m in group.middles[previous[i][1]:chain[i][1]])
         return _close(previous[i + 1:]) + middles + _open(chain[i + 1:])
     return _close(previous[i:]) + _open(chain[i:])
-
-
-def _plain_words(masked: str) -> bool:
-    """Whether text parses as plain words (no expansions, operators or comments) in an array."""
-    if not masked.strip():
-        return True
-    tree = bash_parser().parse(f"X=({masked})\n".encode())
-    if tree.root_node.has_error:
-        return False
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        if node.type not in _ARRAY_ITEM_TYPES:
-            return False
-        stack.extend(node.children)
-    return len(tree.root_node.named_children) == 1
 
 
 def _short(code: str, limit: int = 60) -> str:

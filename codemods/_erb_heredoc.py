@@ -63,8 +63,8 @@ def _heredoc_file(doc: Document, structure: Structure, node: Node) -> HeredocFil
         return None
     if doc.tags_in(node.start_byte, hbody.start_byte) or doc.tags_in(hbody.end_byte, node.end_byte):
         return None
-    if structure.chain_at(node.start_byte):
-        return None
+    if any(not group.conditional for group, _ in structure.chain_at(node.start_byte)):
+        return None  # a heredoc per loop item: one template cannot hold them all
     for group in structure.groups:
         inside = [hbody.start_byte <= t.start and t.end <= hbody.end_byte for t in group.tags]
         if any(inside) and not all(inside):

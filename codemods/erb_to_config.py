@@ -310,7 +310,8 @@ class _Move:
         used_rendered = set(self.job.templates.values())
         for found in heredoc_files(self.doc, self.structure):
             tags = self.doc.tags_in(found.body_start, found.body_end)
-            if self._needs_local([t.code for t in tags], []):
+            chain = self.structure.chain_at(found.start)
+            if self._needs_local([t.code for t in tags], chain):
                 continue
             rendered = next((f"config/{n}" for n in (found.file_name, f"{self.script}-{found.file_name}")
                              if f"config/{n}" not in used_rendered and f"{n}.erb" not in used_sources), None)
@@ -319,13 +320,21 @@ class _Move:
             source = rendered.removeprefix("config/") + ".erb"
             used_rendered.add(rendered)
             used_sources.add(source)
+            # under an ERB conditional the template renders only when the script would have
+            # written the file (its values may not exist otherwise)
             body = self.doc.slice(found.body_start, found.body_end)
-            self.result.new_files.append(NewFile(f"templates/{source}", self._prelude(body) + body))
+            content = self._prelude(body) + _open(chain) + body + _close(chain)
+            self.result.new_files.append(NewFile(f"templates/{source}", content))
             self.result.spec_changes.append(SpecChange("add_template", source, rendered))
             path = f"/var/vcap/jobs/{self.job.name}/{rendered}"
             text = f"cat {path} >> {found.destination}" if found.append else f"cp {path} {found.destination}"
             self.plan.edits.append(Edit(found.start, found.end, text, self.cm.id))
             self.plan.consumed |= {t.start for t in tags}
+            self.result.findings.append(self.cm.finding(
+                self.doc, found.start,
+                f"heredoc moved to templates/{source} (rendered to {path}); the script now copies that file, "
+                "so its content also sits in the job's config directory, and a new file takes the rendered "
+                "file's mode rather than the umask's", "info"))
 
     # -- regions of assignments ------------------------------------------------------------------
     def _regions(self) -> list[_Region]:

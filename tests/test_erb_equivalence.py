@@ -123,11 +123,13 @@ CASES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, dict]]] 
     }),
     ("scheduler", "scheduler_ctl", ("start",), (), {"defaults": {}, "set": {"scheduler": {"interval": 15}}}),
     ("scheduler", "post-start", (), (), {"defaults": {}, "set": {"scheduler": {"interval": 5}}}),
-    ("indexer", "indexer_ctl", ("start",), ("/var/vcap/data/indexer/indexer.conf",), {
+    ("indexer", "indexer_ctl", ("start",), ("/var/vcap/data/indexer/indexer.conf",
+                                            "/var/vcap/data/indexer/license.txt"), {
         "defaults": {},
         "all-set": {"indexer": {"workers": 8, "data_dir": "/var/vcap/store/idx", "shards": ["a", "b"],
                                 "mode": "cluster", "warm_paths": ["/var/vcap/sys/run/indexer/warm"]}},
         "cluster-only": {"indexer": {"mode": "cluster"}},
+        "license": {"indexer": {"license": "Licensed to: ACME $HOME `x` 'q'\nline two"}},
         "data-dir-with-space": {"indexer": {"data_dir": "/var/vcap/store/my index"}},
     }),
 ]

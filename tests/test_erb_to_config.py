@@ -515,6 +515,7 @@ def test_a_heredoc_writing_config_becomes_its_own_template() -> None:
     )
     files = {f.path: f.content for f in outcome.result.result.new_files}
     assert files == {"templates/app.conf.erb": 'port = <%= p("job.port") %>\n'}
+    assert [f.severity for f in outcome.findings] == ["info"]
     assert [(c.key, c.value) for c in outcome.result.result.spec_changes] == [("app.conf.erb", "config/app.conf")]
 
 
@@ -781,3 +782,27 @@ def test_flags_between_tag_lines_that_keep_their_continuation() -> None:
         <% end -%>
         """,
     )
+
+
+def test_a_heredoc_under_an_if_p_renders_only_when_the_script_wrote_it() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        <% if_p("job.key") do |key| -%>
+        cat > /etc/app.key <<EOF
+        <%= key %>
+        EOF
+        chmod 600 /etc/app.key
+        <% end -%>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        if [ "$JOB_KEY_SET" = true ]; then
+        cp /var/vcap/jobs/job/config/app.key /etc/app.key
+        chmod 600 /etc/app.key
+        fi
+        """,
+    )
+    files = {f.path: f.content for f in outcome.result.result.new_files}
+    assert files["templates/app.key.erb"] == '<% if_p("job.key") do |key| -%>\n<%= key %>\n<% end -%>\n'

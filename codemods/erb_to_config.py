@@ -313,7 +313,9 @@ class _Move:
             chain = self.structure.chain_at(found.start)
             if self._needs_local([t.code for t in tags], chain):
                 continue
-            rendered = next((f"config/{n}" for n in (found.file_name, f"{self.script}-{found.file_name}")
+            names = [found.file_name, f"{self.script}-{found.file_name}"]
+            names += [f"{self.script}-{n}-{found.file_name}" for n in range(2, 100)]
+            rendered = next((f"config/{n}" for n in names
                              if f"config/{n}" not in used_rendered and f"{n}.erb" not in used_sources), None)
             if rendered is None:
                 continue

@@ -112,7 +112,9 @@ def escaped(code: str, split: bool) -> str:
     return f"{value}.to_s.shellescape"
 
 
-_SIMPLE_CALL = re.compile(r"""[A-Za-z_][\w.]*(?:\((?:"[^"]*"|'[^']*'|[^()"'])*\))?""")
+_ARGS = r"""(?:\((?:"[^"]*"|'[^']*'|[^()"'])*\))?"""
+#: a call chain (``p("a").join(" ")``, ``spec.index``) that needs no parentheses before ``.to_s``
+_SIMPLE_CALL = re.compile(rf"[A-Za-z_]\w*[?!]?{_ARGS}(?:\.\w+[?!]?{_ARGS})*")
 _LOCAL_ASSIGN = re.compile(r"(?:^|;)\s*([a-z_]\w*)\s*(?:=(?![=~>])|\+=|\|\|=)", re.MULTILINE)
 _DEF = re.compile(r"\bdef\s+(?:self\.)?([a-z_]\w*[?!]?)")
 _IDENT = re.compile(r"(?<![.:@$\w])([a-z_]\w*[?!]?)")

@@ -97,6 +97,7 @@ class _Block:
     order: int
     text: str
     chain: Chain
+    verbatim: bool = False  # script text moved as it was (not escaped by the codemod)
 
 
 @dataclass
@@ -365,7 +366,7 @@ class _Move:
         return _Region(start, end, chain, tags)
 
     def _claim_region(self, region: _Region) -> None:
-        region.block = _Block(region.start, self.doc.slice(region.start, region.end), region.chain)
+        region.block = _Block(region.start, self.doc.slice(region.start, region.end), region.chain, verbatim=True)
         self.plan.blocks.append(region.block)
         self.plan.anchors.append(region.start)
         self.plan.consumed |= {t.start for t in region.tags}
@@ -650,10 +651,13 @@ class _Move:
 
     # -- the env template ------------------------------------------------------------------------
     def _env_text(self) -> str:
+        script = self.job.rendered_path(self.doc.path) or self.script
+        verbatim = any(b.verbatim for b in self.plan.blocks)
         header = (
-            f"# Sourced by {self.job.rendered_path(self.doc.path) or self.script}: the values its ERB used to "
-            "put into the script.\n"
-            "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n"
+            f"# Sourced by {script}: the values its ERB used to put into the script.\n"
+            + ("# Assignments moved from the script are as they were there; the variables made for\n"
+               "# values hold them shell-escaped, so any property value is safe in those.\n" if verbatim else
+               "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n")
         )
         out = [header, self._prelude("".join(b.text for b in self.plan.blocks))]
         previous: Chain = []

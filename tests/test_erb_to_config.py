@@ -8,26 +8,29 @@ from codemods.erb_to_config import ErbToConfig
 from tests.support.codemod_case import Outcome, run_codemods
 
 SOURCE = "source /var/vcap/jobs/job/config/job_ctl.env\n"
-HEADER = (
-    "# Sourced by bin/job_ctl: the values its ERB used to put into the script.\n"
-    "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n"
-)
 
 
 def migrate(before: str, **kwargs) -> Outcome:
     return run_codemods([ErbToConfig()], before, **kwargs)
 
 
-def env_of(outcome: Outcome) -> str:
+def env_of(outcome: Outcome, header: bool = False) -> str:
+    """The env template; without its leading comment unless ``header``."""
     files = {f.path: f.content for f in outcome.result.result.new_files}
-    return files.get("templates/job_ctl.env.erb", "")
+    text = files.get("templates/job_ctl.env.erb", "")
+    if header:
+        return text
+    lines = text.splitlines(keepends=True)
+    while lines and lines[0].startswith("# "):
+        lines.pop(0)
+    return "".join(lines)
 
 
 def check(before: str, after: str, env: str | None = None, **kwargs) -> Outcome:
     outcome = migrate(before, **kwargs)
     assert outcome.text == textwrap.dedent(after).replace("@SOURCE@\n", SOURCE), outcome.text
     if env is not None:
-        assert env_of(outcome) == HEADER + textwrap.dedent(env), env_of(outcome)
+        assert env_of(outcome) == textwrap.dedent(env), env_of(outcome)
     return outcome
 
 
@@ -237,7 +240,7 @@ def test_lists_and_argument_properties_become_arrays_with_the_same_words() -> No
         exec /bin/job --hosts "${JOB_HOSTS[@]}" "${JOB_EXTRA_ARGS[@]}" --x="${JOB_OPT[@]}"
         """,
         """\
-        JOB_HOSTS=(<%= (p("job.hosts").join(" ")).to_s.shellsplit.map(&:shellescape).join(" ") %>)
+        JOB_HOSTS=(<%= p("job.hosts").join(" ").to_s.shellsplit.map(&:shellescape).join(" ") %>)
         JOB_EXTRA_ARGS=(<%= p("job.extra_args").to_s.shellsplit.map(&:shellescape).join(" ") %>)
         JOB_OPT=(<%= p("job.opt", "").to_s.shellsplit.map(&:shellescape).join(" ") %>)
         """,
@@ -806,3 +809,12 @@ def test_a_heredoc_under_an_if_p_renders_only_when_the_script_wrote_it() -> None
     )
     files = {f.path: f.content for f in outcome.result.result.new_files}
     assert files["templates/app.key.erb"] == '<% if_p("job.key") do |key| -%>\n<%= key %>\n<% end -%>\n'
+
+
+def test_the_env_header_says_which_values_are_escaped() -> None:
+    values_only = migrate("#!/bin/bash\nexec /bin/job <%= p('job.a') %>\n", dedent=False)
+    assert env_of(values_only, header=True).startswith(
+        "# Sourced by bin/job_ctl: the values its ERB used to put into the script.\n"
+        "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n")
+    with_moves = migrate("#!/bin/bash\nA=<%= p('job.a') %>\nexec /bin/job <%= p('job.b') %>\n", dedent=False)
+    assert "# Assignments moved from the script are as they were there" in env_of(with_moves, header=True)

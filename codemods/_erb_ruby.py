@@ -15,6 +15,7 @@ _STRING = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'")
 _PROPERTY_CALL = re.compile(r"""\b(?:p|if_p)\(\s*\[?\s*["']([\w.\-]+)["']""")
 _PROPERTIES_ACCESSOR = re.compile(r"\bproperties((?:\.\w+)+)")
 _LINK_PROPERTY = re.compile(r"""\blink\(\s*["']([\w\-]+)["']\s*\)\s*\.\s*p\(\s*["']([\w.\-]+)["']""")
+_LINK_ACCESSOR = re.compile(r"""\b(?:if_)?link\(\s*["']([\w\-]+)["']\s*\)\s*\.\s*(\w+)""")
 _SPEC_ACCESSOR = re.compile(r"\bspec\.(\w+(?:\.\w+)*)")
 _SPACE_JOIN = re.compile(r"""\.join\(\s*(["'])\s+\1\s*\)|\*\s*(["'])\s+\2""")
 _LIST_WORDS = re.compile(r"(?:^|[._])(args|arguments|flags|opts|options|params|parameters)$")
@@ -58,7 +59,10 @@ def variable_base(code: str) -> str:
     else:
         bare = strip_strings(code).strip()
         spec = _SPEC_ACCESSOR.search(bare)
-        if spec:
+        link = _LINK_ACCESSOR.search(code)
+        if link:
+            base = f"{link.group(1)}.{link.group(2)}"
+        elif spec:
             base = "spec." + spec.group(1)
         elif re.fullmatch(r"name", bare):
             base = "job.name"

@@ -818,3 +818,19 @@ def test_the_env_header_says_which_values_are_escaped() -> None:
         "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n")
     with_moves = migrate("#!/bin/bash\nA=<%= p('job.a') %>\nexec /bin/job <%= p('job.b') %>\n", dedent=False)
     assert "# Assignments moved from the script are as they were there" in env_of(with_moves, header=True)
+
+
+def test_link_values_are_named_after_the_link() -> None:
+    check(
+        """\
+        #!/bin/bash
+        exec /bin/job --db <%= link("db").address %>:<%= link("db").p("port") %> \\
+          --peers <%= link("peers").instances.map(&:address).join(",") %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        exec /bin/job --db "${DB_ADDRESS}:${DB_PORT}" \\
+          --peers "$PEERS_INSTANCES"
+        """,
+    )

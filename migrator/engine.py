@@ -343,6 +343,20 @@ def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
     return outcome
 
 
+def _unwritable_new_file(job: Job, files: list[NewFile], claimed: dict[str, tuple[NewFile, str]]) -> str | None:
+    """The first new file a script asks for that cannot be written as asked: it exists with other
+    content (or is a symlink or not a regular file), or another script of the job asked for it
+    with other content."""
+    for nf in files:
+        if nf.path in claimed and claimed[nf.path][0].content != nf.content:
+            return nf.path
+        target = job.dir / nf.path
+        if target.is_symlink() or (target.exists() and (not target.is_file()
+                                                        or target.read_bytes() != nf.content.encode("utf-8"))):
+            return nf.path
+    return None
+
+
 def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, outcome: JobOutcome,
              removed_by: dict[str, str]) -> None:
     spec_text = job.spec_path.read_bytes().decode("utf-8")
@@ -359,6 +373,13 @@ def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, ou
                 outcome.findings.append(Finding("engine", job.rel_to_release(r.template.path), None,
                                                 f"left unchanged: its spec change cannot be made ({exc})", "error"))
                 continue
+        blocked = _unwritable_new_file(job, r.result.new_files, new_files)
+        if blocked:
+            # the script would read a file with other content than the codemod wrote for it
+            outcome.findings.append(Finding("engine", job.rel_to_release(r.template.path), None,
+                                            f"left unchanged: its new file {blocked} already exists (or is made "
+                                            "by another script) with other content", "error"))
+            continue
         spec_changes += r.result.spec_changes
         if r.final.source != r.original.source:
             outcome.changes.append(FileChange(r.template.path, job.rel_to_release(r.template.path),

@@ -28,6 +28,7 @@ from migrator.erb import ErbTag
 Chain = list[tuple[Group, int]]
 _SIMPLE_LOCAL = re.compile(r"([a-z_]\w*)\s*=(?![=~>])\s*([^;\n]+)")
 _NOUNSET = re.compile(r"^\s*set\s+(?:-[a-zA-Z]*u|-o\s+nounset)|\A#!\S*(?:\s+\S+)*?\s+-[a-zA-Z]*u", re.MULTILINE)
+_DEF_NAME = re.compile(r"\bdef\s+(?:self\.)?([a-z_]\w*[?!]?)")
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 
 
@@ -132,6 +133,7 @@ class _Move:
         self.structure = Structure(self.tags)
         self.locals = self._ruby_locals()
         self.copyable = self._copyable_locals()
+        self.methods = {m.group(1) for t in self.tags if t.kind == "control" for m in _DEF_NAME.finditer(t.code)}
         self.copied: set[int] = set()  # copyable locals' tags copied into a new template
         self.taken = {w for w in re.findall(r"[A-Za-z_]\w*", doc.masked.decode("utf-8", "replace"))
                       if w.strip("_")}
@@ -545,6 +547,8 @@ class _Move:
             return "output tag with -%> that joins it to the next line"
         local = self._needs_local([tag.code], chain)
         if local:
+            if local in self.methods:
+                return f"output tag calls the Ruby method `{local}` defined in the script"
             return f"output tag uses the Ruby local `{local}` assigned elsewhere in the script"
         place = place_of(self.doc, tag)
         if not isinstance(place, Place):
@@ -688,8 +692,14 @@ class _Move:
         for tag in self.structure.statements:
             reported.add(tag.start)
             if tag.start not in consumed:
-                self._finding(tag.start, prefix + f"Ruby code `{_short(tag.code)}` stays in the script",
-                              "Compute the value in the env template (or the config file that needs it).")
+                method = _DEF_NAME.search(tag.code)
+                if method:
+                    self._finding(tag.start, prefix + f"Ruby method definition `{method.group(1)}` stays in the "
+                                  "script", "Move the helper into the template that uses its result, or inline it "
+                                  "where it is called; the codemod can then move its callers.")
+                else:
+                    self._finding(tag.start, prefix + f"Ruby code `{_short(tag.code)}` stays in the script",
+                                  "Compute the value in the env template (or the config file that needs it).")
         for tag in self.tags:
             if tag.kind != "output" or tag.start in consumed or tag.start in reported:
                 continue
@@ -792,7 +802,8 @@ def _group_suggestion(group: Group) -> str:
         return ("Render the decision into the env template (for example `FEATURE_ENABLED=<%= ... %>`) and "
                 "branch on it in bash with `if [ \"$FEATURE_ENABLED\" = true ]`.")
     if "def " in group.opener.code:
-        return "Move the Ruby helper into the config template that needs its result."
+        return ("Move the helper into the template that uses its result, or inline it where it is called; "
+                "the codemod can then move its callers.")
     return ("Render the list into the env template as a bash array (`ITEMS=(...)`, values shellescaped) "
             "and loop over it in bash.")
 
@@ -805,4 +816,7 @@ def _output_suggestion(reason: str) -> str:
         return "Render the lines into a config file, or render only the data and keep the commands in bash."
     if "Ruby local" in reason:
         return "Move the Ruby that computes the value into the env template together with the value."
+    if "Ruby method" in reason:
+        return ("Inline the method's Ruby in the tag (or move the method into the env template with the "
+                "value); the codemod can then move the value.")
     return "Define a variable for it in the env template and reference it from the script by hand."

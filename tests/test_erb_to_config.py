@@ -572,7 +572,7 @@ def test_constructs_left_behind_are_each_named_in_a_finding() -> None:
     outcome = migrate(before)
     assert outcome.text == textwrap.dedent(before)
     messages = "\n".join(outcome.messages())
-    for expected in ("Ruby code `def flag(x)", "ERB loop (`each`) that emits script lines (lines 3-5)",
+    for expected in ("Ruby method definition `flag`", "ERB loop (`each`) that emits script lines (lines 3-5)",
                      "emits whole script lines", "inside a shell comment",
                      "inside a ${...} expansion", "inside a pattern"):
         assert expected in messages, messages

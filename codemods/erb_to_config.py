@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -237,8 +238,8 @@ class _Move:
         """A variable name for a value: derived from its property, unused by the script, stable."""
         if key in self.names:
             return self.names[key]
-        candidates = [base] + ([] if base.endswith(("_VALUE", "_ARGS")) else [f"{base}_VALUE"])
-        candidates += [f"{base}_{n}" for n in range(2, 1000)]
+        first = [base] + ([] if base.endswith(("_VALUE", "_ARGS")) else [f"{base}_VALUE"])
+        candidates = itertools.chain(first, (f"{base}_{n}" for n in itertools.count(2)))
         name = next(c for c in candidates if c not in self.taken)
         self.taken.add(name)
         self.names[key] = name

@@ -310,6 +310,7 @@ class _Move:
 
     # -- heredocs that write config files --------------------------------------------------------------
     def _heredocs(self) -> None:
+        """Each config-writing heredoc with ERB becomes its own template; the script copies it."""
         used_sources = set(self.job.templates) | {k.removeprefix("templates/") for k in self.job.files}
         used_rendered = set(self.job.templates.values())
         for found in heredoc_files(self.doc, self.structure):
@@ -369,6 +370,7 @@ class _Move:
         return _Region(start, end, chain, tags)
 
     def _claim_region(self, region: _Region) -> None:
+        """Plan the region's move (it may still be released if it cannot move that far up)."""
         region.block = _Block(region.start, self.doc.slice(region.start, region.end), region.chain, verbatim=True)
         self.plan.blocks.append(region.block)
         self.plan.anchors.append(region.start)
@@ -485,6 +487,8 @@ class _Move:
                                  else self._top_statement_start(container))
 
     def _claim_flags(self, group: Group, chain: Chain, shape: FlagShape) -> None:
+        """An array in the env file per flag group (empty unless the condition holds), expanded in
+        the group's place."""
         texts, start, stop = shape.texts, shape.start, shape.stop
         if not any(texts):
             return
@@ -512,6 +516,7 @@ class _Move:
 
     # -- single values -------------------------------------------------------------------------------
     def _values(self) -> None:
+        """Every output tag not moved yet becomes a variable in the env file, where its place allows."""
         self.words: dict[tuple[int, int], list[tuple[ErbTag, str]]] = {}
         for tag in self.tags:
             if tag.kind != "output" or tag.start in self.plan.consumed or tag.start in self.reasons:
@@ -540,6 +545,7 @@ class _Move:
                     self.plan.edits.append(Edit(tag.start, tag.end, f'"${name}"', self.cm.id))
 
     def _value(self, tag: ErbTag) -> str | None:
+        """Move one output tag; returns why it stays, or None when it moved."""
         chain = self.structure.chain_at(tag.start)
         loop = next((g for g, _ in chain if not g.conditional), None)
         if loop is not None:

@@ -144,6 +144,7 @@ class _Move:
         self.reasons: dict[int, str] = {}  # tag start -> why it stays
         self.defined: set[tuple[str, tuple]] = set()  # (variable, chain) already in the env
         self.conflicts: list[tuple[_Region, str]] = []  # regions that could not move, and why
+        self.converted: list[tuple[Group, list[_Block], list[Edit]]] = []  # ERB ifs made bash ifs
         self.nounset = bool(_NOUNSET.search(doc.masked.decode("utf-8", "replace")))
 
     # -- entry -------------------------------------------------------------------------------
@@ -167,6 +168,7 @@ class _Move:
         self._flag_groups()
         self._statement_groups()
         self._values()
+        self._keep_block_variables()
         if self.plan.blocks:
             self._write_env(env_name, regions)
         else:
@@ -215,6 +217,7 @@ class _Move:
         if len(moved) < len(regions):  # what stays can still become bash ifs and variables
             self._statement_groups()
             self._values()
+            self._keep_block_variables()
         return moved
 
     # -- names ---------------------------------------------------------------------------------
@@ -466,11 +469,12 @@ class _Move:
         values = ["true", "false"] if two_way else [str(i + 1) for i in range(len(group.tags) - 1)]
         # the default outside the block, each branch's value inside it (where the branch's other
         # values go too, so the env template reads like the script's choice)
-        self.plan.blocks.append(_Block(group.start, f"{name}={'false' if two_way else '0'}", chain))
-        self.plan.blocks.append(_Block(group.opener.end, f"{name}={values[0]}", chain + [(group, 0)]))
+        blocks = [_Block(group.start, f"{name}={'false' if two_way else '0'}", chain),
+                  _Block(group.opener.end, f"{name}={values[0]}", chain + [(group, 0)])]
         if not two_way:  # an else branch of a two-way choice needs nothing: the default says false
             for i, middle in enumerate(group.middles, start=1):
-                self.plan.blocks.append(_Block(middle.end, f"{name}={values[i]}", chain + [(group, i)]))
+                blocks.append(_Block(middle.end, f"{name}={values[i]}", chain + [(group, i)]))
+        self.plan.blocks += blocks
         self.plan.consumed |= {t.start for t in group.tags}
         indent = branches.indent
         texts = [f'{indent}if [ "${name}" = {values[0]} ]; then\n']
@@ -480,11 +484,27 @@ class _Move:
             else:
                 texts.append(f"{indent}else\n")
         texts.append(f"{indent}fi\n")
-        for (ls, le), text in zip(branches.tag_lines, texts):
-            self.plan.edits.append(Edit(ls, le, text, self.cm.id))
+        edits = [Edit(ls, le, text, self.cm.id) for (ls, le), text in zip(branches.tag_lines, texts)]
+        self.plan.edits += edits
+        self.converted.append((group, blocks, edits))
         container = branches.container
         self.plan.anchors.append(self._hoist(self.doc.line_start(group.start)) if container.type == "program"
                                  else self._top_statement_start(container))
+
+    def _keep_block_variables(self) -> None:
+        """Undo a bash ``if`` made from an ``if_p ... do |x|`` block when ERB left inside it still
+        reads ``x``: without the block in the template, that ERB would not render."""
+        for entry in list(self.converted):
+            group, blocks, edits = entry
+            params = set().union(*(ruby.block_params(t.code) for t in group.tags))
+            own = {t.start for t in group.tags}
+            left = [t for t in self.doc.tags_in(group.start, group.stop)
+                    if t.start not in own and t.start not in self.plan.consumed]
+            if params and any(ruby.identifiers(t.code) & params for t in left):
+                self.plan.blocks = [b for b in self.plan.blocks if not any(b is x for x in blocks)]
+                self.plan.edits = [e for e in self.plan.edits if not any(e is x for x in edits)]
+                self.plan.consumed -= own
+                self.converted.remove(entry)
 
     def _claim_flags(self, group: Group, chain: Chain, shape: FlagShape) -> None:
         """An array in the env file per flag group (empty unless the condition holds), expanded in

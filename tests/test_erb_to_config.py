@@ -834,3 +834,19 @@ def test_link_values_are_named_after_the_link() -> None:
           --peers "$PEERS_INSTANCES"
         """,
     )
+
+
+def test_an_if_p_stays_erb_while_erb_left_inside_it_reads_its_block_variable() -> None:
+    before = """\
+        #!/bin/bash
+        <% if_p("job.settings") do |settings| -%>
+        echo configuring
+        <% settings.each do |s| -%>
+        keystore add <%= s %>
+        <% end -%>
+        <% end -%>
+        """
+    outcome = migrate(before)
+    assert outcome.text == textwrap.dedent(before)
+    assert outcome.result.result.new_files == []
+    assert any("ERB `if_p` block around script lines" in m for m in outcome.messages())

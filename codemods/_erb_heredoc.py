@@ -69,6 +69,8 @@ def _heredoc_file(doc: Document, structure: Structure, node: Node) -> HeredocFil
         inside = [hbody.start_byte <= t.start and t.end <= hbody.end_byte for t in group.tags]
         if any(inside) and not all(inside):
             return None
+    if any(hbody.start_byte <= t.start < hbody.end_byte for t in structure.statements):
+        return None  # Ruby run inside the body (a local set there may be read after it)
     op = redirect.children[0].type if redirect.children else ""
     dest = redirect.child_by_field_name("destination")
     if op not in (">", ">>") or dest is None or redirect.child_by_field_name("descriptor") is not None:

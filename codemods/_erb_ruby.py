@@ -119,7 +119,9 @@ def escaped(code: str, split: bool) -> str:
 _ARGS = r"""(?:\((?:"[^"]*"|'[^']*'|[^()"'])*\))?"""
 #: a call chain (``p("a").join(" ")``, ``spec.index``) that needs no parentheses before ``.to_s``
 _SIMPLE_CALL = re.compile(rf"[A-Za-z_]\w*[?!]?{_ARGS}(?:\.\w+[?!]?{_ARGS})*")
-_LOCAL_ASSIGN = re.compile(r"(?:^|;)\s*([a-z_]\w*)\s*(?:=(?![=~>])|\+=|\|\|=)", re.MULTILINE)
+_LOCAL_ASSIGN = re.compile(
+    r"(?:^|[;(]|&&|\|\||\b(?:if|unless|elsif|while|until|and|or)\s)\s*([a-z_]\w*)\s*(?:=(?![=~>])|\+=|\|\|=)",
+    re.MULTILINE)
 _DEF = re.compile(r"\bdef\s+(?:self\.)?([a-z_]\w*[?!]?)")
 _IDENT = re.compile(r"(?<![.:@$\w])([a-z_]\w*[?!]?)")
 _BLOCK_PARAMS = re.compile(r"\|([^|]*)\|")

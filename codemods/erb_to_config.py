@@ -446,6 +446,8 @@ class _Move:
             inner = inner_tags(self.doc, group)
             if self._needs_local([t.code for t in group.tags + inner], chain + [(group, 0)]):
                 continue
+            if any(ruby.locals_defined(t.code) for t in group.tags + inner):
+                continue  # Ruby that sets a local another tag may read
             shape = flag_shape(self.doc, self.original.masked, group, self.job.properties)
             if shape is not None:
                 self._claim_flags(group, chain, shape)
@@ -459,6 +461,8 @@ class _Move:
             chain = self.structure.chain_at(group.start)
             if any(not g.conditional for g, _ in chain) or self._needs_local([t.code for t in group.tags], chain):
                 continue
+            if any(ruby.locals_defined(t.code) for t in group.tags):
+                continue  # `if (x = ...)`: later ERB may read x, so the tag must stay
             branches = statement_branches(self.doc, group)
             if branches is not None:
                 self._claim_statements(group, chain, branches)

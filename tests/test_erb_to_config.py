@@ -850,3 +850,20 @@ def test_an_if_p_stays_erb_while_erb_left_inside_it_reads_its_block_variable() -
     assert outcome.text == textwrap.dedent(before)
     assert outcome.result.result.new_files == []
     assert any("ERB `if_p` block around script lines" in m for m in outcome.messages())
+
+
+def test_erb_that_sets_a_ruby_local_is_not_taken_out_of_the_script() -> None:
+    before = """\
+        #!/bin/bash
+        <% if (mode = p("job.mode")) == "cluster" -%>
+        echo cluster
+        <% end -%>
+        cat > /tmp/x.conf <<EOF
+        <% port = p("job.port") -%>
+        port = <%= port %>
+        EOF
+        echo "<%= mode %> <%= port %>"
+        """
+    outcome = migrate(before)
+    assert '<% if (mode = p("job.mode")) == "cluster" -%>' in outcome.text
+    assert '<% port = p("job.port") -%>' in outcome.text

@@ -250,12 +250,12 @@ class _Move:
 
     # -- Ruby locals -----------------------------------------------------------------------------
     def _ruby_locals(self) -> set[str]:
+        """Locals (and methods) any control tag of the script sets: an output tag that reads one
+        cannot move without it."""
         out: set[str] = set()
-        for tag in self.structure.statements:
-            out |= ruby.locals_defined(tag.code)
-        for group in self.structure.groups:
-            if not group.conditional:
-                out |= ruby.locals_defined(group.opener.code)
+        for tag in self.tags:
+            if tag.kind == "control":
+                out |= ruby.locals_defined(tag.code)
         return out
 
     def _copyable_locals(self) -> dict[str, ErbTag]:
@@ -264,7 +264,9 @@ class _Move:
         Such a tag can be copied into the new template in front of the values that use it.
         """
         counts: dict[str, int] = {}
-        for tag in self.structure.statements:
+        for tag in self.tags:
+            if tag.kind != "control":
+                continue
             for name in ruby.locals_defined(tag.code):
                 counts[name] = counts.get(name, 0) + 1
         out = {}

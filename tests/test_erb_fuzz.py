@@ -73,6 +73,13 @@ STAYING = st.one_of(
             '/var/vcap/packages/fz/bin/fz mm <%= m %>'),
     st.just('<%= "/var/vcap/packages/fz/bin/fz whole" %>'),
     st.just('<% def twice(x) "#{x}#{x}" end -%>\n/var/vcap/packages/fz/bin/fz twice <%= twice(p("fz.p0")) %>'),
+    st.just('<%# a note for template readers %>'),
+    st.just('/var/vcap/packages/fz/bin/fz trim <%= p("fz.p0") -%>\n --joined'),
+    st.just('<% if p("fz.flag") %>/var/vcap/packages/fz/bin/fz inline<% end %>'),
+    st.just('<% if p("fz.flag") -%>\n<% if_p("fz.opt") do |o| -%>\n/var/vcap/packages/fz/bin/fz nested <%= o %>\n'
+            '<% end -%>\n<% end -%>'),
+    st.just('<% p("fz.list").each do |item| -%>\n/var/vcap/packages/fz/bin/fz item <%= item %> <%= p("fz.p1") %>\n'
+            '<% end -%>'),
 )
 WORD = st.text("abcxyz019._:/-", min_size=1, max_size=8)
 PROPS = st.fixed_dictionaries({}, optional={

@@ -92,22 +92,27 @@ def _arg_lines(arg: str) -> list[str]:
     return arg.split("\n") if arg.startswith("<% if_p") or "-%>\n" in arg else [f"  {arg} \\"]
 
 
-def build(regions: list[str], args: list[str], wrapper: str, nounset: bool) -> str:
+def build(regions: list[str], args: list[str], wrapper: str, nounset: bool, inside: list[str] = ()) -> str:
+    """A ctl script: ``regions`` at top level, then the main command (with ``args``) at top level, in a
+    function or in a case arm, with ``inside`` before it there (unindented: heredocs need that)."""
     lines = ["#!/bin/bash"] + (["set -eu"] if nounset else []) + ["", "RUN_DIR=/var/vcap/sys/run/fz"]
     lines += regions + [""]
-    command = ["exec /var/vcap/packages/fz/bin/fz \\"]
+    command = [line for block in inside for line in block.split("\n")] + ["exec /var/vcap/packages/fz/bin/fz \\"]
     for arg in args:
         command += _arg_lines(arg)
     command.append("  --end")
     if wrapper == "function":
-        lines += ["start_fz() {"] + ["  " + line if not line.startswith("<%") else line for line in command]
+        lines += ["start_fz() {"] + [_indent(line, "  ") for line in command]
         lines += ["}", "", "start_fz"]
     elif wrapper == "case":
-        lines += ["case $1 in", "  start)"] + [("    " + line if not line.startswith("<%") else line)
-                                               for line in command] + ["    ;;", "esac"]
+        lines += ["case $1 in", "  start)"] + [_indent(line, "    ") for line in command] + ["    ;;", "esac"]
     else:
         lines += command
     return "\n".join(lines) + "\n"
+
+
+def _indent(line: str, indent: str) -> str:
+    return indent + line if line.startswith(("exec ", "  ")) else line
 
 
 def _migrate_and_compare(tmp_path: Path, before: str, props: dict, must_move_all: bool) -> None:
@@ -156,3 +161,13 @@ def test_any_mix_moves_whole_and_does_the_same(tmp_path: Path, regions: list[str
 def test_with_erb_that_must_stay_the_rest_moves_and_all_still_renders_and_runs_the_same(
         tmp_path: Path, regions: list[str], args: list[str], wrapper: str, props: dict) -> None:
     _migrate_and_compare(tmp_path, build(regions, args, wrapper, False), props, must_move_all=False)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(inside=st.lists(st.one_of(REGIONS, STAYING), min_size=1, max_size=3),
+       args=st.lists(ARGS, min_size=1, max_size=3), wrapper=st.sampled_from(["function", "case"]),
+       nounset=st.booleans(), props=PROPS)
+def test_erb_inside_a_function_or_case_arm_still_renders_and_runs_the_same(
+        tmp_path: Path, inside: list[str], args: list[str], wrapper: str, nounset: bool, props: dict) -> None:
+    _migrate_and_compare(tmp_path, build([], args, wrapper, nounset, inside), props, must_move_all=False)

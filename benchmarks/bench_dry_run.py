@@ -82,7 +82,7 @@ def main() -> None:
 
         for workers in (1, 2):
             cmd = [sys.executable, "-m", "migrator", "--dry-run", "-q", "-j", str(workers), *map(str, roots)]
-            wall = best(args.rounds, lambda: subprocess.run(cmd, capture_output=True, check=False))
+            wall = best(args.rounds, lambda cmd=cmd: subprocess.run(cmd, capture_output=True, check=False))
             print(f"cli -j {workers}        : {wall:6.3f} s  ({len(data) / wall:7.0f} files/s)")
 
         startup = best(args.rounds, lambda: subprocess.run([sys.executable, "-m", "migrator", "--version"],

@@ -7,12 +7,11 @@ side effect it also had is carried over; ERB moves last, after the lines it migh
 
 from __future__ import annotations
 
-from migrator.codemod import Codemod
-
 from codemods.erb_to_config import ErbToConfig
 from codemods.log_pipelines import LogPipelines
 from codemods.sipid_healthcheck import SipidHealthcheck
 from codemods.sipid_pidfiles import SipidPidfiles
+from migrator.codemod import Codemod
 
 #: Every codemod class, in run order.
 REGISTRY: tuple[type[Codemod], ...] = (

@@ -15,7 +15,6 @@ import yaml
 
 from migrator.codemod import SpecChange
 
-
 #: libyaml's loader when PyYAML was built with it (ten times faster on spec-sized files)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

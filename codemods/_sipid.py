@@ -220,7 +220,7 @@ def helper_text(job: JobContext, path: str) -> str | None:
 
 
 def function_body(text: str, name: str) -> tuple[Document, Node] | None:
-    doc = Document.parse("helper", text.encode("utf-8"))
+    doc = helpers.parse_helper(text)
     for fn in doc.find("function_definition"):
         n = fn.child_by_field_name("name")
         if n is not None and doc.masked_text(n) == name:

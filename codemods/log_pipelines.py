@@ -508,7 +508,7 @@ class _Rewrite:
             text = self._helper_text(path)
             if text is None:
                 continue
-            hdoc = Document.parse(path, text.encode("utf-8"))
+            hdoc = helpers.parse_helper(text)
             for fn in hdoc.find("function_definition"):
                 name = fn.child_by_field_name("name")
                 if name is not None and is_fanout_function(hdoc, fn):
@@ -563,7 +563,7 @@ class _Rewrite:
             text = self.job.helpers.get(path)
             if text is None or self._inside_replaced(node):
                 continue
-            hdoc = Document.parse(path, text.encode("utf-8"))
+            hdoc = helpers.parse_helper(text)
             fanouts, others = top_level_fanouts(hdoc)
             if not fanouts:
                 continue

@@ -99,8 +99,14 @@ def describe(path: str, text: str | None) -> HelperInfo:
 
 
 @lru_cache(maxsize=256)
+def parse_helper(text: str) -> Document:
+    """A helper's parsed form, shared by every script (and codemod) that sources it."""
+    return Document.parse("helper", text.encode("utf-8"))
+
+
+@lru_cache(maxsize=256)
 def _analyse(text: str) -> HelperInfo:
-    doc = Document.parse("helper", text.encode("utf-8"))
+    doc = parse_helper(text)
     functions, variables, effects = set(), set(), []
     for stmt in doc.root.named_children:
         if stmt.type == "comment":

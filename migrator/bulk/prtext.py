@@ -50,8 +50,8 @@ class Migration:
         return parts[1] if len(parts) > 2 and parts[0] == "jobs" else "(release)"
 
     def attributed(self) -> dict[str, list[str]]:
-        """Codemod ids per changed file, as the engine recorded them: scripts carry the codemods
-        that rewrote them; a new file carries the script it was made for, a spec edit nothing."""
+        """Codemod ids per changed file, as the engine recorded them: the codemods that rewrote a
+        script, or that asked for a new template, a removed helper or a spec edit."""
         known = {c.id for c in self.codemods}
         return {c.rel: [i for i in c.codemods if i in known] for c in self.changes}
 
@@ -79,7 +79,7 @@ def _where(f: Finding) -> str:
 
 
 def _summary_rows(m: Migration) -> list[tuple[str, str, int, int]]:
-    """(codemod, job, scripts rewritten, findings to review) per codemod and job."""
+    """(codemod, job, files changed, findings to review) per codemod and job."""
     rows: dict[tuple[str, str], list[int]] = {}
     known = {c.id for c in m.codemods}
     for change in m.changes:
@@ -111,7 +111,7 @@ def body(m: Migration) -> str:
         "",
         "## Summary",
         "",
-        "| Codemod | Job | Scripts rewritten | Findings to review |",
+        "| Codemod | Job | Files changed | Findings to review |",
         "|---|---|---:|---:|",
     ]
     for cid, job, scripts, findings in _summary_rows(m):

@@ -360,15 +360,17 @@ def _unwritable_new_file(job: Job, files: list[NewFile], claimed: dict[str, tupl
 def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, outcome: JobOutcome,
              removed_by: dict[str, str]) -> None:
     spec_text = job.spec_path.read_bytes().decode("utf-8")
+    spec_now = spec_text  # the spec with every accepted change so far
     spec_changes: list[SpecChange] = []
     new_files: dict[str, tuple[NewFile, str]] = {}
     for r in results:
         outcome.findings += [_with_release_path(f, job) for f in r.result.findings]
+        candidate = spec_now
         if r.result.spec_changes:
             # a script that needs a spec change (a new template, a package) is only rewritten when
             # the spec can be changed with it: otherwise it would source a file BOSH never renders
             try:
-                apply_spec_changes(spec_text, spec_changes + r.result.spec_changes)
+                candidate = apply_spec_changes(spec_now, r.result.spec_changes)
             except SpecError as exc:
                 outcome.findings.append(Finding("engine", job.rel_to_release(r.template.path), None,
                                                 f"left unchanged: its spec change cannot be made ({exc})", "error"))
@@ -380,6 +382,7 @@ def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, ou
                                             f"left unchanged: its new file {blocked} already exists (or is made "
                                             "by another script) with other content", "error"))
             continue
+        spec_now = candidate
         spec_changes += r.result.spec_changes
         if r.final.source != r.original.source:
             outcome.changes.append(FileChange(r.template.path, job.rel_to_release(r.template.path),
@@ -391,7 +394,7 @@ def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, ou
         new_files[nf.path] = (nf, "spec")
     try:
         if job_level.spec_changes:
-            apply_spec_changes(spec_text, spec_changes + job_level.spec_changes)
+            spec_now = apply_spec_changes(spec_now, job_level.spec_changes)
         spec_changes += job_level.spec_changes
     except SpecError as exc:
         outcome.findings.append(Finding("engine", job.rel_to_release(job.spec_path), None,
@@ -416,10 +419,8 @@ def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, ou
                                               [removed_by.get(path, "")] if removed_by.get(path) else []))
 
     outcome.required_packages |= {c.key for c in spec_changes if c.kind == "add_package"}
-    if spec_changes:
-        after = apply_spec_changes(spec_text, spec_changes)
-        if after != spec_text:
-            by = sorted({c.codemod for c in spec_changes if c.codemod})
-            outcome.changes.append(FileChange(job.spec_path, job.rel_to_release(job.spec_path),
-                                              spec_text.encode("utf-8"), after.encode("utf-8"), by))
+    if spec_now != spec_text:
+        by = sorted({c.codemod for c in spec_changes if c.codemod})
+        outcome.changes.append(FileChange(job.spec_path, job.rel_to_release(job.spec_path),
+                                          spec_text.encode("utf-8"), spec_now.encode("utf-8"), by))
     outcome.changes.sort(key=lambda c: c.rel)

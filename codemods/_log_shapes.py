@@ -263,3 +263,76 @@ def mentioned_outside(doc: Document, name: str, fn: Node, replaced: list[tuple[i
             continue
         return True
     return False
+
+
+def misread_command(doc: Document, node: Node) -> Node | None:
+    """A command inside ``node`` that the parser ran on past an unescaped newline, if any.
+
+    tree-sitter-bash sometimes reads ``a | tee f | logger`` followed by a backslash-continued
+    ``exec > \\`` / ``>(...)`` as one statement, ``exec`` becoming an argument of ``logger``. bash
+    ends the command at the newline; a rewrite based on that tree would be wrong.
+    """
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "command":
+            kids = current.children
+            for prev, nxt in zip(kids, kids[1:]):
+                gap = doc.masked[prev.end_byte : nxt.start_byte]
+                if re.search(rb"(?<!\\)\n", gap):
+                    return current
+        stack.extend(current.named_children)
+    return None
+
+
+def pipefail_before(masked: bytes, offset: int) -> bool:
+    """Is ``set -o pipefail`` (also ``set -eo pipefail``) written before ``offset``? A mere
+    mention of the word, in a comment or ``set +o pipefail``, does not count."""
+    return bool(re.search(rb"(?m)^[ \t]*set\b[^\n#]*\s-[a-zA-Z]*o\s+pipefail\b", masked[:offset]))
+
+
+#: statements that pass the status of their last command on as their own
+_PASS_STATUS = {"compound_statement", "do_group", "case_item", "case_statement", "if_statement", "elif_clause",
+                "else_clause", "while_statement", "for_statement", "c_style_for_statement", "subshell"}
+#: siblings that are not run after a branch (other arms and branches)
+_NOT_AFTER = {"comment", "elif_clause", "else_clause", "case_item"}
+
+
+def tail_owner(node: Node, doc: Document) -> str | None:
+    """Whose exit status is ``node``'s own because nothing runs after it: ``""`` for the script,
+    a function's name for that function's return status, None when something runs after it."""
+    current = node
+    while True:
+        parent = current.parent
+        if parent is None:
+            return None
+        later = current.next_named_sibling
+        while later is not None and later.type in _NOT_AFTER:
+            later = later.next_named_sibling
+        if later is not None:
+            return None
+        if parent.type == "program":
+            return ""
+        if parent.type == "function_definition":
+            name = parent.child_by_field_name("name")
+            return doc.masked_text(name) if name is not None else "?"
+        if parent.type not in _PASS_STATUS:
+            return None
+        current = parent
+
+
+def writes_fd(doc: Document, redirect: Node, fd: str) -> bool:
+    """Does a redirect point ``fd`` (``"1"`` or ``"2"``) somewhere new?"""
+    given = redirect_fd(doc, redirect)
+    op = redirect_operator(doc, redirect)
+    if op.startswith("<"):
+        return False
+    if given is not None:
+        return given == fd
+    if op in ("&>", "&>>"):
+        return True
+    if op == ">&":
+        dest = redirect.child_by_field_name("destination")
+        both = dest is not None and dest.type != "number" and doc.masked_text(dest) != "-"
+        return fd == "1" or both
+    return fd == "1"

@@ -16,7 +16,9 @@ from codemods._log_shapes import (
     is_fanout_function,
     is_read_date_loop,
     mentioned_outside,
+    misread_command,
     normal_path,
+    pipefail_before,
     pipeline_stages,
     positional_locals,
     put_constants,
@@ -27,8 +29,10 @@ from codemods._log_shapes import (
     stage_command,
     substitute_arguments,
     substitution_body,
+    tail_owner,
     top_level_fanouts,
     top_statement,
+    writes_fd,
 )
 from migrator import helpers
 from migrator.codemod import Codemod, CodemodResult, Edit, JobContext
@@ -101,6 +105,7 @@ class _Rewrite:
         self.functions = self._functions()
         self.ensured: set[str] = set()  # log folders this pass already creates
         self.dropped_comments: set[int] = set()
+        self.misread: set[int] = set()  # statements already reported as misread by the parser
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> CodemodResult:
@@ -146,8 +151,11 @@ class _Rewrite:
         stmt = top_statement(at)
         start = self.doc.line_start(stmt.start_byte)
         indent = self.doc.slice(start, stmt.start_byte)
-        if indent.strip():
-            return  # shares its line with other code: leave the folder to the author
+        if self.doc.masked[start : stmt.start_byte].strip():
+            # shares its line with other code (`start) exec ... ;;`, `then exec ...; fi`): create
+            # the folder on that line, right before the statement
+            self.result.edits.append(Edit(stmt.start_byte, stmt.start_byte, f"mkdir -p {folder}; ", fix))
+            return
         self.result.edits.append(Edit(start, start, f"{indent}mkdir -p {folder}\n", fix))
 
     def _dir_made_before(self, at: Node, folder: str) -> bool:
@@ -334,6 +342,8 @@ class _Rewrite:
             return
         if inside(redirect, "process_substitution", "command_substitution"):
             return
+        if self._misread(redirect):
+            return
         fd = redirect_fd(self.doc, redirect) or "1"
         if fd not in ("1", "2") or redirect_operator(self.doc, redirect) not in (">", ">>"):
             self.finding(redirect.start_byte, f"left unchanged: redirect of fd {fd} into a process substitution")
@@ -352,6 +362,52 @@ class _Rewrite:
         self.edit(redirect.start_byte, redirect.end_byte, f"{explicit}{op} {target[0]}", fix)
         self.ensure_log_dir(redirect, target[0], fix)
         self.drop_stale_comment(redirect, fix)
+
+    def _misread(self, node: Node) -> bool:
+        """Is the statement around ``node`` one the parser visibly misread? (finding, once)"""
+        stmt = top_statement(node)
+        bad = misread_command(self.doc, stmt)
+        if bad is None:
+            return False
+        if stmt.start_byte not in self.misread:
+            self.misread.add(stmt.start_byte)
+            self.finding(node.start_byte, "left unchanged: the bash parser reads a command here as running on "
+                         f"past the end of its line ('{shorten(self.doc.masked_text(bad))}')",
+                         suggestion="rewrite it by hand, or put the continued redirect on one line")
+        return True
+
+    def _earlier_output(self, at: Node, fd: str) -> int | None:
+        """The line of an earlier redirect that may have sent the script's ``fd`` somewhere other
+        than what it inherited (an ``exec`` redirect, a fan-out helper call, one on an enclosing
+        statement or on the same command), if any."""
+        helpers_called = set(self._helper_functions())
+        called_before = {command_name(self.doc, c) for c in self.doc.commands() if c.start_byte < at.start_byte}
+        for node in self.doc.find("file_redirect"):
+            if node.start_byte >= at.start_byte or at.start_byte < node.end_byte <= at.end_byte:
+                continue
+            if not writes_fd(self.doc, node, fd):
+                continue
+            owner = enclosing_function_name(node, self.doc)
+            if owner is not None and owner != enclosing_function_name(at, self.doc) and owner not in called_before:
+                continue  # a function not called before this point
+            if misread_command(self.doc, top_statement(node)) is not None:
+                return self.doc.line_of(node.start_byte)  # perhaps an `exec` the parser misread
+            stmt = node.parent
+            body = stmt.child_by_field_name("body") if stmt is not None and stmt.type == "redirected_statement" else None
+            permanent = (body is not None and body.type == "command" and command_name(self.doc, body) == "exec"
+                         and not body.children_by_field_name("argument"))
+            encloses = stmt is not None and stmt.start_byte <= at.start_byte < stmt.end_byte
+            if permanent or encloses:
+                return self.doc.line_of(node.start_byte)
+        for cmd in self.doc.commands():
+            if (cmd.start_byte < at.start_byte and command_name(self.doc, cmd) in helpers_called
+                    and enclosing_function_name(cmd, self.doc) not in helpers_called):
+                return self.doc.line_of(cmd.start_byte)
+        for node, path in helpers.source_commands(self.doc):
+            text = self.job.helpers.get(path)
+            if node.start_byte < at.start_byte and text is not None and top_level_fanouts(helpers.parse_helper(text))[0]:
+                return self.doc.line_of(node.start_byte)
+        return None
 
     def _drop_redirect(self, redirect: Node, fix: str) -> None:
         """Remove a redirect so the stream stays on the inherited fd; a bare ``exec`` left with
@@ -386,6 +442,14 @@ class _Rewrite:
             self.finding(at.start_byte, f"left unchanged: {stream} also reaches the BOSH agent's own log of "
                          f"{self.script}; a plain redirect would take it away")
             return None
+        if flow.inherited and flow.files:
+            # tee's own output is the shell's stdout, also inside `2> >(tee ...)`
+            earlier = self._earlier_output(at, "1")
+            if earlier is not None:
+                self.finding(at.start_byte, f"left unchanged: {stream} is also copied to the script's stdout, "
+                             f"which line {earlier} may send to a log file; plain redirection would drop that copy",
+                             suggestion="rewrite it by hand so each line still reaches every file it reached")
+                return None
         if flow.inherited:
             self.finding(at.start_byte, f"{stream} was also copied to the script's inherited {stream} "
                          "(discarded when monit runs it); that copy is dropped", "info")
@@ -424,6 +488,8 @@ class _Rewrite:
             return
         names = [command_name(self.doc, c) if c is not None else None for c in (stage_command(s)[0] for s in stages[1:])]
         if not any(n in ("logger", "tee") for n in names):
+            return
+        if self._misread(pipe):
             return
         first_cmd, first_redirects = stage_command(stages[0])
         stderr_too = "|&" in [self.doc.masked_text(c) for c in pipe.children if not c.is_named]
@@ -484,15 +550,24 @@ class _Rewrite:
             if cond is not None and cond.start_byte <= pipe.start_byte < cond.end_byte:
                 return "the pipeline is a condition; without the pipe its status would be the command's own"
         masked = self.doc.masked
-        if b"pipefail" in masked:
+        if pipefail_before(masked, pipe.start_byte):
             return None
         if has_errexit(masked):
             return "'set -e' is on without pipefail: a failing command would now stop the script"
-        if parent.type == "program" and parent.named_children and parent.named_children[-1] == pipe:
+        owner = tail_owner(pipe, self.doc)
+        if owner == "":
             return "it is the script's last command, so the script's exit status would change"
-        after = masked[pipe.end_byte : pipe.end_byte + 200]
-        if b"$?" in after.split(b"\n\n")[0]:
-            return "the next lines read $?"
+        if owner:
+            return f"it is the last command of function {owner}, so the function's return status would change"
+        after = masked[pipe.end_byte : pipe.end_byte + 200].split(b"\n\n")[0]
+        if b"$?" in after or b"PIPESTATUS" in after:
+            return "the next lines read $? or PIPESTATUS"
+        nxt = pipe.next_named_sibling
+        while nxt is not None and nxt.type == "comment":
+            nxt = nxt.next_named_sibling
+        if (nxt is not None and nxt.type == "command" and command_name(self.doc, nxt) in ("exit", "return")
+                and not nxt.children_by_field_name("argument")):
+            return f"the next command, a bare '{command_name(self.doc, nxt)}', passes on the pipeline's status"
         return None
 
     # -- shape 5: tee_output_to_sys_log-style helper calls -------------------------------------

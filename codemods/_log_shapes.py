@@ -336,3 +336,19 @@ def writes_fd(doc: Document, redirect: Node, fd: str) -> bool:
         both = dest is not None and dest.type != "number" and doc.masked_text(dest) != "-"
         return fd == "1" or both
     return fd == "1"
+
+
+_WRITES_ELSEWHERE = {
+    "awk": re.compile(r"\bprintf?\b[^;}]*[>|]|/dev/(?:stderr|fd|tty)"),
+    "perl": re.compile(r"\bSTDERR\b|\bopen\b|\bwarn\b|\bsystem\b|/dev/(?:stderr|fd|tty)"),
+    "sed": re.compile(r"(?:^|[/;{}\s'\"])w\s*[/\w$\"']|/dev/(?:stderr|fd|tty)"),
+}
+
+
+def writes_elsewhere(tool: str | None, text: str) -> bool:
+    """Does a timestamp prefixer's program also write somewhere other than its stdout (awk's
+    ``print > "file"``, perl's ``print STDERR``, sed's ``w file``)? Then it is not just a
+    prefixer: dropping it would lose those lines."""
+    kind = "awk" if tool in ("awk", "gawk", "mawk", "nawk") else tool
+    pattern = _WRITES_ELSEWHERE.get(kind or "")
+    return bool(pattern and pattern.search(text))

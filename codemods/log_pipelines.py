@@ -32,6 +32,7 @@ from codemods._log_shapes import (
     tail_owner,
     top_level_fanouts,
     top_statement,
+    writes_elsewhere,
     writes_fd,
 )
 from migrator import helpers
@@ -226,7 +227,7 @@ class _Rewrite:
         name = command_name(self.doc, cmd)
         if name in PREFIX_TOOLS:
             text = self.doc.masked_text(cmd)
-            return any(h in text for h in TIME_HINTS)
+            return any(h in text for h in TIME_HINTS) and not writes_elsewhere(name, text)
         fn = self.functions.get(name or "")
         return fn is not None and self._is_prefixer_function(fn)
 
@@ -239,7 +240,8 @@ class _Rewrite:
             return False
         for stmt in stmts:
             if stmt.type == "command" and command_name(self.doc, stmt) in PREFIX_TOOLS:
-                if not any(h in self.doc.masked_text(stmt) for h in TIME_HINTS):
+                text = self.doc.masked_text(stmt)
+                if not any(h in text for h in TIME_HINTS) or writes_elsewhere(command_name(self.doc, stmt), text):
                     return False
             elif stmt.type == "while_statement" and is_read_date_loop(self.doc, stmt):
                 continue
@@ -675,6 +677,7 @@ class _Rewrite:
         """The plain ``exec`` redirections equivalent to a helper's fan-out redirects, with the
         helper's parameters and constants put in; None (with a finding) when that is not plain."""
         lines = []
+        stdout_moved = False  # an earlier redirect of the helper's already moved stdout
         for redirect in redirects:
             dest = redirect.child_by_field_name("destination")
             if dest is None or dest.type != "process_substitution":
@@ -683,6 +686,12 @@ class _Rewrite:
             sub = _Rewrite(self.cm, self.job, hdoc)
             inner = substitution_body(dest)
             flow = sub.flow_of(inner) if inner is not None else Flow(problem="empty")
+            if flow.inherited and flow.files and stdout_moved and not flow.problem:
+                self.finding(call.start_byte, "left unchanged: the helper's tee also copies its output to the "
+                             "stdout its earlier line sends to a log file; plain redirection would drop that copy",
+                             suggestion="rewrite it by hand so each line still reaches every file it reached")
+                return None
+            stdout_moved |= fd == "1"
             target = self._target(call, flow, fd)
             if target is None:
                 return None

@@ -226,3 +226,39 @@ def test_left_alone_with_a_finding(before: str, why: str) -> None:
 ])
 def test_not_a_redirect_or_inside_a_substitution_is_not_touched(before: str) -> None:
     assert_unchanged(CM, before)
+
+
+# -- bugs found: a "prefixer" that also writes elsewhere ---------------------------------------------
+@pytest.mark.parametrize("before,other", [
+    (f"""exec > >(awk '{{ print strftime("[%F] ") $0 > "{LOG}/other.log"; print }}' >> {LOG}/x.log)\necho hi\n""",
+     "j/other.log"),
+    (f"""exec > >(sed -u "s/^/[$(date +%F)] /w {LOG}/copy.log" >> {LOG}/x.log)\necho hi\n""", "j/copy.log"),
+    (f"""exec 2>> {LOG}/err.log\nexec > >(perl -ne 'use POSIX "strftime"; $|=1; print STDERR $_; print strftime("[%F] ", localtime), $_' >> {LOG}/x.log)\necho hi\n""",
+     "j/err.log"),
+])
+def test_prefixer_that_also_writes_elsewhere_is_kept(tmp_path: Path, before: str, other: str) -> None:
+    """Was: any awk/sed/perl with a date in it counted as a prefixer and went, together with the
+    file it wrote (awk `print > "f"`, sed `w f`, perl `print STDERR`)."""
+    before = f"mkdir -p {LOG}\n" + before
+    outcome = assert_unchanged(CM, before)
+    assert any("unknown stage" in m for m in outcome.messages("review")), outcome.findings
+    old, _ = _logs(Sandbox(tmp_path), before)
+    assert "hi" in old[other]
+
+
+def test_helper_whose_stderr_tee_copies_into_its_stdout_log_is_left_alone(tmp_path: Path) -> None:
+    """Was: `exec > >(tee -a o.log | logger)` then `exec 2> >(tee -a e.log)` inside a helper became
+    two plain redirections; stderr lines, which tee also copied into o.log, no longer reached it."""
+    before = textwrap.dedent(f"""\
+        log_it() {{
+          exec > >(tee -a "$1/o.log" | logger)
+          exec 2> >(tee -a "$1/e.log")
+        }}
+        mkdir -p {LOG}
+        log_it {LOG}
+        echo oops >&2
+        """)
+    outcome = assert_unchanged(CM, before)
+    assert any("helper's tee" in m for m in outcome.messages("review")), outcome.findings
+    old, _ = _logs(Sandbox(tmp_path), before)
+    assert "oops" in old["j/o.log"] and "oops" in old["j/e.log"]

@@ -221,6 +221,8 @@ def substitute_arguments(path: str, params: dict[str, int], args: list[str]) -> 
         if index > len(args):
             return None
         arg = args[index - 1]
+        if re.search(r"\$\{?[@*#]", arg):
+            return None  # "$@" is every argument, not the one the helper read
         if arg.startswith('"') and arg.endswith('"') and len(arg) >= 2:
             return arg[1:-1]
         if arg.startswith("'") and arg.endswith("'") and not re.search(r"[\"$`\\]", arg):
@@ -229,10 +231,10 @@ def substitute_arguments(path: str, params: dict[str, int], args: list[str]) -> 
             return arg
         return None
 
-    unresolved = False
+    unresolved = spaced = False
 
     def repl(m: re.Match) -> str:
-        nonlocal unresolved
+        nonlocal unresolved, spaced
         name = m.group(1) or m.group(2)
         if name == "0":
             return m.group(0)  # the script's name: the same in the caller
@@ -243,12 +245,17 @@ def substitute_arguments(path: str, params: dict[str, int], args: list[str]) -> 
         if v is None:
             unresolved = True
             return m.group(0)
+        spaced = spaced or bool(re.search(r"\s", v))
         return v
 
     out = re.sub(r"\$\{(\w+)\}|\$(\w+)", repl, path)
     if unresolved or re.search(r"\$\{?[1-9]", out):
         return None
-    return out if out.startswith('"') else f'"{out}"' if "$" in out and " " not in out else out
+    if out.startswith('"'):
+        return out
+    if spaced:
+        return None  # unquoted with a space: `exec >> a b` would run `b` (the helper's own was an error)
+    return f'"{out}"' if "$" in out and " " not in out else out
 
 
 def mentioned_outside(doc: Document, name: str, fn: Node, replaced: list[tuple[int, int]]) -> bool:

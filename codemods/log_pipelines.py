@@ -677,6 +677,7 @@ class _Rewrite:
         """The plain ``exec`` redirections equivalent to a helper's fan-out redirects, with the
         helper's parameters and constants put in; None (with a finding) when that is not plain."""
         lines = []
+        noted = len(self.result.findings)
         stdout_moved = False  # an earlier redirect of the helper's already moved stdout
         for redirect in redirects:
             dest = redirect.child_by_field_name("destination")
@@ -697,6 +698,8 @@ class _Rewrite:
                 return None
             path = substitute_arguments(put_constants(target[0], constants), params, args)
             if path is None:
+                # the notes about the rewrite (syslog dropped, ...) describe a rewrite not made
+                self.result.findings[noted:] = [f for f in self.result.findings[noted:] if f.severity != "info"]
                 self.finding(call.start_byte, "left unchanged: cannot work out which file the helper wrote "
                              f"from its arguments ({' '.join(args) or 'none'})")
                 return None

@@ -262,3 +262,27 @@ def test_helper_whose_stderr_tee_copies_into_its_stdout_log_is_left_alone(tmp_pa
     assert any("helper's tee" in m for m in outcome.messages("review")), outcome.findings
     old, _ = _logs(Sandbox(tmp_path), before)
     assert "oops" in old["j/o.log"] and "oops" in old["j/e.log"]
+
+
+# -- bugs found: helper arguments that cannot be put into a plain redirect -----------------------------
+def test_helper_argument_with_a_space_into_an_unquoted_path_is_left_alone() -> None:
+    """Was: `exec >> /var/vcap/sys/log/my dir/o.log`, which makes bash exec the command `dir/o.log`."""
+    outcome = assert_unchanged(
+        CM, "log_it() {\n  exec > >(tee -a >(logger) >> $1/o.log)\n}\nlog_it '/var/vcap/sys/log/my dir'\necho hi\n")
+    assert any("cannot work out which file" in m for m in outcome.messages("review")), outcome.findings
+    assert not outcome.messages("info"), outcome.findings
+
+
+def test_helper_called_with_all_arguments_is_left_alone() -> None:
+    """Was: `exec >> "$LOG_DIR/$@.log"`: "$@" is every argument of the script, the helper read one."""
+    outcome = assert_unchanged(
+        CM, 'log_it() {\n  exec > >(tee -a >(logger) >> "$LOG_DIR/$1.log")\n}\nLOG_DIR=/l\nlog_it "$@"\necho hi\n')
+    assert any("cannot work out which file" in m for m in outcome.messages("review")), outcome.findings
+
+
+def test_helper_argument_with_a_space_into_a_quoted_path_is_rewritten() -> None:
+    assert_codemod(
+        CM,
+        "log_it() {\n  exec > >(tee -a >(logger) >> \"$1/o.log\")\n}\nlog_it '/var/vcap/sys/log/my dir'\necho hi\n",
+        'mkdir -p "/var/vcap/sys/log/my dir"\nexec >> "/var/vcap/sys/log/my dir/o.log"\necho hi\n',
+    )

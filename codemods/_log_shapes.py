@@ -58,8 +58,8 @@ def folder_of(path: str) -> str | None:
     if "/" not in inner or inner.endswith("/"):
         return None
     folder = inner.rsplit("/", 1)[0]
-    if not folder:
-        return None
+    if not folder or folder.count("<%") != folder.count("%>"):
+        return None  # no folder, or the last `/` is inside an ERB tag (`<%= p("dir") + "/x.log" %>`)
     return f"{quote}{folder}{quote}"
 
 

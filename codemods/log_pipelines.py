@@ -146,6 +146,10 @@ class _Rewrite:
         itself (and a bare ``exec >> FILE`` stops the script), so the folder must exist.
         """
         folder = folder_of(path)
+        if not folder and "<%" in path:
+            self.finding(at.start_byte, f"the folder of {path} is computed by ERB, so it is not created here; "
+                         "a plain redirect fails (and stops a 'set -e' script) when it is missing",
+                         suggestion="make sure the script creates it before this line")
         if not folder or folder in self.ensured or self._dir_made_before(at, folder):
             return
         self.ensured.add(folder)

@@ -286,3 +286,12 @@ def test_helper_argument_with_a_space_into_a_quoted_path_is_rewritten() -> None:
         "log_it() {\n  exec > >(tee -a >(logger) >> \"$1/o.log\")\n}\nlog_it '/var/vcap/sys/log/my dir'\necho hi\n",
         'mkdir -p "/var/vcap/sys/log/my dir"\nexec >> "/var/vcap/sys/log/my dir/o.log"\necho hi\n',
     )
+
+
+# -- bug found: a log folder cut out of the middle of an ERB tag -------------------------------------------
+@pytest.mark.parametrize("path", ['<%= p("dir") + "/x.log" %>', '/var/vcap/sys/log/<%= p("sub/dir") %>'])
+def test_erb_computed_path_gets_no_mkdir_cut_from_its_tag(path: str) -> None:
+    """Was: `mkdir -p <%= p("dir") + "` - the folder split at a `/` inside the Ruby code."""
+    outcome = rewrite(f"exec > >(tee -a {path} | logger)\necho hi\n")
+    assert outcome.text == f"exec >> {path}\necho hi\n"
+    assert any("computed by ERB" in m for m in outcome.messages("review")), outcome.findings

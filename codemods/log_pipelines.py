@@ -365,7 +365,8 @@ class _Rewrite:
             return
         op = ">>" if target[1] else ">"
         explicit = redirect_fd(self.doc, redirect) or ""  # keep a written `1>` as `1>>`: minimal diff
-        self.edit(redirect.start_byte, redirect.end_byte, f"{explicit}{op} {target[0]}", fix)
+        # only the operator and its destination: words after them are the command's arguments
+        self.edit(redirect.start_byte, dest.end_byte, f"{explicit}{op} {target[0]}", fix)
         self.ensure_log_dir(redirect, target[0], fix)
         self.drop_stale_comment(redirect, fix)
 
@@ -427,10 +428,15 @@ class _Rewrite:
             if span is not None:
                 self.remove_lines(span, fix)
                 return
+        src = self.doc.source
         start = redirect.start_byte
-        while start > 0 and self.doc.source[start - 1 : start] in (b" ", b"\t"):
+        line = self.doc.line_start(start)
+        if not src[line:start].strip() and src[max(0, line - 2) : line] == b"\\\n":
+            start = line - 2  # alone on a continued line: take the continuation before it too
+        while start > 0 and src[start - 1 : start] in (b" ", b"\t"):
             start -= 1
-        self.edit(start, redirect.end_byte, "", fix)
+        dest = redirect.child_by_field_name("destination")
+        self.edit(start, dest.end_byte if dest is not None else redirect.end_byte, "", fix)
 
     def _target(self, at: Node, flow: Flow, fd: str) -> tuple[str, bool] | None:
         """The single file a stream should now go to, or None (with a finding) when unsafe."""
@@ -501,6 +507,10 @@ class _Rewrite:
         stderr_too = "|&" in [self.doc.masked_text(c) for c in pipe.children if not c.is_named]
         kept_redirects = []
         for r in first_redirects:
+            dest = r.child_by_field_name("destination")
+            if dest is not None and dest.end_byte < r.end_byte and self.doc.masked[dest.end_byte : r.end_byte].strip():
+                self.finding(pipe.start_byte, "left unchanged: the piped command has arguments after a redirect")
+                return
             if redirect_fd(self.doc, r) == "2" and redirect_operator(self.doc, r) == ">&" and self.doc.masked_text(r.child_by_field_name("destination")) == "1":
                 stderr_too = True
             elif redirect_fd(self.doc, r) in (None, "1") and redirect_operator(self.doc, r) not in ("<", "<<<", "<<"):

@@ -295,3 +295,29 @@ def test_erb_computed_path_gets_no_mkdir_cut_from_its_tag(path: str) -> None:
     outcome = rewrite(f"exec > >(tee -a {path} | logger)\necho hi\n")
     assert outcome.text == f"exec >> {path}\necho hi\n"
     assert any("computed by ERB" in m for m in outcome.messages("review")), outcome.findings
+
+
+# -- bug found: dropping redirects from a continued command left lines holding only `\` -------------------
+@pytest.mark.parametrize("before,after", [
+    ("/bin/x \\\n  > >(logger -t x) \\\n  2> >(logger -t y)\necho hi\n", "/bin/x\necho hi\n"),
+    ("/bin/x \\\n  -flag \\\n  > >(logger -t x) \\\n  -other\necho hi\n", "/bin/x \\\n  -flag \\\n  -other\necho hi\n"),
+    ("/bin/x \\\n  2> >(logger -t y) \\\n  -flag\necho hi\n", "/bin/x \\\n  -flag\necho hi\n"),
+])
+def test_syslog_only_redirects_of_a_continued_hook_command_go_with_their_lines(before: str, after: str) -> None:
+    """Was: `/bin/x \\` + a line with only ` \\` + an empty line."""
+    assert_codemod(CM, before, after, script="bin/post-start", source="post-start.erb")
+
+
+# -- bug found: arguments written after a redirect were dropped with it -------------------------------------
+def test_arguments_after_a_fanout_redirect_are_kept(tmp_path: Path) -> None:
+    """tree-sitter puts words after a redirect's destination into the redirect node; bash passes
+    them to the command. Was: `/bin/x >> FILE` without `-other arg2`."""
+    before = f"mkdir -p {LOG}\n/bin/echo one > >(tee -a {LOG}/a.log | logger) two three\necho hi\n"
+    outcome = assert_codemod(CM, before, f"mkdir -p {LOG}\n/bin/echo one >> {LOG}/a.log two three\necho hi\n")
+    new, _ = _logs(Sandbox(tmp_path), outcome.text)
+    assert new["j/a.log"] == "one two three\n"
+
+
+def test_arguments_after_a_redirect_on_a_piped_command_leave_it_alone() -> None:
+    outcome = assert_unchanged(CM, f"/bin/x 2>&1 -flag | tee -a {LOG}/m.log | logger\necho hi\n")
+    assert any("arguments after a redirect" in m for m in outcome.messages("review"))

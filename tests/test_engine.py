@@ -205,13 +205,19 @@ def test_a_rewrite_that_fails_verification_is_not_made(codemod: Codemod, source:
     assert why in finding.message and "left unchanged" in finding.message
 
 
-def test_a_crashing_codemod_is_an_internal_error_and_other_files_go_on(tmp_path: Path) -> None:
+def _job(tmp_path: Path, spec: str, scripts: dict[str, str]):
+    """A one-job release on disk, discovered as the CLI would."""
     job_dir = tmp_path / "rel/jobs/j"
     (job_dir / "templates").mkdir(parents=True)
-    (job_dir / "spec").write_text("name: j\ntemplates:\n  a: bin/a\n  b: bin/b\n")
-    (job_dir / "templates/a").write_text("echo a\n")
-    (job_dir / "templates/b").write_text("echo b\n")
+    (job_dir / "spec").write_text(spec)
+    for name, text in scripts.items():
+        (job_dir / "templates" / name).write_text(text)
     [job] = discover([tmp_path / "rel"])
+    return job
+
+
+def test_a_crashing_codemod_is_an_internal_error_and_other_files_go_on(tmp_path: Path) -> None:
+    job = _job(tmp_path, "name: j\ntemplates:\n  a: bin/a\n  b: bin/b\n", {"a": "echo a\n", "b": "echo b\n"})
     outcome = migrate_job(job, Pipeline([_Crashes()]))
     assert outcome.internal_errors == 2
     assert all("internal error" in f.message for f in outcome.errors)
@@ -230,11 +236,7 @@ def test_spec_change_that_cannot_be_made_keeps_the_script_unchanged(tmp_path: Pa
             return CodemodResult(edits=[Edit(0, 0, "source /x\n")],
                                  spec_changes=[SpecChange("add_template", "n.erb", "config/n")])
 
-    job_dir = tmp_path / "rel/jobs/j"
-    (job_dir / "templates").mkdir(parents=True)
-    (job_dir / "spec").write_text("name: j\ntemplates: {a: bin/a}\n")
-    (job_dir / "templates/a").write_text("echo a\n")
-    [job] = discover([tmp_path / "rel"])
+    job = _job(tmp_path, "name: j\ntemplates: {a: bin/a}\n", {"a": "echo a\n"})
     outcome = migrate_job(job, Pipeline([_NeedsTemplate()]))
     assert outcome.changes == []
     assert any("spec change cannot be made" in f.message for f in outcome.errors)
@@ -274,11 +276,7 @@ def test_new_files_and_spec_edits_are_credited_to_their_codemod(tmp_path: Path) 
                                  new_files=[NewFile("templates/a.env.erb", "X=1\n")],
                                  spec_changes=[SpecChange("add_template", "a.env.erb", "config/a.env")])
 
-    job_dir = tmp_path / "rel/jobs/j"
-    (job_dir / "templates").mkdir(parents=True)
-    (job_dir / "spec").write_text("name: j\ntemplates:\n  a: bin/a\n")
-    (job_dir / "templates/a").write_text("echo a\n")
-    [job] = discover([tmp_path / "rel"])
+    job = _job(tmp_path, "name: j\ntemplates:\n  a: bin/a\n", {"a": "echo a\n"})
     outcome = migrate_job(job, Pipeline([_AddsTemplate()]))
     credited = {c.rel: c.codemods for c in outcome.changes}
     assert credited == {"jobs/j/spec": ["adds"], "jobs/j/templates/a": ["adds"], "jobs/j/templates/a.env.erb": ["adds"]}

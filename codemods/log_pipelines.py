@@ -463,7 +463,7 @@ class _Rewrite:
                              suggestion="rewrite it by hand so each line still reaches every file it reached")
                 return None
         if flow.inherited:
-            self.finding(at.start_byte, f"{stream} was also copied to the script's inherited {stream} "
+            self.finding(at.start_byte, f"{stream} was also copied to the script's inherited stdout "
                          "(discarded when monit runs it); that copy is dropped", "info")
         if flow.files:
             path, append = flow.files[0]

@@ -321,3 +321,10 @@ def test_arguments_after_a_fanout_redirect_are_kept(tmp_path: Path) -> None:
 def test_arguments_after_a_redirect_on_a_piped_command_leave_it_alone() -> None:
     outcome = assert_unchanged(CM, f"/bin/x 2>&1 -flag | tee -a {LOG}/m.log | logger\necho hi\n")
     assert any("arguments after a redirect" in m for m in outcome.messages("review"))
+
+
+def test_stderr_tee_copy_is_said_to_go_to_stdout() -> None:
+    """tee inside `2> >(...)` writes its copy to the script's stdout; the note said stderr."""
+    outcome = rewrite(f"exec 2> >(tee -a {LOG}/e.log)\necho hi\n")
+    assert f"exec 2>> {LOG}/e.log" in outcome.text
+    assert any("stderr was also copied to the script's inherited stdout" in m for m in outcome.messages("info"))

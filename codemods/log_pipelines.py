@@ -737,7 +737,7 @@ class _Rewrite:
 
     # -- shape 4: prefixer functions left unused -----------------------------------------------
     def _remove_unused_prefixers(self) -> None:
-        if not self.replaced:
+        if not self.replaced or self._is_library():
             return
         for name, fn in self.functions.items():
             if not (self._is_prefixer_function(fn) or is_fanout_function(self.doc, fn)):
@@ -755,6 +755,18 @@ class _Rewrite:
             span = self.doc.full_lines(fn.start_byte, fn.end_byte)
             if span is not None:
                 self.remove_lines(span, f"function@{fn.start_byte}")
+
+    def _is_library(self) -> bool:
+        """Is this file sourced by other scripts (a helper library)? Its functions are used from
+        elsewhere, so none is removed as unused: a job's helper outside ``bin/``, or one that a
+        script of the job sources."""
+        rendered = self.job.rendered_path(self.doc.path)
+        if rendered is None:
+            return False
+        if not rendered.startswith("bin/"):
+            return True
+        target = f"/var/vcap/jobs/{self.job.name}/{rendered}"
+        return target in self.job.helpers or any(target in text for text in self.job.files.values())
 
     def _still_called(self, name: str, fn: Node) -> bool:
         return mentioned_outside(self.doc, name, fn, self.replaced)

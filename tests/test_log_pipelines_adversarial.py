@@ -328,3 +328,38 @@ def test_stderr_tee_copy_is_said_to_go_to_stdout() -> None:
     outcome = rewrite(f"exec 2> >(tee -a {LOG}/e.log)\necho hi\n")
     assert f"exec 2>> {LOG}/e.log" in outcome.text
     assert any("stderr was also copied to the script's inherited stdout" in m for m in outcome.messages("info"))
+
+
+# -- bug found: a helper library lost the functions other scripts call --------------------------------------
+LIBRARY = """\
+#!/bin/bash
+prepend_datetime() {
+  awk -W interactive '{ system("echo -n [$(date +%F)]"); print " " $0 }'
+}
+tee_output_to_sys_log() {
+  exec > >(tee -a >(logger -t x) | prepend_datetime >> "$1/x.log")
+}
+run_migrations() {
+  /bin/migrate 2>&1 | tee -a /var/vcap/sys/log/j/m.log | logger
+  echo done
+}
+"""
+
+
+def test_helper_library_keeps_the_functions_its_callers_use() -> None:
+    """Was: rewriting one pipeline in `helpers/ctl_utils.sh` also removed `tee_output_to_sys_log`
+    and `prepend_datetime` as "unused", though the job's ctl script sources the file and calls them."""
+    outcome = rewrite(LIBRARY, script="helpers/ctl_utils.sh", source="helpers/ctl_utils.sh")
+    assert "/bin/migrate >> /var/vcap/sys/log/j/m.log 2>&1" in outcome.text
+    assert "tee_output_to_sys_log() {" in outcome.text and "prepend_datetime() {" in outcome.text
+
+
+def test_bin_script_sourced_by_another_script_keeps_its_functions() -> None:
+    outcome = rewrite(LIBRARY, script="bin/utils.sh", source="utils.sh",
+                      files={"ctl.erb": "source /var/vcap/jobs/job/bin/utils.sh\ntee_output_to_sys_log /l\n"})
+    assert "tee_output_to_sys_log() {" in outcome.text and "prepend_datetime() {" in outcome.text
+
+
+def test_ctl_script_still_drops_its_own_unused_prefixer() -> None:
+    outcome = rewrite(LIBRARY.replace("/bin/migrate", "exec > >(prepend_datetime >> /l/x.log)\n  /bin/migrate"))
+    assert "prepend_datetime() {" not in outcome.text

@@ -44,6 +44,9 @@ LOG_ROOT = "/var/vcap/sys/log"
 #: output that still reaches them must keep doing so.
 AGENT_CAPTURED = {"pre-start", "post-start", "post-deploy", "drain", "pre-stop"}
 PREFIX_TOOLS = {"awk", "gawk", "mawk", "nawk", "perl", "sed", "ts"}
+#: nodes whose children are statements run in order (a `mkdir -p X; ` can go before one of them)
+_STATEMENT_LISTS = {"program", "compound_statement", "do_group", "case_item", "if_statement", "elif_clause",
+                    "else_clause", "subshell", "while_statement"}
 #: _target's answer when a stream should simply stay on the inherited fd
 INHERIT = ("", True)
 _STALE_COMMENT = re.compile(r"syslog|logger|\btee\b|\bfan(?:s|ned)?\b|fan-out|timestamp", re.I)
@@ -154,9 +157,15 @@ class _Rewrite:
             return
         self.ensured.add(folder)
         stmt = top_statement(at)
+        if stmt.parent is not None and stmt.parent.type == "function_definition":
+            stmt = stmt.parent  # `f() { ... } > >(...)`: create the folder before the definition
         start = self.doc.line_start(stmt.start_byte)
         indent = self.doc.slice(start, stmt.start_byte)
         if self.doc.masked[start : stmt.start_byte].strip():
+            if stmt.parent is None or stmt.parent.type not in _STATEMENT_LISTS:
+                self.finding(at.start_byte, f"the folder {folder} is not created here; a plain redirect fails "
+                             "when it is missing", suggestion="make sure the script creates it first")
+                return
             # shares its line with other code (`start) exec ... ;;`, `then exec ...; fi`): create
             # the folder on that line, right before the statement
             self.result.edits.append(Edit(stmt.start_byte, stmt.start_byte, f"mkdir -p {folder}; ", fix))

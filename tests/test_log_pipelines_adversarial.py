@@ -363,3 +363,19 @@ def test_bin_script_sourced_by_another_script_keeps_its_functions() -> None:
 def test_ctl_script_still_drops_its_own_unused_prefixer() -> None:
     outcome = rewrite(LIBRARY.replace("/bin/migrate", "exec > >(prepend_datetime >> /l/x.log)\n  /bin/migrate"))
     assert "prepend_datetime() {" not in outcome.text
+
+
+@pytest.mark.parametrize("before,after", [
+    (f"f() {{ echo in-f; }} > >(tee -a {LOG}/x.log | logger)\nf\n",
+     f"mkdir -p {LOG}\nf() {{ echo in-f; }} >> {LOG}/x.log\nf\n"),
+    (f"f() {{ echo s; exec > >(tee -a {LOG}/x.log | logger); }}\nf\necho hi\n",
+     f"f() {{ echo s; mkdir -p {LOG}; exec >> {LOG}/x.log; }}\nf\necho hi\n"),
+    (f"while /bin/echo w > >(tee -a {LOG}/x.log | logger); do break; done\necho hi\n",
+     f"while mkdir -p {LOG}; /bin/echo w >> {LOG}/x.log; do break; done\necho hi\n"),
+])
+def test_folder_on_a_shared_line_goes_where_bash_runs_it_first(tmp_path: Path, before: str, after: str) -> None:
+    """The first fix put `mkdir -p X; ` before the redirect of `f() { ...; } > >(...)`, which
+    does not parse; it goes before the definition."""
+    outcome = assert_codemod(CM, before, after)
+    assert_same_lines(tmp_path, before.replace("f\n", f"mkdir -p {LOG}\nf\n", 1) if before.startswith("f() { echo") else
+                      f"mkdir -p {LOG}\n" + before, outcome.text)

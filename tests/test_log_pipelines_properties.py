@@ -81,6 +81,8 @@ SIMPLE = [
     "echo MARK-OUT e@N@\n",
     f"exec >> {LOG}/ctl.log\n",
     "exec 2>&1\n",
+    f"logf() {{ echo MARK-OUT f@N@; }} > >(tee -a {LOG}/f.log | logger)\nlogf\n",
+    f"while /bin/echo MARK-OUT w@N@ > >(tee -a {LOG}/w.log | logger); do break; done\n",
     f"{MAIN} m@N@ > >(tee -a {LOG}/u.log | logger) extra\n",
     f"{MAIN} m@N@ 2> >(tee -a {LOG}/v.log)\n",
     "echo MARK-ERR e@N@ >&2\n",

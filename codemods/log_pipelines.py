@@ -107,7 +107,7 @@ class _Rewrite:
         self.replaced: list[tuple[int, int]] = []  # byte ranges whose old text goes away
         self.script = job.script_name(doc.path)
         self.functions = self._functions()
-        self.ensured: set[str] = set()  # log folders this pass already creates
+        self.ensured: list[tuple[str, Node]] = []  # log folders this pass creates, before which statement
         self.dropped_comments: set[int] = set()
         self.misread: set[int] = set()  # statements already reported as misread by the parser
 
@@ -153,12 +153,12 @@ class _Rewrite:
             self.finding(at.start_byte, f"the folder of {path} is computed by ERB, so it is not created here; "
                          "a plain redirect fails (and stops a 'set -e' script) when it is missing",
                          suggestion="make sure the script creates it before this line")
-        if not folder or folder in self.ensured or self._dir_made_before(at, folder):
+        if not folder or self._dir_made_before(at, folder):
             return
-        self.ensured.add(folder)
         stmt = top_statement(at)
         if stmt.parent is not None and stmt.parent.type == "function_definition":
             stmt = stmt.parent  # `f() { ... } > >(...)`: create the folder before the definition
+        self.ensured.append((folder, stmt))
         start = self.doc.line_start(stmt.start_byte)
         indent = self.doc.slice(start, stmt.start_byte)
         if self.doc.masked[start : stmt.start_byte].strip():
@@ -175,6 +175,9 @@ class _Rewrite:
     def _dir_made_before(self, at: Node, folder: str) -> bool:
         consts = self._constants()
         want = normal_path(folder, consts)
+        for made, before in self.ensured:  # by this pass: only where that mkdir surely runs first
+            if normal_path(made, consts) == want and before.start_byte <= at.start_byte and runs_before(before, at):
+                return True
         for mkdir in self.doc.commands("mkdir"):
             if mkdir.start_byte >= at.start_byte or not runs_before(mkdir, at):
                 continue
@@ -645,7 +648,7 @@ class _Rewrite:
             indent = self.doc.slice(span[0], cmd.start_byte)
             dirs = {folder_of(line.split(" ", 2)[2]) for line in lines}
             made = [d for d in sorted(x for x in dirs if x) if not self._dir_made_before(cmd, d)]
-            self.ensured |= set(made)
+            self.ensured += [(d, cmd) for d in made]
             lines = [f"mkdir -p {d}" for d in made] + lines
             text = "".join(f"{indent}{line}\n" for line in lines)
             self.edit(span[0], span[1], text, f"helper@{cmd.start_byte}")
@@ -685,7 +688,7 @@ class _Rewrite:
             indent = self.doc.slice(span[0], node.start_byte)
             dirs = [d for d in sorted({folder_of(ln.split(" ", 2)[2]) for ln in lines} - {None})
                     if not self._dir_made_before(node, d)]
-            self.ensured |= set(dirs)
+            self.ensured += [(d, node) for d in dirs]
             text = "".join(f"{indent}{ln}\n" for ln in [f"mkdir -p {d}" for d in dirs] + lines)
             self.edit(span[0], span[1], text, f"source@{node.start_byte}")
             self.finding(node.start_byte, f"sourcing {where} only redirected output through syslog "

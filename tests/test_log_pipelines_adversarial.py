@@ -379,3 +379,30 @@ def test_folder_on_a_shared_line_goes_where_bash_runs_it_first(tmp_path: Path, b
     outcome = assert_codemod(CM, before, after)
     assert_same_lines(tmp_path, before.replace("f\n", f"mkdir -p {LOG}\nf\n", 1) if before.startswith("f() { echo") else
                       f"mkdir -p {LOG}\n" + before, outcome.text)
+
+
+# -- bug found: a folder made in one case arm counted for another -------------------------------------------
+def test_each_case_arm_creates_its_own_log_folder(tmp_path: Path) -> None:
+    """Was: the `mkdir -p` the codemod added in the `start` arm counted for the `other` arm too, so
+    `other` got a plain `exec >> FILE` into a folder that may not exist."""
+    before = textwrap.dedent(f"""\
+        set -e
+        case other in
+          start)
+            exec > >(tee -a {LOG}/a.log | logger)
+            ;;
+          other)
+            exec > >(tee -a {LOG}/b.log | logger)
+            ;;
+        esac
+        echo hi
+        """)
+    outcome = rewrite(before)
+    assert outcome.text.count(f"mkdir -p {LOG}") == 2, outcome.text
+    new, proc = _logs(Sandbox(tmp_path), outcome.text)
+    assert proc.returncode == 0 and new == {"j/b.log": "hi\n"}, (proc.stderr, new)
+
+
+def test_a_folder_this_pass_creates_earlier_is_not_created_again() -> None:
+    outcome = rewrite(f"exec > >(tee -a {LOG}/a.log | logger)\nexec 2> >(tee -a \"{LOG}\"/b.log | logger)\necho hi\n")
+    assert outcome.text.count("mkdir -p") == 1, outcome.text

@@ -50,8 +50,8 @@ def _explain(ctx: click.Context, _param, value: str | None) -> None:
 @click.option("--ignore", multiple=True, metavar="IDS", help="Skip these codemods (comma separated).")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here instead of stdout.")
-@click.option("-j", "--jobs", "workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Plan this many jobs in parallel.")
+@click.option("-j", "--jobs", "workers", type=click.IntRange(min=0), default=0,
+              help="Plan this many jobs in parallel (default 0: one process per core on large runs).")
 @click.option("--sipid-path", help="Path of the sipid binary on the VM.")
 @click.option("--allow-dirty", is_flag=True, help="Apply even over files with uncommitted git changes.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the exit code.")
@@ -110,7 +110,7 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
             click.echo(f"\r\x1b[K{line}", err=True, nl=False)  # cleared when the last job is done
 
     try:
-        result = run_jobs(jobs, pipeline, workers, progress)
+        result = run_jobs(jobs, pipeline, workers or _auto_workers(len(jobs)), progress)
     except Exception as exc:  # pragma: no cover - last line of defence
         err(f"internal error: {type(exc).__name__}: {exc}")
         return EXIT_INTERNAL
@@ -159,6 +159,18 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
     if (not apply and result.changes) or needs_human:
         return EXIT_ATTENTION
     return EXIT_OK
+
+
+#: below this many jobs, starting worker processes costs more than it saves
+AUTO_PARALLEL_MIN_JOBS = 32
+
+
+def _auto_workers(job_count: int) -> int:
+    import os
+
+    if job_count < AUTO_PARALLEL_MIN_JOBS:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def main(argv: list[str] | None = None) -> None:

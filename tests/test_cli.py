@@ -232,3 +232,16 @@ def test_module_and_console_script_agree(tmp_path: Path) -> None:
     rel = make_release(tmp_path / "rel")
     a = subprocess.run([str(exe), "--dry-run", str(rel)], capture_output=True, text=True)
     assert a.stdout == tool("--dry-run", str(rel)).stdout
+
+
+def test_default_parallel_plan_on_many_jobs_matches_one_process(tmp_path: Path) -> None:
+    rel = make_release(tmp_path / "rel")
+    for i in range(40):  # more than AUTO_PARALLEL_MIN_JOBS: the default fans out to processes
+        job = rel / "jobs" / f"k{i:02d}"
+        (job / "templates").mkdir(parents=True)
+        (job / "spec").write_text(SPEC.replace("name: j", f"name: k{i:02d}"))
+        (job / "templates" / "j_ctl.erb").write_text(FANOUT.replace("/j", f"/k{i:02d}"))
+    auto = tool("--dry-run", str(rel))
+    single = tool("--dry-run", "-j", "1", str(rel))
+    assert auto.returncode == single.returncode == 1
+    assert auto.stdout == single.stdout and auto.stdout.count("--- a/") == 41

@@ -11,8 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from codemods._erb_ruby import strip_strings
-from migrator.erb import ErbTag
+from migrator.erb import ErbTag, strip_ruby_strings
 
 Role = Literal["open", "middle", "end", "statement", "comment", "output"]
 
@@ -55,8 +54,8 @@ class Group:
         word = m.group(0) if m else "block"
         if self.conditional:
             return f"ERB `{word}` block"
-        if _DO.search(strip_strings(self.opener.code)):
-            method = re.search(r"\.(\w+)\s*(?:\([^)]*\))?\s*do\b", strip_strings(self.opener.code))
+        if _DO.search(strip_ruby_strings(self.opener.code)):
+            method = re.search(r"\.(\w+)\s*(?:\([^)]*\))?\s*do\b", strip_ruby_strings(self.opener.code))
             return f"ERB loop (`{method.group(1)}`)" if method else "ERB `do` block"
         return f"ERB `{word}` block"
 
@@ -66,7 +65,7 @@ def role(tag: ErbTag) -> Role:
         return "comment"
     if tag.kind == "output":
         return "output"
-    code = strip_strings(tag.code).strip()
+    code = strip_ruby_strings(tag.code).strip()
     if _MIDDLE.match(code):
         return "middle"
     opens = sum(1 for s in re.split(r"[;\n]", code) if _OPENER.match(s.strip())) + len(_DO.findall(code))
@@ -91,7 +90,7 @@ class Structure:
         for tag in tags:
             r = role(tag)
             if r == "open":
-                code = strip_strings(tag.code).strip()
+                code = strip_ruby_strings(tag.code).strip()
                 group = Group(tag, bool(_CONDITIONAL_OPEN.match(code)))
                 self.groups.append(group)
                 stack.append(group)
@@ -101,7 +100,7 @@ class Structure:
                     return
                 stack[-1].middles.append(tag)
             elif r == "end":
-                if not stack or strip_strings(tag.code).strip() != "end":
+                if not stack or strip_ruby_strings(tag.code).strip() != "end":
                     self.broken = True
                     return
                 stack.pop().end = tag

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-_STRING = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'")
+from migrator.erb import strip_ruby_strings
+
 _PROPERTY_CALL = re.compile(r"""\b(?:p|if_p)\(\s*\[?\s*["']([\w.\-]+)["']""")
 _PROPERTIES_ACCESSOR = re.compile(r"\bproperties((?:\.\w+)+)")
 _LINK_PROPERTY = re.compile(r"""\blink\(\s*["']([\w\-]+)["']\s*\)\s*\.\s*p\(\s*["']([\w.\-]+)["']""")
@@ -33,11 +34,6 @@ RESERVED = frozenset([
 ])
 
 
-def strip_strings(code: str) -> str:
-    """Ruby code with string literals emptied, so keywords inside strings do not count."""
-    return _STRING.sub('""', code)
-
-
 def properties_read(code: str) -> list[str]:
     """Property names a tag reads, in order of appearance (``p``, ``if_p``, ``properties.a.b``)."""
     found: list[tuple[int, str]] = []
@@ -46,7 +42,7 @@ def properties_read(code: str) -> list[str]:
     for m in _PROPERTY_CALL.finditer(code):
         if not any(s <= m.start() < s + 200 and f.endswith(m.group(1)) for s, f in found):
             found.append((m.start(), m.group(1)))
-    for m in _PROPERTIES_ACCESSOR.finditer(strip_strings(code)):
+    for m in _PROPERTIES_ACCESSOR.finditer(strip_ruby_strings(code)):
         found.append((m.start(), m.group(1).lstrip(".")))
     return [name for _, name in sorted(found)]
 
@@ -57,7 +53,7 @@ def variable_base(code: str) -> str:
     if props:
         base = props[0]
     else:
-        bare = strip_strings(code).strip()
+        bare = strip_ruby_strings(code).strip()
         spec = _SPEC_ACCESSOR.search(bare)
         link = _LINK_ACCESSOR.search(code)
         if link:
@@ -129,16 +125,16 @@ _BLOCK_PARAMS = re.compile(r"\|([^|]*)\|")
 
 def locals_defined(code: str) -> set[str]:
     """Ruby locals assigned and methods defined by a control tag."""
-    bare = strip_strings(code)
+    bare = strip_ruby_strings(code)
     return set(_LOCAL_ASSIGN.findall(bare)) | set(_DEF.findall(bare))
 
 
 def identifiers(code: str) -> set[str]:
-    return set(_IDENT.findall(strip_strings(code)))
+    return set(_IDENT.findall(strip_ruby_strings(code)))
 
 
 def block_params(code: str) -> set[str]:
     out: set[str] = set()
-    for group in _BLOCK_PARAMS.findall(strip_strings(code)):
+    for group in _BLOCK_PARAMS.findall(strip_ruby_strings(code)):
         out |= {p.strip().lstrip("*&") for p in group.split(",") if p.strip()}
     return out

@@ -97,15 +97,8 @@ class Document:
         return ls, le
 
     # -- ERB ------------------------------------------------------------------------------------
-    @property
-    def has_erb(self) -> bool:
-        return bool(self.tags)
-
     def tags_in(self, start: int, end: int) -> list[erb.ErbTag]:
         return [t for t in self.tags if t.start < end and t.end > start]
-
-    def has_erb_in(self, node: Node) -> bool:
-        return any(t.start < node.end_byte and t.end > node.start_byte for t in self.tags)
 
     # -- tree -----------------------------------------------------------------------------------
     def walk(self, node: Node | None = None) -> Iterator[Node]:
@@ -142,7 +135,7 @@ class Document:
         if within is None:
             return iter(nodes)
         lo, hi = within.start_byte, within.end_byte
-        return (n for n in nodes if lo <= n.start_byte and n.end_byte <= hi and n != within or n == within and n.type in types)
+        return (n for n in nodes if lo <= n.start_byte and n.end_byte <= hi)
 
     def commands(self, name: str | None = None, within: Node | None = None) -> Iterator[Node]:
         """``command`` nodes, optionally only those whose command name is ``name``."""
@@ -163,30 +156,10 @@ class Document:
                 return self.line_of(n.start_byte)
         return None
 
-    def function_names_called(self) -> set[str]:
-        return {command_name(self, c) or "" for c in self.commands()}
-
 
 def command_name(doc: Document, command: Node) -> str | None:
     name = command.child_by_field_name("name")
     return doc.masked_text(name) if name is not None else None
-
-
-def command_args(command: Node) -> list[Node]:
-    """Argument nodes of a ``command`` (everything after the name, redirects excluded)."""
-    return command.children_by_field_name("argument")
-
-
-def statement_of(node: Node) -> Node:
-    """The outermost node that is still the same simple statement (redirects and pipelines)."""
-    current = node
-    while current.parent is not None and current.parent.type in {
-        "redirected_statement",
-        "pipeline",
-        "negated_command",
-    }:
-        current = current.parent
-    return current
 
 
 def enclosing(node: Node, *types: str) -> Node | None:

@@ -116,7 +116,7 @@ def block_depth_changes(tags: list[ErbTag]) -> list[int]:
         if tag.kind != "control":
             changes.append(0)
             continue
-        code = _strip_ruby_strings(tag.code)
+        code = strip_ruby_strings(tag.code)
         opens = sum(
             1 for stmt in re.split(r"[;\n]", code) if _STATEMENT_OPENER.match(stmt.strip())
         )
@@ -125,7 +125,8 @@ def block_depth_changes(tags: list[ErbTag]) -> list[int]:
     return changes
 
 
-def _strip_ruby_strings(code: str) -> str:
+def strip_ruby_strings(code: str) -> str:
+    """Ruby code with string literals emptied, so keywords inside strings do not count."""
     return re.sub(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", '""', code)
 
 

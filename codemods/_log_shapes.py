@@ -8,6 +8,7 @@ import re
 from tree_sitter import Node
 
 from migrator.document import Document, command_name, enclosing
+from migrator.shell import redirect_fd, redirect_operator
 
 
 # -- helpers' top level -----------------------------------------------------------------------
@@ -132,18 +133,6 @@ def stage_command(stage: Node) -> tuple[Node | None, list[Node]]:
     return None, []
 
 
-def redirect_fd(doc: Document, redirect: Node) -> str | None:
-    fd = redirect.child_by_field_name("descriptor")
-    return doc.masked_text(fd) if fd is not None else None
-
-
-def redirect_operator(doc: Document, redirect: Node) -> str:
-    for child in redirect.children:
-        if not child.is_named:
-            return doc.masked_text(child)
-    return ""
-
-
 def inside(node: Node, *types: str) -> bool:
     return enclosing(node, *types) is not None
 
@@ -157,12 +146,6 @@ def enclosing_function_name(node: Node, doc: Document) -> str | None:
         current = current.parent
     return None
 
-
-
-def has_errexit(masked: bytes) -> bool:
-    """Is ``set -e`` (or ``-o errexit``, or ``bash -e`` in the shebang) on anywhere in the script?"""
-    return bool(re.search(rb"(?m)^\s*set\s+(-[a-zA-Z]*e[a-zA-Z]*\b|-o\s+errexit)", masked)) or bool(
-        re.match(rb"#![^\n]*\s-[a-zA-Z]*e", masked))
 
 
 def is_read_date_loop(doc: Document, loop: Node) -> bool:
@@ -272,23 +255,20 @@ def mentioned_outside(doc: Document, name: str, fn: Node, replaced: list[tuple[i
     return False
 
 
-def misread_command(doc: Document, node: Node) -> Node | None:
-    """A command inside ``node`` that the parser ran on past an unescaped newline, if any.
+def misread_command(doc: Document) -> Node | None:
+    """A command the parser ran on past an unescaped newline, if the document has one.
 
-    tree-sitter-bash sometimes reads ``a | tee f | logger`` followed by a backslash-continued
-    ``exec > \\`` / ``>(...)`` as one statement, ``exec`` becoming an argument of ``logger``. bash
-    ends the command at the newline; a rewrite based on that tree would be wrong.
+    tree-sitter-bash sometimes reads ``a | tee f | logger`` followed by a line with a process
+    substitution as one command, the next line's words becoming ``logger``'s arguments. bash ends
+    the command at the newline, so the tree disagrees with bash about the whole region, and what
+    the codemod would conclude from it (which statement runs, which function is unused) cannot be
+    trusted.
     """
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.type == "command":
-            kids = current.children
-            for prev, nxt in zip(kids, kids[1:]):
-                gap = doc.masked[prev.end_byte : nxt.start_byte]
-                if re.search(rb"(?<!\\)\n", gap):
-                    return current
-        stack.extend(current.named_children)
+    for command in doc.find("command"):
+        kids = command.children
+        for prev, nxt in zip(kids, kids[1:]):
+            if re.search(rb"(?<!\\)\n", doc.masked[prev.end_byte : nxt.start_byte]):
+                return command
     return None
 
 

@@ -68,21 +68,6 @@ def quoted(text: str) -> str:
     return f'"{text}"'
 
 
-def errexit_before(doc: Document, offset: int) -> bool:
-    """Is ``set -e`` in force at ``offset``? (a top-level ``set -e`` before it)
-
-    ``#!/bin/bash -e`` does not count: it is lost when the script is run as ``bash script``."""
-    head = doc.masked[:offset]
-    state = False
-    for m in re.finditer(rb"(?m)^[ \t]*set[ \t]+([^\n;&|]*)", head):
-        args = m.group(1)
-        if re.search(rb"(^|\s)-[a-zA-Z]*e", args) or re.search(rb"-o\s+errexit", args):
-            state = True
-        elif re.search(rb"(^|\s)\+[a-zA-Z]*e", args) or re.search(rb"\+o\s+errexit", args):
-            state = False
-    return state
-
-
 def args_of(doc: Document, command: Node) -> list[Node]:
     return command.children_by_field_name("argument")
 

@@ -10,7 +10,6 @@ from tree_sitter import Node
 from codemods._log_shapes import (
     enclosing_function_name,
     folder_of,
-    has_errexit,
     helper_constants,
     inside,
     is_fanout_function,
@@ -22,8 +21,6 @@ from codemods._log_shapes import (
     pipeline_stages,
     positional_locals,
     put_constants,
-    redirect_fd,
-    redirect_operator,
     runs_before,
     shorten,
     stage_command,
@@ -38,6 +35,7 @@ from codemods._log_shapes import (
 from migrator import helpers
 from migrator.codemod import Codemod, CodemodResult, Edit, JobContext
 from migrator.document import Document, command_name
+from migrator.shell import errexit_may_be_on, redirect_fd, redirect_operator
 
 LOG_ROOT = "/var/vcap/sys/log"
 #: Scripts whose inherited stdout/stderr the BOSH agent itself records (or, for drain, reads):
@@ -109,10 +107,19 @@ class _Rewrite:
         self.functions = self._functions()
         self.ensured: list[tuple[str, Node]] = []  # log folders this pass creates, before which statement
         self.dropped_comments: set[int] = set()
-        self.misread: set[int] = set()  # statements already reported as misread by the parser
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> CodemodResult:
+        bad = misread_command(self.doc)
+        if bad is not None:
+            # one wrong statement means the tree cannot be trusted anywhere: rewriting the rest
+            # would act on a misread script (and a second pass on the new parse would differ)
+            self.finding(bad.start_byte, "left unchanged: the bash parser reads a command here as running on "
+                         f"past the end of its line ('{shorten(self.doc.masked_text(bad))}'), so no "
+                         "log plumbing in this script is rewritten",
+                         suggestion="put each pipeline and continued redirect on lines of its own, or "
+                         "rewrite by hand")
+            return self.result
         for node in self.doc.find("file_redirect"):
             self._redirect_into_substitution(node)
         for node in self.doc.find("pipeline"):
@@ -360,8 +367,6 @@ class _Rewrite:
             return
         if inside(redirect, "process_substitution", "command_substitution"):
             return
-        if self._misread(redirect):
-            return
         fd = redirect_fd(self.doc, redirect) or "1"
         if fd not in ("1", "2") or redirect_operator(self.doc, redirect) not in (">", ">>"):
             self.finding(redirect.start_byte, f"left unchanged: redirect of fd {fd} into a process substitution")
@@ -382,19 +387,6 @@ class _Rewrite:
         self.ensure_log_dir(redirect, target[0], fix)
         self.drop_stale_comment(redirect, fix)
 
-    def _misread(self, node: Node) -> bool:
-        """Is the statement around ``node`` one the parser visibly misread? (finding, once)"""
-        stmt = top_statement(node)
-        bad = misread_command(self.doc, stmt)
-        if bad is None:
-            return False
-        if stmt.start_byte not in self.misread:
-            self.misread.add(stmt.start_byte)
-            self.finding(node.start_byte, "left unchanged: the bash parser reads a command here as running on "
-                         f"past the end of its line ('{shorten(self.doc.masked_text(bad))}')",
-                         suggestion="rewrite it by hand, or put the continued redirect on one line")
-        return True
-
     def _earlier_output(self, at: Node, fd: str) -> int | None:
         """The line of an earlier redirect that may have sent the script's ``fd`` somewhere other
         than what it inherited (an ``exec`` redirect, a fan-out helper call, one on an enclosing
@@ -409,8 +401,6 @@ class _Rewrite:
             owner = enclosing_function_name(node, self.doc)
             if owner is not None and owner != enclosing_function_name(at, self.doc) and owner not in called_before:
                 continue  # a function not called before this point
-            if misread_command(self.doc, top_statement(node)) is not None:
-                return self.doc.line_of(node.start_byte)  # perhaps an `exec` the parser misread
             stmt = node.parent
             body = stmt.child_by_field_name("body") if stmt is not None and stmt.type == "redirected_statement" else None
             permanent = (body is not None and body.type == "command" and command_name(self.doc, body) == "exec"
@@ -513,8 +503,6 @@ class _Rewrite:
         names = [command_name(self.doc, c) if c is not None else None for c in (stage_command(s)[0] for s in stages[1:])]
         if not any(n in ("logger", "tee") for n in names):
             return
-        if self._misread(pipe):
-            return
         first_cmd, first_redirects = stage_command(stages[0])
         stderr_too = "|&" in [self.doc.masked_text(c) for c in pipe.children if not c.is_named]
         kept_redirects = []
@@ -580,7 +568,7 @@ class _Rewrite:
         masked = self.doc.masked
         if pipefail_before(masked, pipe.start_byte):
             return None
-        if has_errexit(masked):
+        if errexit_may_be_on(masked):
             return "'set -e' is on without pipefail: a failing command would now stop the script"
         owner = tail_owner(pipe, self.doc)
         if owner == "":

@@ -21,6 +21,7 @@ from migrator.codemod import (
 from migrator.document import Document, command_name
 from migrator.edits import OffsetMap
 from migrator.edits import apply as apply_edits
+from migrator.shell import errexit_on_at, redirect_fd, redirect_operator
 
 SIGNALS = {
     "": "TERM", "15": "TERM", "TERM": "TERM", "SIGTERM": "TERM",
@@ -203,7 +204,7 @@ class _Pass:
         if len(inner) != 1:
             return None
         stmt = inner[0]
-        if stmt.type == "file_redirect" and _op(self.doc, stmt) == "<":
+        if stmt.type == "file_redirect" and redirect_operator(self.doc, stmt) == "<":
             dest = stmt.child_by_field_name("destination")
             return S.path_key(self.doc.node_text(dest)) if dest is not None else None
         cmd = self._plain_command(stmt)
@@ -253,7 +254,7 @@ class _Pass:
                 key = S.path_key(self.doc.node_text(dest))
                 body = stmt.child_by_field_name("body")
                 name = command_name(self.doc, body) if body is not None and body.type == "command" else None
-                if _op(self.doc, r) == ">>" and ("$!" in self.doc.masked_text(stmt) or "$$" in self.doc.masked_text(stmt)) or name in ("pgrep", "pidof", "jobs") and _op(self.doc, r) in (">", ">>") and key.endswith(".pid"):
+                if redirect_operator(self.doc, r) == ">>" and ("$!" in self.doc.masked_text(stmt) or "$$" in self.doc.masked_text(stmt)) or name in ("pgrep", "pidof", "jobs") and redirect_operator(self.doc, r) in (">", ">>") and key.endswith(".pid"):
                     multi.add(key)
         for loop in self.doc.find("for_statement"):
             for value in loop.children_by_field_name("value"):
@@ -282,7 +283,7 @@ class _Pass:
                 continue
             r = redirects[0]
             dest = r.child_by_field_name("destination")
-            if dest is None or _fd(self.doc, r) not in (None, "1") or _op(self.doc, r) not in (">", ">|", ">>"):
+            if dest is None or redirect_fd(self.doc, r) not in (None, "1") or redirect_operator(self.doc, r) not in (">", ">|", ">>"):
                 continue
             if self.skip(stmt):
                 continue
@@ -301,7 +302,7 @@ class _Pass:
         for stmt, pid, key in self._pid_writes():
             redirect = stmt.children_by_field_name("redirect")[0]
             dest = redirect.child_by_field_name("destination")
-            if key in self.multi or _op(self.doc, redirect) == ">>":
+            if key in self.multi or redirect_operator(self.doc, redirect) == ">>":
                 self.finding(stmt, f"left unchanged: {key} collects several pids; sipid claims one pid per pidfile",
                              suggestion="give each process its own pidfile, or keep this by hand")
                 continue
@@ -372,7 +373,7 @@ class _Pass:
 
     def _claim(self, stmt: Node, pid: str, dest: Node, key: str) -> None:
         # after a background start the process already runs: exiting would not undo it
-        tail = "" if pid == "$!" or S.errexit_before(self.doc, stmt.start_byte) else " || exit 1"
+        tail = "" if pid == "$!" or errexit_on_at(self.doc.masked, stmt.start_byte) else " || exit 1"
         text = f'{self.sipid} claim --pid "{pid}" --pid-file {S.quoted(self.doc.node_text(dest))}{tail}'
         fix = f"claim@{stmt.start_byte}"
         setup = self._setup_after(stmt) if pid == "$$" else None
@@ -829,18 +830,6 @@ class _Pass:
 
 
 # -- small tree helpers -----------------------------------------------------------------------------
-def _op(doc: Document, redirect: Node) -> str:
-    for child in redirect.children:
-        if not child.is_named:
-            return doc.masked_text(child)
-    return ""
-
-
-def _fd(doc: Document, redirect: Node) -> str | None:
-    fd = redirect.child_by_field_name("descriptor")
-    return doc.masked_text(fd) if fd is not None else None
-
-
 def _statement(cmd: Node) -> Node:
     """The statement a command is (through redirects and ``|| true``-style lists)."""
     current = cmd

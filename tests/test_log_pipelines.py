@@ -426,3 +426,26 @@ def test_unrelated_comment_above_a_rewritten_statement_stays() -> None:
         "mkdir -p $D\n# keep the server's output\nexec > >(tee -a $D/x.log | logger)\n",
         "mkdir -p $D\n# keep the server's output\nexec >> $D/x.log\n",
     )
+
+
+def test_a_misread_line_leaves_the_whole_script_alone_and_stays_idempotent() -> None:
+    # found by the property test: tree-sitter reads the m3 line as arguments of `logger`; rewriting
+    # the other statements (and dropping the unused fan-out function) changed the next parse, so a
+    # second pass rewrote more and the engine refused the file as not idempotent
+    before = (
+        "#!/bin/bash\nLOG_DIR=/var/vcap/sys/log/job\nstamp() {\n"
+        "  awk -W interactive '{ system(\"echo -n [$(date +%F)]\"); print \" \" $0 }'\n}\n"
+        "tee_output_to_sys_log() {\n  declare log_dir=\"$1\"\n  declare log_name=\"$2\"\n"
+        "  exec > >(tee -a >(logger -p user.info -t \"vcap.${log_name}.stdout\") | stamp "
+        ">>\"${log_dir}/${log_name}.stdout.log\")\n"
+        "  exec 2> >(tee -a >(logger -p user.error -t \"vcap.${log_name}.stderr\") | stamp "
+        ">>\"${log_dir}/${log_name}.stderr.log\")\n}\n"
+        "/var/vcap/packages/job/bin/job m1 2>&1 | tee /var/vcap/sys/log/job/t2.log | stamp | logger\n"
+        "/var/vcap/packages/job/bin/job m3 > >(tee -a /var/vcap/sys/log/job/u.log | logger) extra\n"
+        "# send output to syslog and a timestamped file\n"
+        "/var/vcap/packages/job/bin/job m4 2>&1 | tee -a $LOG_DIR/p.log | logger -t vcap.job\n"
+        "true\necho MARK-OUT end\n"
+    )
+    outcome = assert_unchanged(CM, before, dedent=False)
+    assert not outcome.messages("error")
+    assert any("past the end of its line" in m for m in outcome.messages("review"))

@@ -1,24 +1,20 @@
 """Plan and verify: run codemods over a job's scripts and decide which results are safe to keep.
 
 For each script the selected codemods run in registry order on the evolving document (re-parsed
-after each one, so they never fight over overlapping edits). The result is accepted only when
-(1) the bash parse has no error the original did not have, (2) the ERB tags still scan and their
-blocks still balance, and (3) a second pass of the same codemods changes nothing. Otherwise the
-file is left exactly as it was and a finding says which check failed.
+after each one, so they never fight over overlapping edits). The result is accepted only when it
+passes every check of ``migrator.checks`` and a second pass of the same codemods changes nothing;
+otherwise the file is left exactly as it was and a finding says which check failed.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import traceback
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from migrator import erb
+from migrator.checks import script_checks
 from migrator.codemod import Codemod, CodemodResult, Edit, Finding, JobContext, NewFile, Options, SpecChange
 from migrator.discovery import Job, Template, UnreadableScript, read_script
 from migrator.document import Document
@@ -110,6 +106,7 @@ class Pipeline:
     def __init__(self, codemods: Sequence[Codemod], options: Options | None = None):
         self.codemods = list(codemods)
         self.options = options or Options()
+        self.checks = script_checks()
 
     # -- one script ---------------------------------------------------------------------------
     def run_chain(self, ctx: JobContext, doc: Document) -> tuple[Document, list[str], CodemodResult, list[OffsetMap]]:
@@ -161,39 +158,15 @@ class Pipeline:
         return ScriptResult(template, original, final, applied, result)
 
     def verify(self, ctx: JobContext, original: Document, final: Document) -> str | None:
-        if final.error_count > original.error_count:
-            return f"the rewritten script does not parse as bash (line {final.first_error_line()})"
-        problem = bash_syntax_error(final.masked)
-        if problem and not bash_syntax_error(original.masked):
-            return f"bash -n rejects the rewritten script ({problem})"
-        if final.erb_error and not original.erb_error:
-            return "the rewritten script has a broken ERB tag"
-        if erb.blocks_balanced(list(original.tags)) and not erb.blocks_balanced(list(final.tags)):
-            return "the rewritten script's ERB blocks no longer balance"
+        """The first reason the rewrite is unsafe (see ``migrator.checks``), or None."""
+        for check in self.checks:
+            problem = check(ctx, original, final)
+            if problem:
+                return problem
         again, applied, _, _ = self.run_chain(ctx, final)
         if applied or again.source != final.source:
             return "a second pass would change the script again (not idempotent)"
         return None
-
-
-def bash_syntax_error(masked: bytes) -> str | None:
-    """bash's own verdict (``bash -n``) on a script with its ERB masked; None when it parses.
-
-    tree-sitter's grammar is more forgiving than bash in places (it accepts ``then fi`` with an
-    empty body), so a rewrite must also pass the real shell. Skipped where bash is missing.
-    """
-    bash = _bash_path()
-    if bash is None:
-        return None
-    proc = subprocess.run([bash, "-n"], input=masked, capture_output=True, check=False)
-    if proc.returncode == 0:
-        return None
-    return proc.stderr.decode("utf-8", "replace").strip().splitlines()[0] if proc.stderr.strip() else "syntax error"
-
-
-@lru_cache(maxsize=1)
-def _bash_path() -> str | None:
-    return shutil.which("bash")
 
 
 def _unprocessable(doc: Document) -> tuple[int | None, str] | None:

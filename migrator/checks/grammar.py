@@ -6,6 +6,8 @@ body), so a rewrite must also pass the real shell; the ERB check catches a codem
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 from functools import lru_cache
@@ -31,11 +33,87 @@ def check(ctx: JobContext, original: Document, final: Document) -> str | None:
 def bash_syntax_error(masked: bytes) -> str | None:
     """bash's own verdict (``bash -n``) on a script with its ERB masked; None when it parses.
 
-    Skipped where bash is missing.
+    Asked of one long-lived bash per process (see ``BashChecker``) rather than a ``bash -n`` per
+    file: the verdicts are the same and a fork is far cheaper than an exec. Skipped where bash is
+    missing.
     """
-    bash = _bash_path()
-    if bash is None:
+    checker = _checker()
+    if checker is None:
         return None
+    return checker.check(masked)
+
+
+class BashChecker:
+    """A bash that reads scripts from a pipe and checks each in a subshell under ``set -n``.
+
+    ``( eval "set -n<newline>$src" )`` parses like ``bash -n`` and executes nothing; an error stays
+    in the subshell. Wrapping the sources in functions instead would not be sound (a stray ``}``
+    escapes the wrapper). Messages are reworded to what ``bash -n`` prints (``eval``'s line numbers
+    mapped back), so findings do not depend on how the check ran.
+    """
+
+    _LOOP = (
+        "export LC_ALL=C\n"
+        "while IFS= read -r n; do\n"
+        "  src=; [ \"$n\" -gt 0 ] && IFS= read -r -d '' -N \"$n\" src\n"
+        "  ( eval \"set -n\n$src\" ) 2>&1 </dev/null\n"
+        "  printf '\\n%s%d\\n' \"$1\" \"$?\"\n"
+        "done\n"
+    )
+    _EVAL_PREFIX = re.compile(r"^bash: eval: line (\d+): ", re.M)
+
+    def __init__(self, bash: str):
+        self.bash = bash
+        self.sentinel = f"\x01exemplar-migrate-{os.getpid()}\x01"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.line_offset = 0  # eval numbers lines from where the loop calls it
+
+    def _calibrate(self) -> None:
+        probe = self._ask(b"if then fi\n")
+        m = self._EVAL_PREFIX.search(probe.decode("utf-8", "replace"))
+        self.line_offset = int(m.group(1)) - 1 if m else 0
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen([self.bash, "-c", self._LOOP, "bash", self.sentinel],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C"})
+            self._calibrate()
+        return self.proc
+
+    def check(self, masked: bytes) -> str | None:
+        if b"\x00" in masked:
+            return _one_shot(self.bash, masked)
+        try:
+            out = self._ask(masked)
+        except (OSError, ValueError):
+            self.proc = None
+            return _one_shot(self.bash, masked)
+        text, _, status = out.rpartition(self.sentinel.encode())
+        if status.strip() == b"0":
+            return None
+        message = self._EVAL_PREFIX.sub(
+            lambda m: f"{self.bash}: line {int(m.group(1)) - self.line_offset}: ", text.decode("utf-8", "replace")
+        ).strip()
+        return message.splitlines()[0] if message else "syntax error"
+
+    def _ask(self, masked: bytes) -> bytes:
+        proc = self.proc if self.proc is not None and self.proc.poll() is None else self._start()
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(b"%d\n" % len(masked) + masked)
+        proc.stdin.flush()
+        marker = self.sentinel.encode()
+        out = bytearray()
+        while True:
+            line = proc.stdout.readline()
+            if not line:
+                raise ValueError("the checking bash exited")
+            out += line
+            if line.startswith(marker):
+                return bytes(out).rstrip(b"\n")
+
+
+def _one_shot(bash: str, masked: bytes) -> str | None:
     proc = subprocess.run([bash, "-n"], input=masked, capture_output=True, check=False)
     if proc.returncode == 0:
         return None
@@ -43,5 +121,6 @@ def bash_syntax_error(masked: bytes) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _bash_path() -> str | None:
-    return shutil.which("bash")
+def _checker() -> BashChecker | None:
+    bash = shutil.which("bash")
+    return BashChecker(bash) if bash else None

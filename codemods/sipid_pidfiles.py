@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from codemods import _sipid as S
+from codemods._log_shapes import helper_constants
 from migrator import helpers
 from migrator.codemod import (
     Codemod,
@@ -22,6 +23,11 @@ from migrator.document import Document, command_name
 from migrator.edits import OffsetMap
 from migrator.edits import apply as apply_edits
 from migrator.shell import errexit_on_at, redirect_fd, redirect_operator
+
+#: the longest grace sipid's fixed 20 s may replace: a stop that waited longer chose to
+MAX_GRACE = 30
+_KEEP_GRACE = ("keep this stop as it is, or, if the grace was not chosen on purpose, shorten it to at most "
+               f"{MAX_GRACE} s with SIGKILL at the end and re-run")
 
 SIGNALS = {
     "": "TERM", "15": "TERM", "TERM": "TERM", "SIGTERM": "TERM",
@@ -152,6 +158,7 @@ class _Pass:
         self.gone: set[int] = set()  # statements removed outright (to keep bodies non-empty)
         self.sipid = S.sipid(job)
         self.multi = self._multi_pid_files()
+        self.constants = helper_constants(doc)  # NAME=literal set once: a grace read through a variable
 
     # -- output ---------------------------------------------------------------------------------
     def finding(self, node: Node | int, message: str, severity: str = "review", suggestion: str | None = None) -> None:
@@ -463,25 +470,23 @@ class _Pass:
             if not _is_block_statement(stmt):
                 self.finding(cmd, "left unchanged: kill_and_wait is part of a larger command")
                 continue
+            texts = S.arg_texts(self.doc, cmd)
+            timeout = self._number(texts[1]) if len(texts) > 1 else default
+            blocker = self._grace_blocker(timeout, sigkill=len(texts) < 3 or self._number(texts[2]) != 0,
+                                          said=texts[1] if len(texts) > 1 else None)
+            if blocker:
+                self.finding(cmd, f"left unchanged: {blocker}", suggestion=_KEEP_GRACE)
+                continue
             last = self._following_rm(stmt, key) or stmt
             if not self._replace_stop(stmt, last, pidfile, key, wrapper=None):
                 continue
             self.rewritten.add("kill_and_wait")
             notes = []
-            texts = S.arg_texts(self.doc, cmd)
-            timeout = int(texts[1]) if len(texts) > 1 and texts[1].isdigit() else None
             severity = "info"
-            if len(texts) > 1 and timeout is None:
-                notes.append(f"the wait before SIGKILL was {texts[1]}; sipid waits a fixed {S.SIPID_GRACE} s")
-                severity = "review"
-            elif timeout is not None and timeout != S.SIPID_GRACE:
-                notes.append(f"the wait before SIGKILL changes from {timeout} s to sipid's fixed {S.SIPID_GRACE} s")
-                severity = "review"
-            elif timeout is None and default != S.SIPID_GRACE:
-                notes.append(f"the wait before SIGKILL changes from kill_and_wait's default {default} s "
-                             f"to sipid's fixed {S.SIPID_GRACE} s")
-            if len(texts) > 2 and texts[2] == "0":
-                notes.append("kill_and_wait was told not to SIGKILL on timeout; sipid always does")
+            if timeout != S.SIPID_GRACE:
+                origin = "" if len(texts) > 1 else "kill_and_wait's default "
+                notes.append(f"the wait before SIGKILL changes from {origin}{timeout} s to sipid's fixed "
+                             f"{S.SIPID_GRACE} s")
                 severity = "review"
             if exits:
                 after = _code_after(self.doc, stmt)
@@ -560,6 +565,10 @@ class _Pass:
         later = self._used_after(run[-1], assigned)
         if later:
             self.finding(run[0], f"left unchanged: {', '.join(sorted(later))} from the stop logic is used later")
+            return len(run)
+        blocker = self._inline_grace_blocker(kill)
+        if blocker:
+            self.finding(run[0], f"left unchanged: {blocker}", suggestion=_KEEP_GRACE)
             return len(run)
         pidfile = self._pidfile_text(run, key)
         wrapper = self._wrapping_test(run)
@@ -787,6 +796,40 @@ class _Pass:
         notes.append("the pidfile is removed once the process is gone")
         return notes
 
+    # -- the author's stop semantics -----------------------------------------------------------------
+    def _number(self, text: str) -> int | None:
+        """An integer argument, read through a variable the script sets once to a literal."""
+        value = text.strip("\"'")
+        m = re.fullmatch(r"\$\{?(\w+)\}?", value)
+        if m:
+            value = self.constants.get(m.group(1), "")
+        return int(value) if re.fullmatch(r"\d+", value) else None
+
+    def _grace_blocker(self, grace: float | None, sigkill: bool, said: str | None = None) -> str | None:
+        """Why sipid kill (SIGTERM, a fixed 20 s, SIGKILL) would not do what this stop chose, or None.
+
+        A longer grace (a database flushing to disk) or a disabled SIGKILL is a decision, not
+        plumbing: changing it silently could corrupt data, so such stops are left as they are.
+        """
+        sipid = f"sipid kill would send SIGTERM, wait {S.SIPID_GRACE} s, then SIGQUIT and SIGKILL"
+        if not sigkill:
+            wait = f"waits {grace:g} s" if grace is not None else "waits"
+            return f"this stop {wait} and never sends SIGKILL; {sipid}"
+        if grace is None:
+            what = f"'{said}'" if said else "an unknown time"
+            return f"this stop waits {what} before SIGKILL, which the tool cannot read; {sipid}"
+        if grace > MAX_GRACE:
+            return f"this stop waits {grace:g} s before SIGKILL (more than {MAX_GRACE} s); {sipid}"
+        return None
+
+    def _inline_grace_blocker(self, kill: Kill) -> str | None:
+        if kill.signals == {"KILL"} or not kill.loops:
+            return None  # SIGKILL only, or SIGTERM without waiting: no grace was chosen
+        if kill.unbounded:
+            return ("this stop waits for the process without limit and never sends SIGKILL; sipid kill would "
+                    f"send SIGTERM, wait {S.SIPID_GRACE} s, then SIGQUIT and SIGKILL")
+        return self._grace_blocker(kill.wait, sigkill="KILL" in kill.signals)
+
     def _kill_changes_timing(self, kill: Kill) -> bool:
         if kill.signals == {"KILL"} or kill.unbounded or "KILL" not in kill.signals and kill.loops:
             return True
@@ -903,7 +946,24 @@ def _loop_seconds(doc: Document, loop: Node) -> float | None:
             return None
         sleeps += float(args[0])
     count = S.iterations(doc, loop)
+    if count is None:
+        count = _countdown(doc, loop)
     return None if count is None or not sleeps else count * sleeps
+
+
+def _countdown(doc: Document, loop: Node) -> int | None:
+    """Iterations of a loop that counts a variable down to zero (``TRIES=$((TRIES-1))`` with a
+    ``-le 0``/``-eq 0`` test), starting from the last literal it was set to before the loop."""
+    body = doc.masked_text(loop)
+    for name in dict.fromkeys(re.findall(r"\b(\w+)=\$\(\(\s*\$?\1\s*-\s*1\s*\)\)|\(\(\s*(\w+)--\s*\)\)", body)):
+        var = name[0] or name[1]
+        if not re.search(rf"\$\{{?{var}\}}?\"?\s+-(le|eq)\s+0\b|\$\{{?{var}\}}?\"?\s+-lt\s+1\b", body):
+            continue
+        before = doc.masked[:loop.start_byte].decode("utf-8", "replace")
+        inits = re.findall(rf"(?:^|[\s;]){var}=(\d+)\s*$", before, re.M)
+        if inits:
+            return int(inits[-1])
+    return None
 
 
 def _remove_unsourced_helpers(cm: SipidPidfiles, job: JobContext, documents: Mapping[str, Document]) -> CodemodResult:

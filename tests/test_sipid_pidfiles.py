@@ -209,18 +209,48 @@ def test_pidfile_read_with_redirect_and_literal_path() -> None:
     )
 
 
-def test_kill_and_wait_with_custom_timeout_reports_the_change() -> None:
-    outcome = assert_codemod(CM, "kill_and_wait ${PIDFILE} 60\n", kill_block('"${PIDFILE}"', indent=""))
-    assert any("from 60 s to sipid's fixed 20 s" in m for m in outcome.messages("review"))
+def test_kill_and_wait_with_a_short_custom_timeout_reports_the_change() -> None:
+    outcome = assert_codemod(CM, "kill_and_wait ${PIDFILE} 10\n", kill_block('"${PIDFILE}"', indent=""))
+    assert any("from 10 s to sipid's fixed 20 s" in m for m in outcome.messages("review"))
+
+
+def test_kill_and_wait_with_a_long_grace_is_the_authors_choice() -> None:
+    outcome = assert_unchanged(CM, "kill_and_wait ${PIDFILE} 60\n")
+    assert any("waits 60 s before SIGKILL" in m and "left unchanged" in m for m in outcome.messages("review"))
+
+
+def test_kill_and_wait_without_sigkill_is_left_alone() -> None:
+    outcome = assert_unchanged(CM, "kill_and_wait $PIDFILE 25 0\n")
+    assert any("never sends SIGKILL" in m for m in outcome.messages("review"))
+
+
+def test_grace_and_kill_flag_are_read_through_variables() -> None:
+    outcome = assert_unchanged(CM, """\
+        timeout=1
+        sigkill_on_timeout=0
+        kill_and_wait $PIDFILE $timeout $sigkill_on_timeout
+        """)
+    assert any("waits 1 s and never sends SIGKILL" in m for m in outcome.messages("review"))
+    outcome = assert_unchanged(CM, "GRACE=300\nkill_and_wait $PIDFILE \"${GRACE}\"\n")
+    assert any("waits 300 s" in m for m in outcome.messages("review"))
+
+
+def test_a_grace_the_tool_cannot_read_is_left_alone() -> None:
+    outcome = assert_unchanged(CM, 'kill_and_wait $PIDFILE <%= p("job.grace") %>\n')
+    assert any("cannot read" in m for m in outcome.messages("review"))
 
 
 def test_kill_and_wait_default_timeout_is_read_from_the_helper_in_the_release() -> None:
-    helper = 'kill_and_wait() {\n  pidfile=$1\n  timeout=${2:-40}\n  kill $(cat $pidfile)\n}\n'
+    helper = 'kill_and_wait() {\n  pidfile=$1\n  timeout=${2:-15}\n  kill $(cat $pidfile)\n}\n'
     outcome = assert_codemod(
         CM, "source /var/vcap/packages/x/utils.sh\nkill_and_wait $PIDFILE\n", kill_block(indent=""),
         helpers={"/var/vcap/packages/x/utils.sh": helper},
     )
-    assert any("default 40 s" in m for m in outcome.messages())
+    assert any("default 15 s" in m for m in outcome.messages())
+    long_default = helper.replace("15", "40")
+    outcome = assert_unchanged(CM, "source /var/vcap/packages/x/utils.sh\nkill_and_wait $PIDFILE\n",
+                               helpers={"/var/vcap/packages/x/utils.sh": long_default})
+    assert any("waits 40 s before SIGKILL" in m for m in outcome.messages("review"))
 
 
 def test_kill_and_wait_that_exited_warns_about_code_after_it() -> None:
@@ -258,8 +288,9 @@ def test_term_poll_kill_loop_in_a_pidfile_guard_becomes_one_block() -> None:
     assert any("from about 30 s" in m for m in outcome.messages("review"))
 
 
-def test_proc_poll_loop_that_never_gives_up_is_bounded_now() -> None:
-    outcome = assert_codemod(
+def test_proc_poll_loop_that_never_gives_up_is_the_authors_choice() -> None:
+    """A stop that waits without limit never SIGKILLs: sipid would, after 20 s, so it stays."""
+    outcome = assert_unchanged(
         CM,
         """\
         PID=`cat $PIDFILE`
@@ -269,13 +300,13 @@ def test_proc_poll_loop_that_never_gives_up_is_bounded_now() -> None:
         done
         echo "stopped"
         """,
-        kill_block(indent="") + 'echo "stopped"\n',
     )
-    assert any("without limit" in m for m in outcome.messages("review"))
+    assert any("without limit" in m and "left unchanged" in m for m in outcome.messages("review"))
 
 
 def test_countdown_loop_with_kill_inside() -> None:
-    assert_codemod(
+    """TRIES=20 counted down with a 1 s sleep is a 20 s grace ending in SIGKILL: sipid's own."""
+    outcome = assert_codemod(
         CM,
         """\
         PID=$(cat $PIDFILE)
@@ -292,6 +323,11 @@ def test_countdown_loop_with_kill_inside() -> None:
         """,
         kill_block(indent=""),
     )
+    assert not any("changes from" in m for m in outcome.messages())
+    longer = assert_unchanged(CM, "PID=$(cat $PIDFILE)\nkill $PID\nTRIES=90\nwhile kill -0 $PID; do\n"
+                                  "  TRIES=$((TRIES-1))\n  if [ $TRIES -le 0 ]; then kill -9 $PID; break; fi\n"
+                                  "  sleep 1\ndone\n")
+    assert any("waits 90 s before SIGKILL" in m for m in longer.messages("review"))
 
 
 def test_pid_variable_used_after_the_stop_keeps_the_code() -> None:

@@ -197,6 +197,40 @@ def positional_locals(doc: Document, fn: Node) -> dict[str, int]:
     return out
 
 
+_SCRIPT_NAME = re.compile(r'"?\$\(\s*basename\s+"?\$\{?0\}?"?\s*\)"?|"?\$\{0##\*/\}"?')
+_LITERAL = re.compile(r'"[\w./:@+-]*"|\'[\w./:@+-]*\'|[\w./:@+-]+')
+
+
+def own_locals(doc: Document, fn: Node, script_name: str) -> dict[str, str | None]:
+    """A helper function's own variables (not bound to a positional parameter) and the text each
+    stands for at the call: ``log_basename="$(basename "$0")"`` is the calling script's name (the
+    helper runs in the caller's shell), a literal is itself; None when it cannot be told (computed
+    otherwise, or set more than once). Inlining the helper must put these in too."""
+    body = fn.child_by_field_name("body")
+    positional = positional_locals(doc, fn)
+    out: dict[str, str | None] = {}
+    if body is None:
+        return out
+    for assign in doc.find("variable_assignment", within=body):
+        name, value = assign.child_by_field_name("name"), assign.child_by_field_name("value")
+        if name is None or doc.masked_text(name) in positional:
+            continue
+        key = doc.masked_text(name)
+        text = doc.masked_text(value) if value is not None else ""
+        if key in out:
+            out[key] = None
+        elif _SCRIPT_NAME.fullmatch(text):
+            out[key] = script_name
+        elif _LITERAL.fullmatch(text):
+            out[key] = text.strip("\"'")
+        else:
+            out[key] = None
+    for node in doc.find("variable_name", within=body):
+        if node.parent is not None and node.parent.type == "declaration_command":
+            out.setdefault(doc.masked_text(node), None)
+    return out
+
+
 def substitute_arguments(path: str, params: dict[str, int], args: list[str]) -> str | None:
     """Put the call's arguments into a helper's file path; None when that is not plainly possible."""
 

@@ -200,8 +200,9 @@ def job_helper_source(job: JobContext, template_path: str) -> bool:
     return any(pattern.search(text) for key, text in job.files.items() if key != template_path)
 
 
-def helper_text(job: JobContext, path: str) -> str | None:
-    return job.helpers.get(path)
+def helper_text(job: JobContext, doc: Document, node: Node, path: str) -> str | None:
+    """The text a ``source`` line reads (the release's own, else a known copy where allowed)."""
+    return helpers.lookup(job, doc, node, path).text
 
 
 def function_body(text: str, name: str) -> tuple[Document, Node] | None:
@@ -215,22 +216,24 @@ def function_body(text: str, name: str) -> tuple[Document, Node] | None:
 
 def helper_exits(job: JobContext, doc: Document, function: str) -> bool:
     """Does the sourced helper's ``function`` end the script with ``exit``?"""
-    for _, path in helpers.source_commands(doc):
-        text = helper_text(job, path)
+    for node, path in helpers.source_commands(doc):
+        found_at = helpers.lookup(job, doc, node, path)
+        text = found_at.text
         if text is not None:
             found = function_body(text, function)
             if found is not None:
                 hdoc, fn = found
                 return any(command_name(hdoc, c) == "exit" for c in hdoc.commands(within=fn))
-        elif path.rsplit("/", 1)[-1] in KILL_AND_WAIT_EXITS and function == "kill_and_wait":
+        elif (found_at.origin == "builtin" and path.rsplit("/", 1)[-1] in KILL_AND_WAIT_EXITS
+              and function == "kill_and_wait"):
             return True
     return False
 
 
 def helper_default_timeout(job: JobContext, doc: Document) -> int:
     """kill_and_wait's default timeout, read from the helper when the release carries it."""
-    for _, path in helpers.source_commands(doc):
-        text = helper_text(job, path)
+    for node, path in helpers.source_commands(doc):
+        text = helper_text(job, doc, node, path)
         if text is None:
             continue
         found = function_body(text, "kill_and_wait")
@@ -253,7 +256,8 @@ def drop_unused_sources(cm: Codemod, job: JobContext, doc: Document, replaced: l
         return
     for node, path in helpers.source_commands(doc):
         base = path.rsplit("/", 1)[-1]
-        info = helpers.describe(path, helper_text(job, path))
+        found = helpers.lookup(job, doc, node, path)
+        info = helpers.describe_source(job, doc, node, path)
         if base not in PID_HELPER_FILES and not (info.functions & PID_FUNCTIONS):
             continue
         if info.known and info.functions and not (info.functions & rewritten):
@@ -282,7 +286,7 @@ def drop_unused_sources(cm: Codemod, job: JobContext, doc: Document, replaced: l
         if span is None:
             continue
         result.edits.append(statement_removal(doc, node, span, f"source@{node.start_byte}", gone))
-        if helper_text(job, path) is None:
+        if found.origin == "builtin":
             result.findings.append(cm.finding(
                 doc, node.start_byte,
                 f"removed 'source {path}': the release does not carry it, so this relies on what the common "

@@ -87,6 +87,7 @@ class ErbToConfig(Codemod):
         "relegate it to configuration files so start and stop stay deterministic and simple."
     )
     triggers = (b"<%",)
+    introduces = frozenset({"cp", "cat"})  # a heredoc that became its own config template
 
     def transform(self, job: JobContext, doc: Document) -> CodemodResult:
         return _Move(self, job, doc).run()

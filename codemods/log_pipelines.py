@@ -17,6 +17,7 @@ from codemods._log_shapes import (
     mentioned_outside,
     misread_command,
     normal_path,
+    own_locals,
     pipefail_before,
     pipeline_stages,
     positional_locals,
@@ -89,6 +90,7 @@ class LogPipelines(Codemod):
         "redirect stdout/stderr into /var/vcap/sys/log/<job>/ with plain redirection."
     )
     triggers = (b"logger", b"tee", b">(", b"source ", b". /")
+    introduces = frozenset({"mkdir"})  # the folder of a log file a plain redirect now opens
 
     def transform(self, job: JobContext, doc: Document) -> CodemodResult:
         return _Rewrite(self, job, doc).run()
@@ -413,7 +415,7 @@ class _Rewrite:
                     and enclosing_function_name(cmd, self.doc) not in helpers_called):
                 return self.doc.line_of(cmd.start_byte)
         for node, path in helpers.source_commands(self.doc):
-            text = self.job.helpers.get(path)
+            text = self._release_text(node, path)
             if node.start_byte < at.start_byte and text is not None and top_level_fanouts(helpers.parse_helper(text))[0]:
                 return self.doc.line_of(node.start_byte)
         return None
@@ -595,8 +597,8 @@ class _Rewrite:
         for name, fn in self.functions.items():
             if is_fanout_function(self.doc, fn):
                 found[name] = (self.doc, fn)
-        for _node, path in helpers.source_commands(self.doc):
-            text = self._helper_text(path)
+        for node, path in helpers.source_commands(self.doc):
+            text = self._helper_text(node, path)
             if text is None:
                 continue
             hdoc = helpers.parse_helper(text)
@@ -607,12 +609,16 @@ class _Rewrite:
         self._helper_fns = found
         return found
 
-    def _helper_text(self, path: str) -> str | None:
-        """A sourced helper's text: from the release, else the known ``syslog_utils.sh``."""
-        text = self.job.helpers.get(path)
-        if text is None and path.endswith("syslog_utils.sh"):
-            return KNOWN_SYSLOG_UTILS
-        return text
+    def _helper_text(self, node: Node, path: str) -> str | None:
+        """A sourced helper's text: the release's own, else a known copy (``syslog_utils.sh``)
+        where the path resolves to nothing in the release (``migrator.helpers.lookup``)."""
+        return helpers.lookup(self.job, self.doc, node, path).text
+
+    def _release_text(self, node: Node, path: str) -> str | None:
+        """A sourced helper's text only when the release carries it (side effects of sourcing
+        are never assumed from a known copy)."""
+        found = helpers.lookup(self.job, self.doc, node, path)
+        return found.text if found.origin == "release" else None
 
     def _fanout_helper_calls(self) -> None:
         fns = self._helper_functions()
@@ -651,7 +657,7 @@ class _Rewrite:
         the helper provides is used; otherwise the line stays, with a finding.
         """
         for node, path in helpers.source_commands(self.doc):
-            text = self.job.helpers.get(path)
+            text = self._release_text(node, path)
             if text is None or self._inside_replaced(node):
                 continue
             hdoc = helpers.parse_helper(text)
@@ -684,12 +690,19 @@ class _Rewrite:
 
     def _expand_fanout(self, hdoc: Document, fn: Node, args: list[str], call: Node) -> list[str] | None:
         redirects = [r for r in hdoc.find("file_redirect", within=fn)]
-        return self._exec_lines(hdoc, redirects, positional_locals(hdoc, fn), {}, args, call)
+        # `$(basename "$0")` in the helper is the calling script's name: the name it runs under
+        # when it is a job's own bin/ script, else the same expression
+        rendered = self.job.rendered_path(self.doc.path)
+        name = self.script if rendered and rendered.startswith("bin/") and not self._is_library() else '$(basename "$0")'
+        return self._exec_lines(hdoc, redirects, positional_locals(hdoc, fn), {}, args, call,
+                                own=own_locals(hdoc, fn, name))
 
     def _exec_lines(self, hdoc: Document, redirects: list[Node], params: dict[str, int],
-                    constants: dict[str, str], args: list[str], call: Node) -> list[str] | None:
+                    constants: dict[str, str], args: list[str], call: Node,
+                    own: dict[str, str | None] | None = None) -> list[str] | None:
         """The plain ``exec`` redirections equivalent to a helper's fan-out redirects, with the
-        helper's parameters and constants put in; None (with a finding) when that is not plain."""
+        helper's parameters, its own locals (``own``) and its constants put in; None (with a
+        finding) when that is not plain."""
         lines = []
         noted = len(self.result.findings)
         stdout_moved = False  # an earlier redirect of the helper's already moved stdout
@@ -710,7 +723,17 @@ class _Rewrite:
             target = self._target(call, flow, fd)
             if target is None:
                 return None
-            path = substitute_arguments(put_constants(target[0], constants), params, args)
+            raw = target[0]
+            if own:
+                unknown = [n for n in re.findall(r"\$\{?(\w+)", raw) if n in own and own[n] is None]
+                if unknown:
+                    self.result.findings[noted:] = [f for f in self.result.findings[noted:] if f.severity != "info"]
+                    self.finding(call.start_byte, f"left unchanged: the helper's log file name uses its own variable "
+                                 f"{unknown[0]}, whose value the tool cannot work out ({shorten(raw)})",
+                                 suggestion="rewrite the call by hand as 'exec >> FILE' with the file it wrote")
+                    return None
+                raw = put_constants(raw, {k: v for k, v in own.items() if v is not None})
+            path = substitute_arguments(put_constants(raw, constants), params, args)
             if path is None:
                 # the notes about the rewrite (syslog dropped, ...) describe a rewrite not made
                 self.result.findings[noted:] = [f for f in self.result.findings[noted:] if f.severity != "info"]
@@ -723,7 +746,7 @@ class _Rewrite:
 
     def _drop_unused_sources(self, fns: dict[str, tuple[Document, Node]]) -> None:
         for node, path in helpers.source_commands(self.doc):
-            text = self._helper_text(path)
+            text = self._helper_text(node, path)
             if text is None:
                 continue
             info = helpers.describe(path, text)
@@ -772,17 +795,6 @@ class _Rewrite:
         return mentioned_outside(self.doc, name, fn, self.replaced)
 
 
-#: The widely copied ``syslog_utils.sh`` (diego, capi, routing releases), described by behaviour:
-#: ``tee_output_to_sys_log DIR NAME`` fans stdout and stderr out to syslog and to
-#: ``DIR/NAME.stdout.log`` / ``DIR/NAME.stderr.log``.
-KNOWN_SYSLOG_UTILS = """
-function tee_output_to_sys_log() {
-  declare log_dir="$1"
-  declare log_name="$2"
-  exec > >(tee -a >(logger -p user.info -t "vcap.${log_name}.stdout") | prepend_datetime >>"${log_dir}/${log_name}.stdout.log")
-  exec 2> >(tee -a >(logger -p user.error -t "vcap.${log_name}.stderr") | prepend_datetime >>"${log_dir}/${log_name}.stderr.log")
-}
-function prepend_datetime() {
-  perl -ne 'BEGIN { use Time::HiRes "time"; use POSIX "strftime"; STDOUT->autoflush(1) }; my $t = time; my $fsec = sprintf ".%06d", ($t-int($t))*1000000; my $time = strftime("[%Y-%m-%dT%H:%M:%S".$fsec."Z]", gmtime $t); print("$time $_")'
-}
-"""
+#: The widely copied ``syslog_utils.sh``, as migrator.helpers knows it (kept under this name for
+#: the tests that feed it in as a release's own helper).
+KNOWN_SYSLOG_UTILS = helpers.KNOWN_TEXTS["syslog_utils.sh"]

@@ -330,7 +330,8 @@ class _Pass:
                 self.finding(stmt, "sipid claim records the background pid; the guard before the start is kept, "
                              "because the process starts before the claim", "info")
                 continue
-            self._claim(stmt, pid, dest, key)
+            if not self._claim(stmt, pid, dest, key):
+                continue
             claimed[key] = stmt
             if hand_guard is not None and not self.taken(hand_guard):
                 busy = self._work_between(hand_guard, stmt)
@@ -378,28 +379,48 @@ class _Pass:
                      "refused second start must not do", "info",
                      "move that work after the sipid claim, then drop the guard")
 
-    def _claim(self, stmt: Node, pid: str, dest: Node, key: str) -> None:
+    def _claim(self, stmt: Node, pid: str, dest: Node, key: str) -> bool:
+        """Replace the pid write with ``sipid claim``; False (with a finding) when it is left."""
         # after a background start the process already runs: exiting would not undo it
         tail = "" if pid == "$!" or errexit_on_at(self.doc.masked, stmt.start_byte) else " || exit 1"
         text = f'{self.sipid} claim --pid "{pid}" --pid-file {S.quoted(self.doc.node_text(dest))}{tail}'
         fix = f"claim@{stmt.start_byte}"
-        setup = self._setup_after(stmt) if pid == "$$" else None
+        setup, users = self._setup_after(stmt, key) if pid == "$$" else (None, [])
         span = self.doc.full_lines(stmt.start_byte, stmt.end_byte) if setup is not None else None
         if setup is not None and span is not None:
-            # sipid creates a missing folder 0700 as root: claim after the folder set-up
+            # sipid creates a missing folder 0700 as root: claim after the folder set-up; what
+            # used the pidfile in between (chown, chmod) needs the file, so it follows the claim
+            user_spans = [S.statement_span(self.doc, u) for u in users]
+            if any(sp is None for sp in user_spans):
+                shared = users[user_spans.index(None)]
+                self.finding(stmt, f"left unchanged: '{_short(self.doc.masked_text(shared))}' (line "
+                             f"{self.doc.line_of(shared.start_byte)}) uses the pidfile, which would only exist "
+                             "after the sipid claim that goes after the folder set-up, and it shares its line "
+                             "with other code", suggestion="put it on a line of its own, then re-run")
+                return False
             indent = S.indent_of(self.doc, stmt)
             after = self.doc.line_end(setup.end_byte - 1)
+            moved = "".join(self.doc.slice(*sp) for sp in user_spans if sp is not None)
             self.edit(span[0], span[1], "", fix)
-            self.edit(after, after, f"{indent}{text}\n", fix)
-            self.finding(stmt, "the claim goes after the folder set-up that followed the pid write "
-                         f"(line {self.doc.line_of(setup.start_byte)}), so sipid finds the run folder made and "
-                         "owned", "info")
-            return
+            for sp in user_spans:
+                if sp is not None:
+                    self.edit(sp[0], sp[1], "", fix)
+            self.edit(after, after, f"{indent}{text}\n{moved}", fix)
+            note = ("the claim goes after the folder set-up that followed the pid write "
+                    f"(line {self.doc.line_of(setup.start_byte)}), so sipid finds the run folder made and owned")
+            if users:
+                lines = ", ".join(str(self.doc.line_of(u.start_byte)) for u in users)
+                note += f"; what used the pidfile there (line {lines}) now follows the claim, which creates it"
+            self.finding(stmt, note, "info")
+            return True
         self.edit(stmt.start_byte, stmt.end_byte, text, fix)
+        return True
 
-    def _setup_after(self, stmt: Node) -> Node | None:
-        """The last of the mkdir/chown/chmod statements right after the pid write."""
+    def _setup_after(self, stmt: Node, key: str) -> tuple[Node | None, list[Node]]:
+        """The last of the folder set-up statements (mkdir/chown/chmod) right after the pid write,
+        and the statements before it that use the pidfile itself (``chown vcap $PIDFILE``)."""
         last = None
+        users: list[Node] = []
         following = _next_statement(stmt)
         while following is not None:
             cmd = self._plain_command(following)
@@ -407,8 +428,12 @@ class _Pass:
                 break
             if any(not t.is_output for t in self.doc.tags_in(stmt.end_byte, following.end_byte + 1)):
                 break  # set-up under an ERB condition: the claim must not move into it
-            last, following = following, _next_statement(following)
-        return last
+            if any(S.path_key(self.doc.node_text(a)) == key for a in S.args_of(self.doc, cmd)):
+                users.append(following)
+            else:
+                last = following
+            following = _next_statement(following)
+        return last, [u for u in users if last is not None and u.start_byte < last.start_byte]
 
     def _hand_guard(self, write: Node, key: str) -> Node | None:
         """An ``if`` before the pid write that exits when the pidfile names a live process."""

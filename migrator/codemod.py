@@ -138,6 +138,9 @@ class Codemod:
     summary: ClassVar[str]
     rationale: ClassVar[str]
     triggers: ClassVar[tuple[bytes, ...]] = ()
+    #: external commands the rewrite may add to a script (the configured sipid is always allowed);
+    #: the semantic post-check refuses any other command the original never called
+    introduces: ClassVar[frozenset[str]] = frozenset()
 
     def applies_to(self, doc: Document) -> bool:
         return not self.triggers or any(t in doc.source for t in self.triggers)

@@ -19,6 +19,7 @@ from migrator.codemod import Codemod, CodemodResult, Edit, Finding, JobContext, 
 from migrator.discovery import Job, Template, UnreadableScript, read_script
 from migrator.document import Document
 from migrator.edits import EditConflict, OffsetMap, apply
+from migrator.helpers import expand_path, literal_assignments
 from migrator.spec import SpecError, apply_spec_changes
 
 
@@ -147,7 +148,7 @@ class Pipeline:
             return _rejected(template, original, f"left unchanged: a codemod produced {exc}", "error")
         if not applied and not result.changes_anything:
             return ScriptResult(template, original, original, [], result)
-        failure = self.verify(ctx, original, final)
+        failure = self.verify(ctx, original, final, result)
         if failure:
             result.findings.append(Finding(
                 "engine", template.rel, None,
@@ -157,16 +158,30 @@ class Pipeline:
             return ScriptResult(template, original, original, [], CodemodResult(findings=result.findings))
         return ScriptResult(template, original, final, applied, result)
 
-    def verify(self, ctx: JobContext, original: Document, final: Document) -> str | None:
-        """The first reason the rewrite is unsafe (see ``migrator.checks``), or None."""
+    def verify(self, ctx: JobContext, original: Document, final: Document,
+               created: CodemodResult | None = None) -> str | None:
+        """The first reason the rewrite is unsafe (see ``migrator.checks``), or None.
+
+        The checks see the job as the rewrite leaves it: the templates it creates (an env file
+        the new script sources) are among the job's files."""
+        checked = with_new_files(ctx, created) if created is not None else ctx
         for check in self.checks:
-            problem = check(ctx, original, final)
+            problem = check(checked, original, final)
             if problem:
                 return problem
         again, applied, _, _ = self.run_chain(ctx, final)
         if applied or again.source != final.source:
             return "a second pass would change the script again (not idempotent)"
         return None
+
+
+def with_new_files(ctx: JobContext, created: CodemodResult) -> JobContext:
+    """The job context plus the templates a script's rewrite creates (and their spec entries)."""
+    added = {sc.key: sc.value for sc in created.spec_changes if sc.kind == "add_template" and sc.value}
+    if not added and not created.new_files:
+        return ctx
+    return replace(ctx, templates={**ctx.templates, **added},
+                   files={**ctx.files, **{nf.path: nf.content for nf in created.new_files}})
 
 
 def _unprocessable(doc: Document) -> tuple[int | None, str] | None:
@@ -248,7 +263,10 @@ def find_helpers(job: Job, sourced: Iterable[str]) -> dict[str, str]:
 
 
 def build_context(job: Job, options: Options, texts: dict[str, str]) -> JobContext:
-    sourced = {m.group(1) for text in texts.values() for m in _SOURCE_LINE.finditer(text)}
+    # keyed by the path with the script's literal variables put in (``${JOB_DIR}/bin/x.sh``), the
+    # way migrator.helpers.lookup asks for it
+    sourced = {expand_path(m.group(1), literal_assignments(text))
+               for text in texts.values() for m in _SOURCE_LINE.finditer(text)}
     spec = job.spec
     return JobContext(
         name=job.name,

@@ -1,8 +1,12 @@
 """What a sourced shell helper provides: its functions, variables and top-level side effects.
 
 A ``source .../utils.sh`` line may only be removed when nothing it provides is still used, so
-codemods need to know what each helper defines and does when sourced. The helper is read from the
-release when it is there; otherwise the known contents of the common helpers are used.
+codemods need to know what each helper defines and does when sourced. This module owns that lookup
+for every codemod and check (``lookup``/``describe_source``): a ``source`` path resolves through the
+job (``${JOB_DIR}/bin/x.sh`` where the script sets ``JOB_DIR=/var/vcap/jobs/<job>`` is the template
+the spec renders to ``bin/x.sh``), the release's own text always wins, and a built-in description
+of a common helper is used only where the path resolves to nothing in the release: never for a path
+the tool cannot work out, nor for one of the job's own paths.
 """
 
 from __future__ import annotations
@@ -10,10 +14,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, Literal, Mapping
 
 from tree_sitter import Node
 
 from migrator.document import Document, command_name
+
+if TYPE_CHECKING:
+    from migrator.codemod import JobContext
 
 
 @dataclass(frozen=True)
@@ -125,3 +133,118 @@ def _analyse(text: str) -> HelperInfo:
                 continue
         effects.append(re.sub(r"\s+", " ", doc.node_text(stmt))[:120])
     return HelperInfo(frozenset(functions), frozenset(variables), tuple(effects))
+
+
+# -- where a ``source`` line leads --------------------------------------------------------------
+#: The full text of common helpers that codemods inline (not just describe), used only where the
+#: path resolves to nothing in the release. ``syslog_utils.sh`` is the widely copied one (diego,
+#: capi, routing releases): ``tee_output_to_sys_log DIR NAME`` fans stdout and stderr out to syslog
+#: and to ``DIR/NAME.stdout.log`` / ``DIR/NAME.stderr.log``.
+KNOWN_TEXTS: dict[str, str] = {
+    "syslog_utils.sh": """
+function tee_output_to_sys_log() {
+  declare log_dir="$1"
+  declare log_name="$2"
+  exec > >(tee -a >(logger -p user.info -t "vcap.${log_name}.stdout") | prepend_datetime >>"${log_dir}/${log_name}.stdout.log")
+  exec 2> >(tee -a >(logger -p user.error -t "vcap.${log_name}.stderr") | prepend_datetime >>"${log_dir}/${log_name}.stderr.log")
+}
+function prepend_datetime() {
+  perl -ne 'BEGIN { use Time::HiRes "time"; use POSIX "strftime"; STDOUT->autoflush(1) }; my $t = time; my $fsec = sprintf ".%06d", ($t-int($t))*1000000; my $time = strftime("[%Y-%m-%dT%H:%M:%S".$fsec."Z]", gmtime $t); print("$time $_")'
+}
+""",
+}
+
+Origin = Literal["release", "builtin", "missing", "unknown"]
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What a ``source`` line reads: ``text`` is the release's own file (origin ``release``), a
+    built-in copy of a common helper (``builtin``), or None: ``missing`` for a path of the job's
+    own folder that its spec does not render (nothing is there on the VM), ``unknown`` when the
+    release does not carry it and no copy may stand in."""
+
+    path: str  # as written in the script
+    resolved: str  # with the script's literal variables put in
+    text: str | None
+    origin: Origin
+
+
+_ASSIGN = re.compile(r"(?m)^[ \t]*(?:export[ \t]+|readonly[ \t]+)?(\w+)=([\"']?)([\w./@:+-]*)\2[ \t]*(?:#.*)?$")
+_VAR = re.compile(r"\$\{(\w+)\}|\$(\w+)")
+
+
+def literal_assignments(text: str) -> dict[str, str]:
+    """Variables a script sets to one literal (``JOB_DIR=/var/vcap/jobs/web``); a name set to two
+    different values is left out, since which one holds depends on the path taken."""
+    values: dict[str, set[str]] = {}
+    for m in _ASSIGN.finditer(text):
+        values.setdefault(m.group(1), set()).add(m.group(3))
+    return {k: next(iter(v)) for k, v in values.items() if len(v) == 1}
+
+
+def expand_path(path: str, assignments: Mapping[str, str]) -> str:
+    """A sourced path with the script's literal variables put in (repeatedly: ``$JOB_DIR`` may be
+    ``/var/vcap/jobs/$JOB``); names it does not know stay as written."""
+    for _ in range(4):
+        expanded = _VAR.sub(lambda m: assignments.get(m.group(1) or m.group(2), m.group(0)), path)
+        if expanded == path:
+            break
+        path = expanded
+    return path
+
+
+def resolve_path(doc: Document, node: Node, path: str) -> str:
+    """The path a ``source`` command reads, with variables the script set before it put in."""
+    if "$" not in path:
+        return path
+    return expand_path(path, literal_assignments(doc.masked[: node.start_byte].decode("utf-8", "replace")))
+
+
+def lookup(job: "JobContext", doc: Document, node: Node, path: str) -> Lookup:
+    """The text a ``source`` line of ``doc`` reads, as the release (or, failing it, a known copy)
+    tells. See the module docstring for the order."""
+    resolved = resolve_path(doc, node, path)
+    text = job.helpers.get(resolved)
+    if text is None and resolved != path:
+        text = job.helpers.get(path)
+    own = re.match(r"/var/vcap/jobs/([^/]+)/(.+)$", resolved)
+    if text is None and own and own.group(1) == job.name:
+        for source, rendered in job.templates.items():
+            if rendered == own.group(2):
+                text = job.files.get(f"templates/{source}")
+                break
+    if text is not None:
+        return Lookup(path, resolved, text, "release")
+    if own and own.group(1) == job.name and job.templates and "$" not in resolved:
+        return Lookup(path, resolved, None, "missing")
+    if _builtin_allowed(job, resolved):
+        known = KNOWN_TEXTS.get(resolved.rsplit("/", 1)[-1])
+        if known is not None:
+            return Lookup(path, resolved, known, "builtin")
+        return Lookup(path, resolved, None, "builtin" if resolved.rsplit("/", 1)[-1] in KNOWN else "unknown")
+    return Lookup(path, resolved, None, "unknown")
+
+
+def _builtin_allowed(job: "JobContext", resolved: str) -> bool:
+    """May a built-in copy stand in for this path? Only for a literal path outside the job's own
+    folder: a path with a variable the tool could not read may be the release's own file (the
+    bug this guards against), and the job's own files are all in its spec."""
+    if not resolved.startswith("/") or re.search(r"[$`]", resolved) or not re.fullmatch(r"[\w./@:+-]+", resolved):
+        return False
+    own = re.match(r"/var/vcap/jobs/([^/]+)/", resolved)
+    return not (own and own.group(1) == job.name)
+
+
+def describe_source(job: "JobContext", doc: Document, node: Node, path: str) -> HelperInfo:
+    """What sourcing ``path`` at ``node`` gives the script (see ``lookup``)."""
+    return info_of(lookup(job, doc, node, path))
+
+
+def info_of(found: Lookup) -> HelperInfo:
+    """What a looked-up source gives: its text analysed, a known description, or unknown."""
+    if found.text is not None:
+        return _analyse(found.text)
+    if found.origin == "builtin":
+        return KNOWN[found.resolved.rsplit("/", 1)[-1]]
+    return HelperInfo(frozenset(), known=False)

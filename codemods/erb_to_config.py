@@ -25,6 +25,7 @@ from migrator.codemod import (
 )
 from migrator.document import Document, bash_parser, command_name
 from migrator.erb import ErbTag
+from migrator.language import first_line_span
 
 Chain = list[tuple[Group, int]]
 _SIMPLE_LOCAL = re.compile(r"([a-z_]\w*)\s*=(?![=~>])\s*([^;\n]+)")
@@ -147,6 +148,9 @@ class _Move:
         self.conflicts: list[tuple[_Region, str]] = []  # regions that could not move, and why
         self.converted: list[tuple[Group, list[_Block], list[Edit]]] = []  # ERB ifs made bash ifs
         self.nounset = bool(_NOUNSET.search(doc.masked.decode("utf-8", "replace")))
+        # a POSIX sh script (dash on the stemcell) is sourced with `.` and gets no arrays
+        self.posix = job.dialect(doc) == "sh"
+        self.posix_kept: set[int] = set()  # flag groups left alone because they would need an array
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> CodemodResult:
@@ -171,23 +175,27 @@ class _Move:
         self._values()
         self._keep_block_variables()
         if self.plan.blocks:
-            self._write_env(env_name, regions)
+            if not self._write_env(env_name, regions):
+                return self._shebang_in_block()
         else:
             self._drop_copied_locals()
         self.result.edits += self.plan.edits
         self._leftover_findings()
         return self.result
 
-    def _write_env(self, env_name: tuple[str, str], regions: list[_Region]) -> None:
-        """Place the ``source`` line, move the regions that may move, and write the env template."""
-        anchor = self._hoist(min(self.plan.anchors))
+    def _write_env(self, env_name: tuple[str, str], regions: list[_Region]) -> bool:
+        """Place the ``source`` line, move the regions that may move, and write the env template;
+        False when the line has no place below the shebang."""
+        anchor = self._below_shebang(self._hoist(min(self.plan.anchors)))
+        if anchor is None:
+            return False
         first = next((r for r in regions if r.start == anchor and not r.chain), None)
         header_end = self._header_end()
         at_header = first is None and header_end is not None and header_end < anchor
         if at_header:
             anchor = header_end  # type: ignore[assignment]
         moved = self._movable_regions(regions, anchor, first)
-        source_line = f"source /var/vcap/jobs/{self.job.name}/config/{env_name[1]}\n"
+        source_line = f"{'.' if self.posix else 'source'} /var/vcap/jobs/{self.job.name}/config/{env_name[1]}\n"
         if first is not None:
             self.plan.edits.append(Edit(first.start, first.end, source_line, self.cm.id))
         elif not at_header:
@@ -205,6 +213,33 @@ class _Move:
             self.plan.edits.append(Edit(anchor, anchor, gap + source_line, self.cm.id))
         self.result.new_files.append(NewFile(f"templates/{env_name[0]}", env_text))
         self.result.spec_changes.append(SpecChange("add_template", env_name[0], f"config/{env_name[1]}"))
+        return True
+
+    def _below_shebang(self, anchor: int) -> int | None:
+        """The ``source`` line's place, never above the shebang (the kernel reads it only on the
+        rendered first line). When the shebang sits inside an ERB block around the whole script
+        (``<% if p("x") -%>`` on line 1), the hoist out of that block would go above it: the line
+        goes right below the shebang instead, inside the block, which is right when every value
+        the env file serves is used inside that block too; otherwise None."""
+        start, end = first_line_span(self.doc.source)
+        if anchor > start or not self.doc.source.startswith(b"#!", start):
+            return anchor
+        below = self.doc.line_end(start)
+        chain = self.structure.chain_at(start)
+        if not chain:
+            return max(anchor, below)
+        outer = chain[0][0]
+        inside = outer.end is not None and all(outer.start <= a < outer.stop for a in self.plan.anchors)
+        return below if inside else None
+
+    def _shebang_in_block(self) -> CodemodResult:
+        """Nothing moves: the env file would have to be sourced above the shebang."""
+        self.result = CodemodResult()
+        self._finding(first_line_span(self.doc.source)[0],
+                      "the shebang is inside an ERB block, and ERB after that block would need the env file "
+                      "sourced above the shebang (where the kernel would no longer see it); no ERB was moved",
+                      "Put the shebang on the first line, outside any ERB block, then run the tool again.")
+        return self.result
 
     def _movable_regions(self, regions: list[_Region], anchor: int, first: _Region | None) -> list[_Region]:
         """Regions that may move to the env file sourced at ``anchor``; the others give their ERB
@@ -452,7 +487,12 @@ class _Move:
             if any(ruby.locals_defined(t.code) for t in group.tags + inner):
                 continue  # Ruby that sets a local another tag may read
             shape = flag_shape(self.doc, self.original.masked, group, self.job.properties)
-            if shape is not None:
+            if shape is not None and self.posix:
+                self.posix_kept.add(group.start)
+                self._finding(group.start, "flags in an ERB conditional stay in the script: the codemod makes "
+                              "them an array in the env file, and POSIX sh (#!/bin/sh, dash on the stemcell) has "
+                              "no arrays", _POSIX_SUGGESTION)
+            elif shape is not None:
                 self._claim_flags(group, chain, shape)
 
     # -- ERB conditionals around whole statements ------------------------------------------------
@@ -460,6 +500,8 @@ class _Move:
         """``<% if c %> stmts <% end %>`` -> a variable in the env file and a bash ``if``."""
         for group in self.structure.groups:
             if not group.conditional or group.end is None or any(t.start in self.plan.consumed for t in group.tags):
+                continue
+            if group.start in self.posix_kept:
                 continue
             chain = self.structure.chain_at(group.start)
             if any(not g.conditional for g, _ in chain) or self._needs_local([t.code for t in group.tags], chain):
@@ -590,6 +632,9 @@ class _Move:
         if self._emits_lines(tag):
             return "output tag that emits whole script lines"
         split = place.splits and ruby.splits_into_words(tag.code, self.job.properties)
+        if split and self.posix:
+            return ("output tag whose value the script splits into several words would need an array, and "
+                    "POSIX sh (#!/bin/sh, dash on the stemcell) has none")
         kind = "list" if split else "scalar"
         params = set().union(*(ruby.block_params(t.code) for g, _ in chain for t in g.tags)) if chain else set()
         # a tag that reads an if_p block variable means a different value under each block
@@ -719,7 +764,7 @@ class _Move:
         prefix = "ERB left in the script (the env file is already sourced): " if already else ""
         reported: set[int] = set()
         for group in self.structure.groups:
-            if all(t.start in consumed for t in group.tags):
+            if all(t.start in consumed for t in group.tags) or group.start in self.posix_kept:
                 continue
             reported |= {t.start for t in group.tags}
             self._finding(group.start, prefix + _group_message(group, self.doc), _group_suggestion(group))
@@ -842,7 +887,13 @@ def _group_suggestion(group: Group) -> str:
             "and loop over it in bash.")
 
 
+_POSIX_SUGGESTION = ("If the script may use bash, make its shebang #!/bin/bash and run the tool again; otherwise "
+                     "render the words into the env file as one string and expand it unquoted ($NAME) by hand.")
+
+
 def _output_suggestion(reason: str) -> str:
+    if "POSIX sh" in reason:
+        return _POSIX_SUGGESTION
     if "heredoc" in reason:
         return ("Move the heredoc's content into its own config template (listed in the spec's templates) "
                 "and copy or use the rendered file from /var/vcap/jobs/<job>/config/.")

@@ -104,7 +104,9 @@ class JobContext:
     says; ``helpers`` holds the text of shell helpers the job's scripts source, keyed by the path
     the script sources (``/var/vcap/packages/x/utils.sh``), read by the engine from the release.
     ``files`` holds the text of the job's other templates (for codemods that must look across
-    scripts, e.g. to see whether a helper is still sourced).
+    scripts, e.g. to see whether a helper is still sourced). ``dialects`` maps a script's path
+    (``templates/ctl.erb``) to the shell it is written for, as discovery decided it; read it
+    through :meth:`dialect`.
     """
 
     name: str
@@ -114,6 +116,16 @@ class JobContext:
     helpers: Mapping[str, str] = field(default_factory=dict)
     files: Mapping[str, str] = field(default_factory=dict)
     options: Options = field(default_factory=Options)
+    dialects: Mapping[str, str] = field(default_factory=dict)
+
+    def dialect(self, doc: Document) -> str:
+        """``bash`` or ``sh``: what a codemod may write into this script. A POSIX ``sh`` script
+        (``#!/bin/sh`` is dash on the stemcell) gets ``.`` for ``source`` and no arrays, ``[[``
+        or process substitution. Decided once per script, on the original (see
+        ``migrator.language.dialect_of``), so an earlier codemod's edit cannot change it."""
+        from migrator.language import dialect_of
+
+        return self.dialects.get(doc.path) or dialect_of(doc)
 
     def rendered_path(self, template_path: str) -> str | None:
         """Rendered path (``bin/ctl``) of a template given as ``templates/ctl.erb``."""

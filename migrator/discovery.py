@@ -8,15 +8,15 @@ binary or non-UTF-8 files, CRLF line endings, huge files.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from migrator.language import Dialect, Language, classify, effective_first_line, shebang_dialect
 from migrator.spec import JobSpec, SpecError, parse_spec
 
 MAX_SCRIPT_BYTES = 1024 * 1024
-
-_SHELLS = {"bash", "sh", "dash", "ksh", "zsh", "ash", "mksh"}
 
 
 class DiscoveryError(Exception):
@@ -28,7 +28,9 @@ class Template:
     source: str  # key in the spec's templates map, relative to templates/
     path: Path
     rendered: str | None  # None when the spec does not list it
-    kind: Literal["script", "config"]
+    kind: Literal["script", "config", "unknown"]  # unknown: rendered as a script, language unclear
+    dialect: Dialect | None = None  # of a script: what the tool may write into it
+    why: str = ""  # the evidence for the language (for notes and findings)
 
     @property
     def rel(self) -> str:
@@ -56,24 +58,23 @@ class Job:
 
     @property
     def scripts(self) -> list[Template]:
-        chosen = [t for t in self.templates if t.kind == "script"]
+        return self._chosen("script")
+
+    @property
+    def unclassified(self) -> list[Template]:
+        """Templates rendered as scripts whose language the tool cannot tell (each gets a finding)."""
+        return self._chosen("unknown")
+
+    def _chosen(self, kind: str) -> list[Template]:
+        chosen = [t for t in self.templates if t.kind == kind]
         if self.only is not None:
             chosen = [t for t in chosen if t.path in self.only]
         return chosen
 
 
 def has_shell_shebang(head: bytes) -> bool:
-    """Is the first line a shebang whose interpreter (directly or through ``env``) is a shell?"""
-    if not head.startswith(b"#!"):
-        return False
-    words = head[2:].split(b"\n", 1)[0].decode("utf-8", "replace").split()
-    if not words:
-        return False
-    program = words[0].rsplit("/", 1)[-1]
-    if program == "env":
-        rest = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
-        program = rest[0].rsplit("/", 1)[-1] if rest else ""
-    return program in _SHELLS
+    """Is the rendered first line a shebang for bash or a POSIX sh (directly or through ``env``)?"""
+    return shebang_dialect(effective_first_line(head)) is not None
 
 
 def _is_job_dir(path: Path) -> bool:
@@ -111,7 +112,8 @@ def discover(paths: list[Path]) -> list[Job]:
         known = {t.path for t in job.templates}
         for path in sorted(chosen - known):
             rel = path.relative_to(job_dir / "templates").as_posix() if _under(path, job_dir / "templates") else path.name
-            job.templates.append(Template(rel, path, None, "script"))
+            job.templates.append(_as_script(job, rel, path, None))
+        _callers_decide(job)
     return [jobs[k] for k in sorted(jobs)]
 
 
@@ -166,41 +168,97 @@ def load_job(job_dir: Path) -> Job:
     job = Job(name=str(name), dir=job_dir, release_root=root, spec=spec, spec_error=spec_error)
     if spec is not None:
         job.templates = _classify_templates(job, spec)
+        _callers_decide(job)
     return job
 
 
-def _head(path: Path) -> bytes:
+def _head(path: Path, size: int = 4096) -> bytes:
     try:
         with open(path, "rb") as fh:
-            return fh.read(256)
+            return fh.read(size)
     except OSError:
         return b""
 
 
 def _classify_templates(job: Job, spec: JobSpec) -> list[Template]:
+    """Scripts are templates rendered under ``bin/`` or with a bash/sh shebang, once they are
+    known to be shell (``migrator.language``); everything else is config the codemods only read."""
     tdir = job.dir / "templates"
     templates: list[Template] = []
     listed: set[Path] = set()
     for source, rendered in spec.templates.items():
         path = tdir / source
         listed.add(path)
-        head = _head(path) if path.is_file() else b""
-        is_script = rendered.startswith("bin/") or has_shell_shebang(head)
-        if head.startswith(b"#!") and not has_shell_shebang(head) and is_script:
-            job.notes.append(f"templates/{source}: not a shell script ({head.splitlines()[0].decode('utf-8', 'replace')}), skipped")
-            is_script = False
-        templates.append(Template(source, path, rendered, "script" if is_script else "config"))
+        if rendered.startswith("bin/"):
+            templates.append(_as_script(job, source, path, rendered))
+            continue
+        dialect = shebang_dialect(effective_first_line(_head(path))) if path.is_file() else None
+        templates.append(Template(source, path, rendered, "script" if dialect else "config", dialect, "shebang"))
     if tdir.is_dir():
         for path in sorted(tdir.rglob("*")):
             if path in listed or not path.is_file() or path.is_symlink():
                 continue
-            if has_shell_shebang(_head(path)):
+            dialect = shebang_dialect(effective_first_line(_head(path)))
+            if dialect:
                 rel = path.relative_to(tdir).as_posix()
                 job.notes.append(
                     f"templates/{rel}: not listed in the spec (BOSH will not render it), treated as a script"
                 )
-                templates.append(Template(rel, path, None, "script"))
+                templates.append(Template(rel, path, None, "script", dialect, "shebang"))
     return templates
+
+
+def _as_script(job: Job, source: str, path: Path, rendered: str | None) -> Template:
+    """A template that would run as a script: shell, another language (a verbose note), or unknown.
+
+    A file the tool cannot read well enough to judge (a symlink, binary, not UTF-8, CRLF, huge)
+    stays a script unless its shebang or name already rules shell out, so that reading it gives
+    the precise reason it is skipped.
+    """
+    if path.is_symlink() or not path.is_file():
+        return Template(source, path, rendered, "script")
+    data = _head(path, MAX_SCRIPT_BYTES + 1)
+    lang: Language = classify(source, data, rendered)
+    if lang.kind == "shell":
+        return Template(source, path, rendered, "script", lang.dialect, lang.why)
+    if lang.kind == "other":
+        where = f"rendered to {rendered}" if rendered else "named on the command line"
+        job.notes.append(f"templates/{source}: {where} but not a shell script ({lang.why}), skipped")
+        return Template(source, path, rendered, "config", None, lang.why)
+    if _unreadable(data):
+        return Template(source, path, rendered, "script")
+    return Template(source, path, rendered, "unknown", None, lang.why)
+
+
+def _callers_decide(job: Job) -> None:
+    """Give each shell script without a shebang the dialect of the scripts that run it.
+
+    It runs in its caller's shell (see ``migrator.language.dialect_of``): ``sh`` when a POSIX sh
+    script of the job names it (by its rendered or its template file name), else ``bash``.
+    """
+    open_ = [t for t in job.templates if t.kind == "script" and t.dialect is None]
+    if not open_:
+        return
+    posix_texts = [_head(t.path, MAX_SCRIPT_BYTES).decode("utf-8", "replace")
+                   for t in job.templates if t.kind == "script" and t.dialect == "sh"]
+    for i, t in enumerate(job.templates):
+        if t not in open_:
+            continue
+        names = {n.rsplit("/", 1)[-1] for n in (t.rendered, t.source) if n}
+        called_by_sh = any(re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w.-])", text)
+                           for n in names for text in posix_texts)
+        job.templates[i] = replace(t, dialect="sh" if called_by_sh else "bash",
+                                   why=t.why + ("; run or sourced by a POSIX sh script" if called_by_sh else ""))
+
+
+def _unreadable(data: bytes) -> bool:
+    if len(data) > MAX_SCRIPT_BYTES or b"\x00" in data[:8192] or b"\r\n" in data:
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 class UnreadableScript(Exception):

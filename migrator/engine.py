@@ -269,6 +269,7 @@ def build_context(job: Job, options: Options, texts: dict[str, str]) -> JobConte
                for text in texts.values() for m in _SOURCE_LINE.finditer(text)}
     spec = job.spec
     return JobContext(
+        dialects={t.rel: t.dialect for t in job.templates if t.dialect},
         name=job.name,
         templates=dict(spec.templates) if spec else {},
         packages=tuple(spec.packages) if spec else (),
@@ -293,8 +294,15 @@ def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
             outcome.findings.append(Finding("engine", job.rel_to_release(template.path), None,
                                             f"skipped: {exc}", "error"))
     texts = {rel: data.decode("utf-8") for rel, data in sources.items()}
+    for template in job.unclassified:
+        outcome.findings.append(Finding(
+            "engine", job.rel_to_release(template.path), None,
+            f"skipped: rendered to {template.rendered or 'a script'}, but the tool cannot tell whether it is a "
+            f"shell script ({template.why})",
+            "review", "If it is a shell script, make its first line a shebang (#!/bin/bash, or #!/bin/sh for "
+            "POSIX sh) and run the tool again; if it is not, nothing needs doing."))
     for template in job.templates:
-        if template.kind == "config" and template.rel not in texts:
+        if template.kind != "script" and template.rel not in texts:
             text = _read_text(template.path)
             if text is not None:
                 texts[template.rel] = text

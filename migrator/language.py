@@ -14,7 +14,7 @@ would trust it:
 
 A shell script's *dialect* decides what the tool may write into it: ``bash``, or ``sh`` for a POSIX
 shell (``#!/bin/sh`` is dash on the stemcell: no ``source``, arrays, ``[[``, process
-substitution). See :func:`dialect_of` for a script without a shebang.
+substitution). A script without a shebang has no dialect of its own: see :func:`dialect_of`.
 """
 
 from __future__ import annotations
@@ -126,11 +126,12 @@ def _name_suffix(name: str) -> str:
     return base[dot:] if dot > 0 else ""
 
 
-def classify(name: str, data: bytes) -> Language:
+def classify(name: str, data: bytes, rendered: str | None = None) -> Language:
     """Decide the language of a template from its shebang, then its name, then its content.
 
-    ``name`` is the template's source name (``ctl.sh.erb``) or rendered path; ``data`` its bytes
-    (the first few KiB are enough for the shebang and the name; content needs the whole file).
+    ``name`` is the template's source name (``ctl.sh.erb``); when it says nothing, the
+    ``rendered`` path's name is asked (``ctl.erb`` rendered to ``bin/ctl.ps1``). ``data`` is the
+    file's bytes (the first few KiB decide a shebang or a name; content needs the whole file).
     """
     text = data.decode("utf-8", "replace")
     first = effective_first_line(data)
@@ -140,11 +141,11 @@ def classify(name: str, data: bytes) -> Language:
         if dialect is not None:
             return Language("shell", dialect, f"shebang {first.strip()}")
         return Language("other", None, f"shebang {first.strip()} ({program}, not a shell the tool rewrites)")
-    suffix = _name_suffix(name)
+    suffix = _name_suffix(name) or _name_suffix(rendered or "")
     if suffix in _OTHER_SUFFIXES:
         return Language("other", None, f"name {suffix} ({_OTHER_SUFFIXES[suffix]})")
     if suffix in _SHELL_SUFFIXES:
-        return Language("shell", _SHELL_SUFFIXES[suffix] or _content_dialect(data), f"name {suffix}")
+        return Language("shell", _SHELL_SUFFIXES[suffix], f"name {suffix}")
     return _by_content(text, data)
 
 
@@ -157,7 +158,7 @@ def _by_content(text: str, data: bytes) -> Language:
     masked = _masked_text(data)
     body = masked.strip()
     if not body.strip("_ \n\t"):
-        return Language("unknown", None, "it has no shebang and no shell text of its own (only ERB or nothing)")
+        return Language("unknown", None, "it has no shebang and no text besides ERB")
     if _PEM.search(body):
         return Language("other", None, "content looks like a PEM certificate or key")
     if _HTTP.match(body):
@@ -180,7 +181,7 @@ def _by_content(text: str, data: bytes) -> Language:
         return Language("unknown", None, f"it has no shebang and bash cannot parse it (line {doc.first_error_line()})")
     if not _looks_like_shell(doc):
         return Language("unknown", None, "it has no shebang and nothing in it is recognisably shell")
-    return Language("shell", dialect_of(doc), "content parses as shell statements")
+    return Language("shell", None, "content parses as shell statements")
 
 
 def _looks_like_shell(doc: "Document") -> bool:
@@ -194,26 +195,22 @@ def _looks_like_shell(doc: "Document") -> bool:
     return False
 
 
-def _content_dialect(data: bytes) -> Dialect:
-    from migrator.document import Document
-
-    return dialect_of(Document.parse("", data))
-
-
-def dialect_of(doc: "Document") -> Dialect:
+def dialect_of(doc: "Document", callers: Dialect | None = None) -> Dialect:
     """The dialect the tool may write into a shell script.
 
     The shebang decides when there is one (a non-shell shebang also gives ``sh``: nothing
-    rewrites such a file, and POSIX is the smaller promise). A script without a shebang cannot be
-    run by the kernel (``execve`` fails with ENOEXEC, and monit and the BOSH agent do not fall back
-    to a shell): it is a library another script sources, or is run as ``sh file`` or ``bash file``.
-    Which one is not in the file, so it is ``sh``, whose output every one of those shells accepts,
-    unless the file already uses bash-only constructs: then whatever runs it today is bash.
+    rewrites such a file, and POSIX is the smaller promise). A script without a shebang is never
+    run by the kernel itself (``execve`` fails with ENOEXEC; monit and the BOSH agent do not fall
+    back to a shell): another script sources it, or runs it and the calling shell, on ENOEXEC,
+    runs it in a copy of itself. Either way it runs in the dialect of its ``callers``, which the
+    caller of this function finds in the job (``sh`` when a POSIX sh script of the job names it).
+    Without such a caller it is ``bash``: the job's scripts that call it are bash (about nine in
+    ten real release scripts are), and the POSIX sh ones have been asked.
     """
     first = effective_first_line(doc.source)
     if first.startswith("#!"):
         return shebang_dialect(first) or "sh"
-    return "bash" if bash_constructs(doc) else "sh"
+    return callers or "bash"
 
 
 # -- facts the gate and the codemods share -------------------------------------------------------

@@ -20,9 +20,9 @@ ScriptCheck = Callable[[JobContext, Document, Document], Optional[str]]
 
 def script_checks() -> list[ScriptCheck]:
     """The per-script checks, in the order they run (cheap and decisive first)."""
-    from migrator.checks import grammar, semantics
+    from migrator.checks import grammar, language, semantics
 
-    return [grammar.check, semantics.check]
+    return [grammar.check, language.check, semantics.check]
 
 
 #: what the summary line says was verified (Ruby ERB only when ruby ran)

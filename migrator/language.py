@@ -85,7 +85,7 @@ class Language:
 
     kind: Kind
     dialect: Dialect | None
-    why: str  # "shebang #!/bin/sh", "name .ps1 (PowerShell)", "content looks like JSON", ...
+    why: str  # "shebang #!/bin/sh", "name .ps1 (PowerShell)", "its content looks like JSON", ...
 
     @property
     def is_shell(self) -> bool:
@@ -139,13 +139,13 @@ def classify(name: str, data: bytes, rendered: str | None = None) -> Language:
         program = shebang_program(first) or "(empty)"
         dialect = shebang_dialect(first)
         if dialect is not None:
-            return Language("shell", dialect, f"shebang {first.strip()}")
-        return Language("other", None, f"shebang {first.strip()} ({program}, not a shell the tool rewrites)")
+            return Language("shell", dialect, f"its shebang is {first.strip()}")
+        return Language("other", None, f"its shebang runs {program}, not bash or sh")
     suffix = _name_suffix(name) or _name_suffix(rendered or "")
     if suffix in _OTHER_SUFFIXES:
-        return Language("other", None, f"name {suffix} ({_OTHER_SUFFIXES[suffix]})")
+        return Language("other", None, f"its name ends in {suffix}: {_OTHER_SUFFIXES[suffix]}")
     if suffix in _SHELL_SUFFIXES:
-        return Language("shell", _SHELL_SUFFIXES[suffix], f"name {suffix}")
+        return Language("shell", _SHELL_SUFFIXES[suffix], f"its name ends in {suffix}")
     return _by_content(text, data)
 
 
@@ -160,20 +160,20 @@ def _by_content(text: str, data: bytes) -> Language:
     if not body.strip("_ \n\t"):
         return Language("unknown", None, "it has no shebang and no text besides ERB")
     if _PEM.search(body):
-        return Language("other", None, "content looks like a PEM certificate or key")
+        return Language("other", None, "its content looks like a PEM certificate or key")
     if _HTTP.match(body):
-        return Language("other", None, "content looks like an HTTP message")
+        return Language("other", None, "its content looks like an HTTP message")
     if _XML.match(body):
-        return Language("other", None, "content looks like XML")
+        return Language("other", None, "its content looks like XML")
     if _POWERSHELL.search(masked):
-        return Language("other", None, "content looks like PowerShell")
+        return Language("other", None, "its content looks like PowerShell")
     if _JSON_START.match(body) and body[-1] in "}]":
-        return Language("other", None, "content looks like JSON")
+        return Language("other", None, "its content looks like JSON")
     lines = [ln for ln in body.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if lines and _YAML_LINE.match(lines[0]) and sum(bool(_YAML_LINE.match(ln)) for ln in lines) * 5 >= len(lines) * 4:
-        return Language("other", None, "content looks like YAML")
+        return Language("other", None, "its content looks like YAML")
     if _INI_SECTION.search(body) or (lines and sum(bool(_DOTTED_KEY.match(ln)) for ln in lines) * 2 > len(lines)):
-        return Language("other", None, "content looks like INI or properties settings")
+        return Language("other", None, "its content looks like INI or properties settings")
     from migrator.document import Document
 
     doc = Document.parse("", data)
@@ -181,7 +181,7 @@ def _by_content(text: str, data: bytes) -> Language:
         return Language("unknown", None, f"it has no shebang and bash cannot parse it (line {doc.first_error_line()})")
     if not _looks_like_shell(doc):
         return Language("unknown", None, "it has no shebang and nothing in it is recognisably shell")
-    return Language("shell", None, "content parses as shell statements")
+    return Language("shell", None, "its content parses as shell statements")
 
 
 def _looks_like_shell(doc: "Document") -> bool:

@@ -342,3 +342,45 @@ def test_gate_rejects_a_moved_shebang() -> None:
     assert "shebang" in (_gate('<% if x -%>\n#!/bin/bash\necho a\n<% end -%>\n',
                                 'source /x\n<% if x -%>\n#!/bin/bash\necho a\n<% end -%>\n') or "")
     assert _gate("echo a\n", "source /x\necho a\n") is None  # no shebang to keep; no sh caller: bash
+
+
+# -- the sample release ------------------------------------------------------------------------------
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def _sample_scripts() -> list[tuple[Path, Path]]:
+    before_root, after_root = SAMPLES / "legacy-release", SAMPLES / "expected" / "legacy-release"
+    pairs = []
+    for before in sorted(before_root.glob("jobs/*/templates/**/*")):
+        after = after_root / before.relative_to(before_root)
+        if before.is_file() and after.is_file() and before.read_bytes() != after.read_bytes():
+            pairs.append((before, after))
+    return pairs
+
+
+def test_every_migrated_sample_script_keeps_its_shebang_on_the_rendered_first_line() -> None:
+    pairs = _sample_scripts()
+    assert pairs
+    for before, after in pairs:
+        first = effective_first_line(before.read_bytes())
+        if first.startswith("#!"):
+            assert effective_first_line(after.read_bytes()) == first, after
+
+
+@pytest.mark.skipif(_dash() is None, reason="dash is not installed")
+def test_every_migrated_posix_sample_script_passes_dash() -> None:
+    checked = 0
+    for _, after in _sample_scripts():
+        doc = Document.parse("t", after.read_bytes())
+        if effective_first_line(doc.source) in ("#!/bin/sh", "#!/bin/dash"):
+            proc = subprocess.run([_dash(), "-n"], input=doc.masked, capture_output=True)
+            assert proc.returncode == 0, (after, proc.stderr)
+            assert not bash_constructs(doc), after
+            checked += 1
+    assert checked >= 1
+
+
+def test_the_windows_sample_job_is_left_alone() -> None:
+    before, after = SAMPLES / "legacy-release/jobs/windows-service", SAMPLES / "expected/legacy-release/jobs/windows-service"
+    assert sorted(p.relative_to(before) for p in before.rglob("*")) == sorted(p.relative_to(after) for p in after.rglob("*"))
+    assert all(p.read_bytes() == (after / p.relative_to(before)).read_bytes() for p in before.rglob("*") if p.is_file())

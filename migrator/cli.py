@@ -1,8 +1,9 @@
 """Command line: ``exemplar-migrate [--dry-run|--check] PATHS...`` and ``exemplar-migrate bulk ...``.
 
 Diffs go to stdout, messages to stderr. Exit codes: 0 nothing to do or all applied; 1 changes pending
-(``--check``/``--dry-run``) or findings that need a human; 2 usage or configuration error; 123 an
-internal error.
+(``--check``/``--dry-run``), findings that need a human, or a job that could not be written; 2 usage or
+configuration error; 123 an internal error (one line on stderr, the traceback in a report file);
+130/143 (128 + the signal) when SIGINT/SIGTERM stopped the run (no job is ever left half-written).
 """
 
 from __future__ import annotations
@@ -64,8 +65,19 @@ def _explain(ctx: click.Context, _param, value: str | None) -> None:
 def migrate(paths, dry_run, check, select, ignore, output_format, output, workers, sipid_path, allow_dirty,
             quiet, verbose) -> None:
     """Migrate BOSH job scripts in PATHS (a release, its jobs/, a job, or script files)."""
-    sys.exit(_migrate(paths, dry_run, check, _split_ids(select), _split_ids(ignore), output_format, output,
-                      workers, sipid_path, allow_dirty, quiet, verbose))
+    from migrator.faults import internal_error
+    from migrator.interrupts import Interrupted
+
+    try:
+        code = _migrate(paths, dry_run, check, _split_ids(select), _split_ids(ignore), output_format, output,
+                        workers, sipid_path, allow_dirty, quiet, verbose)
+    except Interrupted as exc:
+        click.echo(f"interrupted ({exc.name}) while planning: nothing was written", err=True)
+        code = exc.exit_code
+    except Exception as exc:  # the last line of defence: one line, the traceback in a report file
+        click.echo(internal_error(exc), err=True)
+        code = EXIT_INTERNAL
+    sys.exit(code)
 
 
 def _migrate(paths, dry_run, check, select, ignore, output_format, output, workers, sipid_path, allow_dirty,
@@ -75,18 +87,28 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
     from migrator.config import ConfigError, load_config
     from migrator.discovery import DiscoveryError, discover
     from migrator.engine import Pipeline
+    from migrator.faults import crash_line, failure_lines, output_problem, stop_lines
+    from migrator.interrupts import deferred
     from migrator.report import as_json, diffs, format_finding, summary_line
-    from migrator.runner import DirtyTree, apply_changes, check_clean, run_jobs
+    from migrator.runner import DirtyTree, apply_jobs, check_clean, clean_stale, run_jobs
 
     err = lambda msg: click.echo(msg, err=True)  # noqa: E731
     if not paths:
         err("error: give at least one path (a release, its jobs/ folder, a job, or a script)")
+        return EXIT_USAGE
+    apply = not (dry_run or check)
+    problem = output_problem(output)
+    if problem:
+        err(f"error: -o {output}: {problem}")
         return EXIT_USAGE
     try:
         jobs = discover(list(paths))
     except DiscoveryError as exc:
         err(f"error: {exc}")
         return EXIT_USAGE
+    for note in clean_stale(jobs, remove=apply):
+        if not quiet:
+            err(f"note: {note}")
     try:
         config = load_config(jobs[0].release_root) if jobs else load_config(Path.cwd())
     except ConfigError as exc:
@@ -109,13 +131,8 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
             line = f"[{done[0]}/{len(jobs)}] {outcome.job}" if done[0] < len(jobs) else ""
             click.echo(f"\r\x1b[K{line}", err=True, nl=False)  # cleared when the last job is done
 
-    try:
-        result = run_jobs(jobs, pipeline, workers or _auto_workers(len(jobs)), progress)
-    except Exception as exc:  # pragma: no cover - last line of defence
-        err(f"internal error: {type(exc).__name__}: {exc}")
-        return EXIT_INTERNAL
+    result = run_jobs(jobs, pipeline, workers or _auto_workers(len(jobs)), progress)
 
-    apply = not (dry_run or check)
     if apply and result.changes and not allow_dirty:
         try:
             check_clean(result.changes)
@@ -129,34 +146,48 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
     else:
         text = diffs(result) if dry_run else ""
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            err(f"error: -o {output}: cannot write the report: {exc.strerror or exc}; nothing was changed")
+            return EXIT_USAGE
     elif text:
         click.echo(text, nl=False)
 
-    if apply and result.changes:
-        apply_changes(result.changes)
+    with deferred() as pending:  # from here on a signal never cuts a job, or this report, in half
+        applied = apply_jobs(result.outcomes, pending) if apply and result.changes else None
 
-    if output_format == "text" and not quiet:
-        if verbose:
-            for o in result.outcomes:
-                for note in o.notes:
-                    err(f"note: {o.job}: {note}")
-        for f in result.findings:
-            if f.severity != "info" or verbose:
-                err(format_finding(f))
-        if check:
-            for c in result.changes:
-                err(f"would change {c.rel}")
-        err(summary_line(result, applied=apply))
-    elif quiet:
-        for f in result.findings:
-            if f.severity == "error":
-                err(format_finding(f))
+        if output_format == "text" and not quiet:
+            if verbose:
+                for o in result.outcomes:
+                    for note in o.notes:
+                        err(f"note: {o.job}: {note}")
+            for f in result.findings:
+                if f.severity != "info" or verbose:
+                    err(format_finding(f))
+            if check:
+                for c in result.changes:
+                    err(f"would change {c.rel}")
+        elif quiet:
+            for f in result.findings:
+                if f.severity == "error":
+                    err(format_finding(f))
+        for line in failure_lines(applied):
+            err(line)
+        crashed = crash_line(result)
+        if crashed:
+            err(crashed)
+        if output_format == "text" and not quiet:
+            err(summary_line(result, applied=apply, not_written=applied.not_written if applied else ()))
+        for line in stop_lines(applied):
+            err(line)
 
+    if applied is not None and applied.exit_code:
+        return applied.exit_code
     if result.internal_errors:
         return EXIT_INTERNAL
     needs_human = any(f.severity in ("review", "error") for f in result.findings)
-    if (not apply and result.changes) or needs_human:
+    if (not apply and result.changes) or needs_human or (applied is not None and applied.failed):
         return EXIT_ATTENTION
     return EXIT_OK
 
@@ -183,4 +214,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(EXIT_USAGE)
         bulk.main(args=args[1:], prog_name="exemplar-migrate bulk")
         return
-    migrate.main(args=args, prog_name="exemplar-migrate")
+    from migrator.interrupts import Interrupted, stop_on_signals
+
+    stop_on_signals()  # an early Ctrl-C (still parsing options) is one line too, not a traceback
+    try:
+        migrate.main(args=args, prog_name="exemplar-migrate")
+    except Interrupted as exc:
+        click.echo(f"interrupted ({exc.name}) while planning: nothing was written", err=True)
+        sys.exit(exc.exit_code)

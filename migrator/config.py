@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,16 +34,13 @@ def load_config(release_root: Path) -> Config:
     pyproject = release_root / "pyproject.toml"
     table: dict = {}
     source = None
-    try:
-        if dedicated.is_file():
-            table, source = tomllib.loads(dedicated.read_text(encoding="utf-8")), dedicated
-            table = table.get("tool", {}).get("exemplar-migrate", table)
-        elif pyproject.is_file():
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            if "exemplar-migrate" in data.get("tool", {}):
-                table, source = data["tool"]["exemplar-migrate"], pyproject
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise ConfigError(f"{source or dedicated}: cannot read config: {exc}") from exc
+    if dedicated.is_file():
+        table, source = _read_toml(dedicated), dedicated
+        table = table.get("tool", {}).get("exemplar-migrate", table)
+    elif pyproject.is_file():
+        data = _read_toml(pyproject)
+        if "exemplar-migrate" in data.get("tool", {}):
+            table, source = data["tool"]["exemplar-migrate"], pyproject
     unknown = set(table) - _KEYS
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s): {', '.join(sorted(unknown))}")
@@ -52,3 +50,27 @@ def load_config(release_root: Path) -> Config:
     if "sipid-path" in table and not isinstance(table["sipid-path"], str):
         raise ConfigError(f"{source}: 'sipid-path' must be a string")
     return Config(table.get("select", []), table.get("ignore", []), table.get("sipid-path"), source)
+
+
+_AT_LINE = re.compile(r"\s*\(at (?:line (\d+), column \d+|end of document)\)$")
+
+
+def _read_toml(path: Path) -> dict:
+    """The file parsed; errors name this file and the line (``path:line: ...``), like a compiler."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x})") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        m = _AT_LINE.search(message)
+        line = (m.group(1) or len(text.splitlines())) if m else None
+        where = f"{path}:{line}" if line else str(path)
+        raise ConfigError(f"{where}: not valid TOML: {_AT_LINE.sub('', message)}") from exc

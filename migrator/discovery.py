@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from migrator.language import Dialect, Language, classify, effective_first_line, shebang_dialect
 from migrator.spec import JobSpec, SpecError, parse_spec
+from migrator.writer import is_temp_name
 
 MAX_SCRIPT_BYTES = 1024 * 1024
 
@@ -184,6 +186,7 @@ def _classify_templates(job: Job, spec: JobSpec) -> list[Template]:
     """Scripts are templates rendered under ``bin/`` or with a bash/sh shebang, once they are
     known to be shell (``migrator.language``); everything else is config the codemods only read."""
     tdir = job.dir / "templates"
+    _check_templates_folder(tdir)
     templates: list[Template] = []
     listed: set[Path] = set()
     for source, rendered in spec.templates.items():
@@ -195,7 +198,7 @@ def _classify_templates(job: Job, spec: JobSpec) -> list[Template]:
         dialect = shebang_dialect(effective_first_line(_head(path))) if path.is_file() else None
         templates.append(Template(source, path, rendered, "script" if dialect else "config", dialect, "shebang"))
     if tdir.is_dir():
-        for path in sorted(tdir.rglob("*")):
+        for path in _files_under(tdir):
             if path in listed or not path.is_file() or path.is_symlink():
                 continue
             dialect = shebang_dialect(effective_first_line(_head(path)))
@@ -206,6 +209,40 @@ def _classify_templates(job: Job, spec: JobSpec) -> list[Template]:
                 )
                 templates.append(Template(rel, path, None, "script", dialect, "shebang"))
     return templates
+
+
+def _shown(path: Path) -> str:
+    rel = os.path.relpath(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def _check_templates_folder(tdir: Path) -> None:
+    """A ``templates`` that exists but is no readable folder is a usage error (exit 2), named as
+    such: otherwise every template would be reported missing, which names the wrong files."""
+    try:
+        st = os.stat(tdir)
+    except FileNotFoundError:
+        if tdir.is_symlink():
+            raise DiscoveryError(f"{_shown(tdir)}: is a symlink to {os.readlink(tdir)}, which does not exist") from None
+        return  # no templates folder: each listed template gets its own finding
+    except OSError as exc:
+        raise DiscoveryError(f"{_shown(tdir)}: cannot be read: {exc.strerror or exc}") from exc
+    if not stat.S_ISDIR(st.st_mode):
+        raise DiscoveryError(f"{_shown(tdir)}: is not a folder; a job's templates live in a templates/ folder")
+
+
+def _files_under(tdir: Path) -> list[Path]:
+    """Everything under ``templates/`` except the writer's temporary files and backups (a killed
+    run's half-written copy of a script must never be taken for a script)."""
+    found: list[Path] = []
+
+    def fail(exc: OSError) -> None:
+        raise DiscoveryError(f"{_shown(Path(exc.filename or tdir))}: cannot be read: {exc.strerror or exc}")
+
+    for dirpath, dirnames, filenames in os.walk(tdir, onerror=fail):
+        dirnames.sort()
+        found += [Path(dirpath, n) for n in filenames if not is_temp_name(n)]
+    return sorted(found)
 
 
 def _as_script(job: Job, source: str, path: Path, rendered: str | None) -> Template:

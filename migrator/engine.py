@@ -43,6 +43,8 @@ class JobOutcome:
     notes: list[str] = field(default_factory=list)
     internal_errors: int = 0
     required_packages: set[str] = field(default_factory=set)  # packages the release must ship
+    dir: Path | None = None  # the job folder (spec names can repeat across folders)
+    crash_reports: list[str] = field(default_factory=list)  # tracebacks of internal errors, for the report file
 
     @property
     def errors(self) -> list[Finding]:
@@ -281,7 +283,7 @@ def build_context(job: Job, options: Options, texts: dict[str, str]) -> JobConte
 
 
 def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
-    outcome = JobOutcome(job.name, job.release_root, notes=list(job.notes))
+    outcome = JobOutcome(job.name, job.release_root, notes=list(job.notes), dir=job.dir)
     if job.spec is None:
         outcome.findings.append(Finding("engine", job.rel_to_release(job.spec_path), None,
                                         f"job skipped: its spec cannot be read ({job.spec_error})", "error"))
@@ -316,10 +318,10 @@ def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
             result = pipeline.migrate_script(ctx, template, sources[template.rel])
         except Exception as exc:  # a codemod bug must not take the other files down
             outcome.internal_errors += 1
-            outcome.findings.append(Finding(
-                "engine", job.rel_to_release(template.path), None,
-                f"internal error, file left unchanged: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=4)}",
-                "error"))
+            rel = job.rel_to_release(template.path)
+            outcome.findings.append(Finding("engine", rel, None,
+                                            f"internal error, file left unchanged: {_one_line(exc)}", "error"))
+            outcome.crash_reports.append(f"{rel}:\n{traceback.format_exc()}")
             continue
         results.append(result)
 
@@ -336,10 +338,18 @@ def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
             job_level.merge(part)
         except Exception as exc:
             outcome.internal_errors += 1
-            outcome.findings.append(Finding("engine", "spec", None, f"internal error in {codemod.id}: {exc}", "error"))
+            outcome.findings.append(Finding("engine", "spec", None,
+                                            f"internal error in {codemod.id}: {_one_line(exc)}", "error"))
+            outcome.crash_reports.append(f"{job.rel_to_release(job.dir)} ({codemod.id}):\n{traceback.format_exc()}")
 
     _collect(job, results, job_level, outcome, removed_by)
     return outcome
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line for a finding (the full traceback goes to the crash report)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _unwritable_new_file(job: Job, files: list[NewFile], claimed: dict[str, tuple[NewFile, str]]) -> str | None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Collection
 
 from migrator import __version__
 from migrator.codemod import Finding
 from migrator.diffing import diffstat, unified_diff
-from migrator.runner import RunResult
+from migrator.runner import RunResult, job_label
 
 
 def format_finding(f: Finding) -> str:
@@ -23,8 +23,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def summary_line(result: RunResult, applied: bool) -> str:
-    n = len(result.changes)
+def summary_line(result: RunResult, applied: bool, not_written: Collection[str] = ()) -> str:
+    """``not_written``: jobs whose changes were not applied (a failed write, an interrupt)."""
+    n = len([c for o in result.outcomes if job_label(o) not in not_written for c in o.changes])
     verb = "changed" if applied else "would be changed"
     parts = [f"{_plural(n, 'file')} {verb}" if n else "nothing to change"]
     review = sum(1 for f in result.findings if f.severity == "review")
@@ -36,6 +37,8 @@ def summary_line(result: RunResult, applied: bool) -> str:
     text = ", ".join(parts) + "."
     if result.required_packages:
         text += " The release must ship package(s): " + ", ".join(result.required_packages) + "."
+    if not_written:
+        text += f" {_plural(len(not_written), 'job')} not written: {', '.join(sorted(not_written))}."
     return text
 
 

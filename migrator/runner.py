@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from migrator import interrupts
 from migrator.codemod import Options
 from migrator.discovery import Job
 from migrator.engine import FileChange, JobOutcome, Pipeline, migrate_job
-from migrator.writer import remove, write_atomic
+from migrator.writer import Write, WriteFailed, stale_files, write_job
 
 
 @dataclass
@@ -56,11 +58,17 @@ def run_jobs(
     result = RunResult()
     if workers > 1 and len(jobs) > 1:
         ids = tuple(c.id for c in pipeline.codemods)
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=interrupts.ignore_in_worker)
+        try:
             for outcome in pool.map(_migrate_in_worker, [(j, ids, pipeline.options) for j in jobs]):
                 result.outcomes.append(outcome)
                 if progress:
                     progress(outcome)
+        except BaseException:
+            # an interrupt or a crash: do not wait for the jobs not yet planned
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     else:
         for job in jobs:
             outcome = migrate_job(job, pipeline)
@@ -71,12 +79,76 @@ def run_jobs(
 
 
 def apply_changes(changes: list[FileChange]) -> None:
-    for change in changes:
-        if change.after is None:
-            remove(change.path)
+    """Write ``changes`` as one transaction (all or nothing); raises WriteFailed."""
+    write_job([Write(c.path, c.after) for c in changes])
+
+
+def job_label(outcome: JobOutcome) -> str:
+    """How messages name a job: its folder (spec names can repeat across folders)."""
+    return outcome.dir.name if outcome.dir is not None else outcome.job
+
+
+@dataclass
+class ApplyResult:
+    """Which jobs were written; a failed job or one not reached was left exactly as it was."""
+
+    written: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # job -> "<file>: <OS error>"
+    not_reached: list[str] = field(default_factory=list)
+    signal_name: str | None = None
+    exit_code: int | None = None  # 128 + signal number when a signal stopped the run
+
+    @property
+    def not_written(self) -> list[str]:
+        return sorted([*self.failed, *self.not_reached])
+
+
+def apply_jobs(outcomes: list[JobOutcome], pending: interrupts.Pending | None = None) -> ApplyResult:
+    """Write each job's changes as its own transaction; a job that fails is undone and the others
+    still apply. SIGINT/SIGTERM finish the job in flight (a second one rolls it back), then stop.
+
+    ``pending`` is the caller's ``interrupts.deferred()`` state when it already defers signals."""
+    if pending is None:
+        with interrupts.deferred() as own:
+            return apply_jobs(outcomes, own)
+    result = ApplyResult()
+    todo = [o for o in outcomes if o.changes]
+    for i, outcome in enumerate(todo):
+        label = job_label(outcome)
+        if pending.signum is not None:
+            result.not_reached += [job_label(o) for o in todo[i:]]
+            break
+        try:
+            write_job([Write(c.path, c.after) for c in outcome.changes])
+        except WriteFailed as exc:
+            result.failed[label] = f"{os.path.relpath(exc.path, outcome.release_root)}: {exc.reason}"
+        except interrupts.Interrupted:  # a second signal: the writer rolled this job back
+            result.not_reached += [job_label(o) for o in todo[i:]]
+            break
         else:
-            # new templates are data that BOSH renders, not programs: 0644 like the others
-            write_atomic(change.path, change.after)
+            result.written.append(label)
+    if pending.signum is not None:
+        result.signal_name, result.exit_code = pending.name, 128 + pending.signum
+    return result
+
+
+def clean_stale(jobs: list[Job], remove: bool) -> list[str]:
+    """Temporary files and backups a killed run left in the jobs' folders: removed when this run
+    applies changes (a dry run only names them). Only exact matches of the writer's name pattern,
+    only inside these job folders."""
+    notes: list[str] = []
+    for job in jobs:
+        for path in stale_files(job.dir):
+            rel = job.rel_to_release(path)
+            if not remove:
+                notes.append(f"{rel}: left by an interrupted run (removed by the next run that applies changes)")
+                continue
+            try:
+                path.unlink()
+                notes.append(f"removed {rel}: left by an interrupted run")
+            except OSError as exc:
+                notes.append(f"{rel}: left by an interrupted run, cannot be removed: {exc.strerror or exc}")
+    return notes
 
 
 class DirtyTree(Exception):

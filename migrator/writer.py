@@ -1,39 +1,273 @@
-"""Atomic writes that keep a file's mode bits: a crash mid-write never leaves half a script."""
+"""Writing one job's files as a transaction: all of them land, or none does.
+
+A job's new scripts, new templates and new spec only make sense together (a script that sources an
+env template the spec does not list, or a spec that lists one that was never written, breaks the
+job). So every new content is first staged in a temporary file beside its target; only when all are
+staged are they renamed into place, each replaced or removed file kept as a backup until the last
+rename is done. Any failure on the way (a full disk, a read-only folder, an interrupt) puts back
+what was replaced and removes what was created.
+
+Temporary files and backups share one name pattern, ``.exemplar-migrate-<name>.<8 chars>.tmp`` and
+``... .bak``, so discovery can ignore them and the next run can remove them when a run was killed.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import secrets
+import shutil
 import stat
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
+TEMP_PREFIX = ".exemplar-migrate-"
+_RANDOM_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"  # what tempfile.mkstemp draws from
+TEMP_NAME = re.compile(r"^\.exemplar-migrate-(?P<name>.+)\.[a-z0-9_]{8}\.(?:tmp|bak)$")
+NEW_FILE_MODE = 0o644  # new templates are data that BOSH renders, not programs
 
-def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``.
 
-    The mode of the existing file is kept (a control script must stay executable); a new file
-    gets ``mode`` or 0644.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        keep = stat.S_IMODE(path.stat().st_mode)
-    else:
-        keep = 0o644 if mode is None else mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, keep)
-        os.replace(tmp, path)
-    except BaseException:
+def is_temp_name(name: str) -> bool:
+    """Is this the name of one of the tool's temporary files or backups?"""
+    return TEMP_NAME.match(name) is not None
+
+
+def stale_files(folder: Path) -> list[Path]:
+    """Leftover temporary files and backups under ``folder`` (symlinked folders are not entered)."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        found += [Path(dirpath, n) for n in filenames if is_temp_name(n)]
+        dirnames.sort()
+    return sorted(found)
+
+
+class WriteFailed(OSError):
+    """A job could not be written; everything it had already written was undone."""
+
+    def __init__(self, path: Path, error: BaseException, undo_problems: list[str] | None = None):
+        self.path = path
+        self.error = error
+        self.undo_problems = undo_problems or []
+        super().__init__(getattr(error, "errno", None), self.reason)
+
+    @property
+    def reason(self) -> str:
+        error = self.error
+        text = error.strerror if isinstance(error, OSError) and error.strerror else str(error) or type(error).__name__
+        if self.undo_problems:
+            text += "; and undoing failed: " + "; ".join(self.undo_problems)
+        return text
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class Write:
+    """One file of a job: its new content, or ``None`` to remove it."""
+
+    path: Path
+    data: bytes | None
+
+
+@dataclass
+class _Step:
+    write: Write
+    exists: bool = False
+    mode: int = NEW_FILE_MODE
+    owner: tuple[int, int] | None = None
+    temp: Path | None = None
+    backup: Path | None = None
+    done: bool = False
+
+
+@dataclass
+class Transaction:
+    writes: list[Write]
+    steps: list[_Step] = field(default_factory=list)
+    made_dirs: list[Path] = field(default_factory=list)
+
+    def run(self) -> None:
+        current: Path | None = None
         try:
-            os.unlink(tmp)
+            self.steps = [_Step(w) for w in _commit_order(self.writes)]
+            for step in self.steps:
+                current = step.write.path
+                self._stage(step)
+            for step in self.steps:
+                current = step.write.path
+                self._commit(step)
+            _sync_dirs({s.write.path.parent for s in self.steps})
+        except BaseException as exc:
+            problems = self._undo()
+            if isinstance(exc, OSError):
+                raise WriteFailed(current or Path("."), exc, problems) from exc
+            raise  # an interrupt, or a bug: undone all the same
+        for step in self.steps:  # committed: the backups are no longer needed
+            if step.backup is not None:
+                _unlink_quietly(step.backup)
+
+    # -- stage: every new content in a temporary file beside its target --------------------------
+    def _stage(self, step: _Step) -> None:
+        path = step.write.path
+        try:
+            st = os.lstat(path)
         except FileNotFoundError:
-            pass
+            st = None
+        if st is not None:
+            if not stat.S_ISREG(st.st_mode):
+                raise OSError(errno.EEXIST, "is a folder" if stat.S_ISDIR(st.st_mode) else "is not a regular file")
+            step.exists, step.mode, step.owner = True, stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid)
+        elif step.write.data is None:
+            return  # already gone
+        if step.write.data is None:
+            return
+        self._make_parents(path.parent)
+        fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp", dir=path.parent)
+        step.temp = Path(name)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(step.write.data)
+            fh.flush()
+            os.fchmod(fh.fileno(), step.mode)
+            if step.owner is not None:
+                try:
+                    os.fchown(fh.fileno(), *step.owner)
+                except PermissionError:
+                    pass
+            os.fsync(fh.fileno())
+
+    def _make_parents(self, folder: Path) -> None:
+        missing = []
+        while not folder.is_dir():
+            missing.append(folder)
+            folder = folder.parent
+        for d in reversed(missing):
+            d.mkdir()
+            self.made_dirs.append(d)
+
+    # -- commit: rename into place, keeping a backup of what is replaced or removed --------------
+    def _commit(self, step: _Step) -> None:
+        path = step.write.path
+        if step.write.data is None:
+            if step.exists:
+                step.backup = _free_name(path, ".bak")
+                os.rename(path, step.backup)
+                step.done = True
+            return
+        assert step.temp is not None
+        if step.exists:
+            step.backup = _backup(path)
+            os.replace(step.temp, path)
+        else:
+            _create(step.temp, path)
+        step.temp = None
+        step.done = True
+
+    # -- undo: back to the job as it was -----------------------------------------------------------
+    def _undo(self) -> list[str]:
+        problems: list[str] = []
+        for step in reversed(self.steps):
+            path = step.write.path
+            try:
+                if step.done and step.backup is not None:
+                    os.replace(step.backup, path)
+                    step.backup = None
+                elif step.done and not step.exists:
+                    os.unlink(path)
+                if step.backup is not None:  # backed up, but the rename after it failed
+                    _unlink_quietly(step.backup)
+                    step.backup = None
+            except OSError as exc:
+                problems.append(f"{path}: {exc.strerror or exc} (the old file is kept as {step.backup})")
+            if step.temp is not None:
+                _unlink_quietly(step.temp)
+        for d in reversed(self.made_dirs):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+        return problems
+
+
+def _commit_order(writes: list[Write]) -> list[Write]:
+    """New files first, then changed ones (the spec last), removals at the end: if the process is
+    killed outright part-way, the scripts never source a file that does not exist yet."""
+    def key(w: Write) -> tuple[int, str]:
+        if w.data is None:
+            return 3, str(w.path)
+        if not os.path.lexists(w.path):
+            return 0, str(w.path)
+        return (2 if w.path.name == "spec" else 1), str(w.path)
+    return sorted(writes, key=key)
+
+
+def _free_name(path: Path, suffix: str) -> Path:
+    for _ in range(100):
+        token = "".join(secrets.choice(_RANDOM_CHARS) for _ in range(8))
+        candidate = path.with_name(f"{TEMP_PREFIX}{path.name}.{token}{suffix}")
+        if not os.path.lexists(candidate):
+            return candidate
+    raise FileExistsError(errno.EEXIST, "no free name for a backup", str(path))
+
+
+def _backup(path: Path) -> Path:
+    """A second name for the current file (a hard link, or a copy where links are refused)."""
+    backup = _free_name(path, ".bak")
+    try:
+        os.link(path, backup)
+    except OSError:
+        shutil.copy2(path, backup)
+    return backup
+
+
+def _create(temp: Path, path: Path) -> None:
+    """Move ``temp`` to ``path`` without ever overwriting a file that appeared there meanwhile."""
+    try:
+        os.link(temp, path)
+    except FileExistsError:
         raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+            raise
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path)) from None
+        os.rename(temp, path)
+        return
+    os.unlink(temp)
+
+
+def _sync_dirs(folders: set[Path]) -> None:
+    for folder in folders:
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def write_job(writes: list[Write]) -> None:
+    """Write all of ``writes`` or none of them; raises WriteFailed naming the file that failed."""
+    Transaction(writes).run()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """One file, atomically (temp file + rename), keeping its mode bits (new files: 0644)."""
+    write_job([Write(path, data)])
 
 
 def remove(path: Path) -> None:
-    path.unlink()
+    write_job([Write(path, None)])

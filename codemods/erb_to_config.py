@@ -62,6 +62,12 @@ class ErbToConfig(Codemod):
     - a Ruby local set once at top level (``<% x = p(...) %>``) is copied in front of the values
       that use it, and leaves the script when nothing there uses it any more.
 
+    In a POSIX sh script (``#!/bin/sh``: dash on the stemcell) the env file is read with
+    ``. /var/vcap/jobs/...`` and nothing becomes an array: a value the script splits into several
+    words and ERB-wrapped flags stay in the script, with a finding. The ``source`` line never goes
+    above the shebang: when the shebang sits inside an ERB block around the whole script, the line
+    goes right below it (or, when ERB after that block needs the env file too, nothing moves).
+
     Variable names come from the property (``p("router.status.port")`` ->
     ``ROUTER_STATUS_PORT``), never reuse a name the script already uses, and are the same on
     every run.

@@ -764,13 +764,15 @@ class _Pass:
         unit = "\t" if indent.startswith("\t") else "  "
         quoted = S.quoted(pidfile)
         line = f"{self.sipid} kill --pid-file {quoted} --show-stacks"
-        # inside a replaced `if [ -f F ]` the messages only printed when the file was there
-        inner = indent + unit if wrapper is not None else indent
+        inner = indent + unit if wrapper is not None and messages else indent
         said = "".join(f"{inner}{m}\n" for m in messages)
-        if wrapper is not None:
-            text = f"{indent}if [ -f {quoted} ]; then\n{said}{indent}{unit}{line}\n{indent}fi\n"
+        # sipid kill exits 1 on an empty pidfile and leaves a dead process's pidfile behind; the old
+        # stops succeeded there and removed it (a stale pid could block the next start)
+        stop = f"{inner}if [ -s {quoted} ]; then\n{inner}{unit}{line}\n{inner}fi\n{inner}rm -f {quoted}\n"
+        if wrapper is not None and messages:  # they only printed when the file was there
+            text = f"{indent}if [ -f {quoted} ]; then\n{said}{stop}{indent}fi\n"
         else:
-            text = f"{said}{indent}if [ -f {quoted} ]; then\n{indent}{unit}{line}\n{indent}fi\n"
+            text = said + stop
         self.edit(span[0], span[1], text, f"kill@{outer_first.start_byte}")
         return True
 

@@ -299,7 +299,7 @@ def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
     for template in job.unclassified:
         outcome.findings.append(Finding(
             "engine", job.rel_to_release(template.path), None,
-            f"skipped: rendered to {template.rendered or 'a script'}, but the tool cannot tell whether it is a "
+            f"skipped: {'rendered to ' + template.rendered if template.rendered else 'named as a script'}, but the tool cannot tell whether it is a "
             f"shell script ({template.why})",
             "review", "If it is a shell script, make its first line a shebang (#!/bin/bash, or #!/bin/sh for "
             "POSIX sh) and run the tool again; if it is not, nothing needs doing."))

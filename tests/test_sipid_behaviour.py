@@ -195,6 +195,25 @@ def test_stop_with_a_stale_pidfile_succeeds(tmp_path: Path, migrated: Path, job:
         j.pidfile.write_text(f"{dead.pid}\n")
         stopped = j.run("stop")
         assert stopped.returncode == 0, (label, stopped.stdout, stopped.stderr)
+        # real sipid leaves a dead process's pidfile behind; the stop must still remove it
+        assert not j.pidfile.exists(), label
+
+
+@pytest.mark.parametrize("job,script,pidfile", JOBS, ids=[j for j, _, _ in JOBS])
+def test_stop_with_an_empty_pidfile_succeeds_and_removes_it(tmp_path: Path, migrated: Path, job: str, script: str,
+                                                            pidfile: str) -> None:
+    """sipid kill exits 1 on an empty pidfile (checked against the real binary); the old stops
+    treated it as nothing running (some only after waiting out their grace, so only the migrated
+    script is run here)."""
+    for label, j in both(tmp_path, migrated, job, script, pidfile):
+        if label != "after":
+            continue
+        j.pidfile.parent.mkdir(parents=True, exist_ok=True)
+        j.box.path(f"/var/vcap/sys/log/{job}").mkdir(parents=True, exist_ok=True)
+        j.pidfile.write_text("")
+        stopped = j.run("stop")
+        assert stopped.returncode == 0, (label, stopped.stdout, stopped.stderr)
+        assert not j.pidfile.exists(), label
 
 
 @pytest.mark.parametrize("job,script,pidfile", JOBS, ids=[j for j, _, _ in JOBS])

@@ -11,9 +11,10 @@ SIPID = "/var/vcap/packages/sipid/bin/sipid"
 
 
 def kill_block(pidfile: str = '"$PIDFILE"', indent: str = "    ") -> str:
-    return (f"{indent}if [ -f {pidfile} ]; then\n"
+    return (f"{indent}if [ -s {pidfile} ]; then\n"
             f"{indent}  {SIPID} kill --pid-file {pidfile} --show-stacks\n"
-            f"{indent}fi\n")
+            f"{indent}fi\n"
+            f"{indent}rm -f {pidfile}\n")
 
 
 # -- start side ------------------------------------------------------------------------------------
@@ -87,9 +88,10 @@ def test_pid_guard_and_echo_become_one_claim_and_the_helper_source_goes() -> Non
             exec chpst -u vcap:vcap /var/vcap/packages/rep/bin/rep
             ;;
           stop)
-            if [ -f "$PIDFILE" ]; then
+            if [ -s "$PIDFILE" ]; then
               {SIPID} kill --pid-file "$PIDFILE" --show-stacks
             fi
+            rm -f "$PIDFILE"
             ;;
         esac
         """,
@@ -187,9 +189,10 @@ def test_kill_cat_and_rm_become_guarded_sipid_kill() -> None:
         """,
         f"""\
         stop() {{
-          if [ -f "$PIDFILE" ]; then
+          if [ -s "$PIDFILE" ]; then
             {SIPID} kill --pid-file "$PIDFILE" --show-stacks
           fi
+          rm -f "$PIDFILE"
         }}
         """,
     )
@@ -458,7 +461,10 @@ def test_messages_inside_the_stop_logic_are_kept_before_the_kill() -> None:
         f"""\
         if [ -f "$PIDFILE" ]; then
           echo "Stopping"
-          {SIPID} kill --pid-file "$PIDFILE" --show-stacks
+          if [ -s "$PIDFILE" ]; then
+            {SIPID} kill --pid-file "$PIDFILE" --show-stacks
+          fi
+          rm -f "$PIDFILE"
         fi
         """,
     )
@@ -554,8 +560,8 @@ def test_erb_output_in_the_pidfile_path_is_kept_verbatim() -> None:
         CM,
         'set -e\necho $$ > <%= p("job.pidfile") %>\nkill `cat <%= p("job.pidfile") %>`\n',
         f'set -e\n{SIPID} claim --pid "$$" --pid-file <%= p("job.pidfile") %>\n'
-        f'if [ -f <%= p("job.pidfile") %> ]; then\n'
-        f'  {SIPID} kill --pid-file <%= p("job.pidfile") %> --show-stacks\nfi\n',
+        f'if [ -s <%= p("job.pidfile") %> ]; then\n'
+        f'  {SIPID} kill --pid-file <%= p("job.pidfile") %> --show-stacks\nfi\nrm -f <%= p("job.pidfile") %>\n',
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from migrator.checks import script_checks
+from migrator.checks import ruby_render, script_checks
 from migrator.codemod import Codemod, CodemodResult, Edit, Finding, JobContext, NewFile, Options, SpecChange
 from migrator.discovery import Job, Template, UnreadableScript, read_script
 from migrator.document import Document
@@ -43,6 +43,7 @@ class JobOutcome:
     notes: list[str] = field(default_factory=list)
     internal_errors: int = 0
     required_packages: set[str] = field(default_factory=set)  # packages the release must ship
+    skipped_checks: dict[str, str] = field(default_factory=dict)  # check (as in VERIFIED) -> why it did not run
     dir: Path | None = None  # the job folder (spec names can repeat across folders)
     crash_reports: list[str] = field(default_factory=list)  # tracebacks of internal errors, for the report file
 
@@ -324,6 +325,12 @@ def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
             outcome.crash_reports.append(f"{rel}:\n{traceback.format_exc()}")
             continue
         results.append(result)
+
+    # one Ruby batch per job: a rewrite that leaves a template Ruby cannot render is undone here,
+    # before the job-level passes see the scripts
+    results, ruby_skipped = ruby_render.gate(ctx, results)
+    if ruby_skipped:
+        outcome.skipped_checks[ruby_render.CHECK] = ruby_skipped
 
     finals = {r.template.rel: r.final for r in results}
     removed_by: dict[str, str] = {}

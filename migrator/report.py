@@ -39,7 +39,27 @@ def summary_line(result: RunResult, applied: bool, not_written: Collection[str] 
         text += " The release must ship package(s): " + ", ".join(result.required_packages) + "."
     if not_written:
         text += f" {_plural(len(not_written), 'job')} not written: {', '.join(sorted(not_written))}."
-    return text
+    text += " verified: " + ", ".join(verified(result))
+    # a check that could not run is said once per run, before the summary, with how to get it
+    notes = [f"note: the {check} check was skipped: {why}" for check, why in skipped_checks(result).items()]
+    return "\n".join([*notes, text])
+
+
+def skipped_checks(result: RunResult) -> dict[str, str]:
+    """Checks that did not run in some job, with the first reason given."""
+    skipped: dict[str, str] = {}
+    for outcome in result.outcomes:
+        for check, why in outcome.skipped_checks.items():
+            skipped.setdefault(check, why)
+    return skipped
+
+
+def verified(result: RunResult) -> list[str]:
+    """What every rewrite of the run was proven against, in the order of ``VERIFIED``."""
+    from migrator.checks import VERIFIED
+
+    skipped = skipped_checks(result)
+    return [check for check in VERIFIED if check not in skipped]
 
 
 def diffs(result: RunResult) -> str:
@@ -83,6 +103,8 @@ def as_json(result: RunResult, mode: str) -> str:
             "findings_error": sum(1 for f in result.findings if f.severity == "error"),
             "findings_info": sum(1 for f in result.findings if f.severity == "info"),
             "internal_errors": result.internal_errors,
+            "verified": verified(result),
+            "skipped_checks": [{"check": c, "reason": why} for c, why in skipped_checks(result).items()],
         },
     }
     return json.dumps(payload, indent=2) + "\n"

@@ -1,0 +1,97 @@
+"""The Ruby ERB gate: a script's rewrite is kept only where every template it leaves still renders.
+
+bash and tree-sitter see ERB only as masked text, so a rewrite can pass them and still leave a
+template that BOSH cannot render: an ``<% else raise %>`` whose ``if`` moved to the env template
+(a syntax error), an env template reading a Ruby local that only the script assigned (a
+NameError), a heredoc cut out of its output tag. Ruby's own ERB is the only judge of that, so
+the old script and the new script with every template it creates are rendered through the
+package's ``render.rb`` (one Ruby process per run, one batch per job), in two contexts: spec
+defaults plus made-up values, and the same with every boolean flipped (both sides of an ``if``).
+
+Only a regression blocks: in a context where the old script did not render (a property the
+spec does not declare, say), nothing new is blamed. Without ``ruby`` the check is skipped and
+the run says so once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from migrator.codemod import CodemodResult, Finding, JobContext
+from migrator.ruby_erb.contexts import manifest_properties
+from migrator.ruby_erb.renderer import UNAVAILABLE, RenderRequest, RubyRenderer, default_renderer, ruby_available
+
+if TYPE_CHECKING:
+    from migrator.engine import ScriptResult
+
+#: the name of this check in the summary's "verified:" list
+CHECK = "Ruby ERB"
+NOT_INSTALLED = ("ruby is not on PATH; install it (apt-get install ruby) to have every template the tool "
+                 "creates or changes rendered with Ruby's ERB before it is written")
+
+_CONTEXTS = (("", False), (" with every boolean property flipped", True))
+
+
+def gate(ctx: JobContext, results: Sequence[ScriptResult], renderer: RubyRenderer | None = None
+         ) -> tuple[list[ScriptResult], str | None]:
+    """The results with each rewrite that breaks rendering undone (and an error finding), and why
+    the check was skipped (None when it ran)."""
+    if not ruby_available():
+        return list(results), NOT_INSTALLED
+    changed = [r for r in results if r.final.source != r.original.source or r.result.new_files]
+    if not changed:
+        return list(results), None
+    renderer = renderer or default_renderer()
+    job_spec = {"name": ctx.name, "properties": _jsonable(ctx.properties)}
+    contexts = [{"properties": manifest_properties(ctx.properties, flip_booleans=flip)} for _, flip in _CONTEXTS]
+
+    requests: list[RenderRequest] = []
+    plans: list[list[list[tuple[str, int]]]] = []  # per result, per context: (template, request index)
+    for r in changed:
+        templates = [(r.template.rel, r.original.text), (r.template.rel, r.final.text)]
+        templates += [(nf.path, nf.content) for nf in r.result.new_files if nf.path.startswith("templates/")]
+        per_context = []
+        for context in contexts:
+            indices = []
+            for rel, text in templates:
+                indices.append((rel, len(requests)))
+                requests.append(RenderRequest(text, job_spec, context, output=False))
+            per_context.append(indices)
+        plans.append(per_context)
+    answers = renderer.render_many(requests)
+    if any(a.error == UNAVAILABLE for a in answers):
+        skipped = next(a.message for a in answers if a.error == UNAVAILABLE)
+        return list(results), f"Ruby stopped answering ({skipped})"
+
+    rejected: dict[int, Finding] = {}
+    for r, per_context in zip(changed, plans):
+        for (label, _), indices in zip(_CONTEXTS, per_context):
+            (_, old), *new = indices
+            if not answers[old].ok:
+                continue  # it did not render before: nothing the rewrite did is to blame
+            broken = next(((rel, answers[i]) for rel, i in new if not answers[i].ok), None)
+            if broken:
+                rel, answer = broken
+                rejected[id(r)] = Finding(
+                    "engine", r.template.rel, None,
+                    f"left unchanged: Ruby ERB would not render {rel} after {', '.join(r.applied) or 'the codemods'}"
+                    f"{label} ({answer.summary})", "error")
+                break
+    return [_undone(r, rejected[id(r)]) if id(r) in rejected else r for r in results], None
+
+
+def _undone(r: ScriptResult, finding: Finding) -> ScriptResult:
+    """The script as it was: no edits, no new files, no spec changes; the codemods' findings stay."""
+    return replace(r, final=r.original, applied=[], result=CodemodResult(findings=[*r.result.findings, finding]))
+
+
+def _jsonable(value: Any) -> Any:
+    """Spec YAML may hold dates or odd keys: give Ruby plain JSON."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)

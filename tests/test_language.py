@@ -384,3 +384,34 @@ def test_the_windows_sample_job_is_left_alone() -> None:
     before, after = SAMPLES / "legacy-release/jobs/windows-service", SAMPLES / "expected/legacy-release/jobs/windows-service"
     assert sorted(p.relative_to(before) for p in before.rglob("*")) == sorted(p.relative_to(after) for p in after.rglob("*"))
     assert all(p.read_bytes() == (after / p.relative_to(before)).read_bytes() for p in before.rglob("*") if p.is_file())
+
+
+def test_codemods_write_posix_into_every_sample_script_turned_sh(tmp_path: Path) -> None:
+    """The sample release with every bash shebang made ``#!/bin/sh``: the codemods themselves write
+    POSIX (the language gate never has to refuse), and dash accepts each rewritten script whose
+    original it accepted."""
+    import codemods
+
+    release = tmp_path / "rel"
+    shutil.copytree(SAMPLES / "legacy-release", release)
+    turned = 0
+    for path in release.glob("jobs/*/templates/**/*"):
+        if path.is_file() and path.read_bytes().startswith((b"#!/bin/bash", b"#!/usr/bin/env bash")):
+            head, _, rest = path.read_bytes().partition(b"\n")
+            path.write_bytes(b"#!/bin/sh\n" + rest)
+            turned += 1
+    assert turned >= 10
+    pipeline = Pipeline(codemods.select())
+    changed = 0
+    for job in discover([release]):
+        outcome = migrate_job(job, pipeline)
+        assert not [f for f in outcome.findings if "to a POSIX sh script" in f.message], outcome.findings
+        for change in outcome.changes:
+            if not (change.before and change.after and change.after.startswith(b"#!/bin/sh")):
+                continue
+            before, after = Document.parse("a", change.before), Document.parse("b", change.after)
+            assert not bash_constructs(after) - bash_constructs(before), change.rel
+            if _dash() and not language_check.dash_syntax_error(before.masked):
+                assert not language_check.dash_syntax_error(after.masked), change.rel
+            changed += 1
+    assert changed >= 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from tree_sitter import Node
 
@@ -23,6 +24,7 @@ from migrator.codemod import (
     NewFile,
     SpecChange,
 )
+from migrator.differences import DeclaredDifferences, shapes
 from migrator.document import Document, bash_parser, command_name
 from migrator.erb import ErbTag
 from migrator.language import first_line_span
@@ -94,6 +96,12 @@ class ErbToConfig(Codemod):
         "relegate it to configuration files so start and stop stay deterministic and simple."
     )
     triggers = (b"<%",)
+    differences: ClassVar[DeclaredDifferences] = DeclaredDifferences(
+        "none in argv: every call keeps its arguments and environment; a heredoc's cat becomes a cp of the "
+        "rendered config file (the file written must be the same)",
+        may_vanish=(shapes("cat", no_arguments=True),),
+        may_appear=(shapes("cp", argument_under="/var/vcap/jobs/"),),
+    )
     introduces = frozenset({"cp", "cat"})  # a heredoc that became its own config template
 
     def transform(self, job: JobContext, doc: Document) -> CodemodResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from tree_sitter import Node
 
@@ -35,6 +36,7 @@ from codemods._log_shapes import (
 )
 from migrator import helpers
 from migrator.codemod import Codemod, CodemodResult, Edit, JobContext
+from migrator.differences import DeclaredDifferences, shapes
 from migrator.document import Document, command_name
 from migrator.shell import errexit_may_be_on, redirect_fd, redirect_operator
 
@@ -90,6 +92,15 @@ class LogPipelines(Codemod):
         "redirect stdout/stderr into /var/vcap/sys/log/<job>/ with plain redirection."
     )
     triggers = (b"logger", b"tee", b">(", b"source ", b". /")
+    differences: ClassVar[DeclaredDifferences] = DeclaredDifferences(
+        "calls of tee/logger/awk/perl/sed/date (and basename naming a syslog tag) that fed a log pipeline "
+        "may disappear (redirect targets are not argv); the log folder may be created where the fan-out "
+        "helper created it",
+        may_vanish=(shapes("tee", "logger", "awk", "perl", "sed", "date", "basename", piped=True),
+                    shapes("mkdir", argument_under="/var/vcap/sys/log/")),
+        may_appear=(shapes("mkdir", argument_under="/var/vcap/sys/log/"),),
+        vanishing_functions=frozenset({"tee_output_to_sys_log"}),
+    )
     introduces = frozenset({"mkdir"})  # the folder of a log file a plain redirect now opens
 
     def transform(self, job: JobContext, doc: Document) -> CodemodResult:

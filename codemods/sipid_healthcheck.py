@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass
+from typing import ClassVar
 
 from tree_sitter import Node
 
 from codemods import _sipid as S
 from migrator.codemod import Codemod, CodemodResult, Edit, JobContext
+from migrator.differences import DeclaredDifferences, shapes
 from migrator.document import Document, command_name
 
 #: curl options that take a value and do not change what counts as healthy
@@ -71,6 +73,12 @@ class SipidHealthcheck(Codemod):
         "ready; sipid wait-until-healthy is the tool it points to."
     )
     triggers = (b"curl", b"nc ", b"ncat", b"netcat", b"wget", b"pg_isready", b"mysqladmin")
+    differences: ClassVar[DeclaredDifferences] = DeclaredDifferences(
+        "one sipid wait-until-healthy replaces the probe retry loop (its probes, sleeps and clock reads)",
+        may_vanish=(shapes("curl", "wget", "nc", "ncat", "netcat", "pg_isready", "mysqladmin", "sleep", "seq", "date"),),
+        may_appear=(shapes("sipid", subcommand="wait-until-healthy"),),
+        appear_limit=1,
+    )
 
     def transform(self, job: JobContext, doc: Document) -> CodemodResult:
         result = CodemodResult()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from tree_sitter import Node
 
@@ -19,6 +20,7 @@ from migrator.codemod import (
     JobContext,
     SpecChange,
 )
+from migrator.differences import DeclaredDifferences, shapes
 from migrator.document import Document, command_name
 from migrator.edits import OffsetMap
 from migrator.edits import apply as apply_edits
@@ -81,6 +83,16 @@ class SipidPidfiles(Codemod):
         "'Monit Stop' (use sipid kill instead of writing TERM/KILL logic in bash)."
     )
     triggers = (b"$$", b"$!", b"kill", b"pid_guard", b"wait_pid")
+    differences: ClassVar[DeclaredDifferences] = DeclaredDifferences(
+        "sipid claim/kill calls replace pidfile writes, reads, kills and removals, the TERM/poll/KILL loops "
+        "and the pid_guard/kill_and_wait helpers; set-up of the run folder may move before the claim; where "
+        "kill_and_wait ended the script, what follows it now runs (a finding says so)",
+        may_vanish=(shapes("kill", "sleep", "seq", "ps", "pgrep", "pidof"), shapes("cat", "rm", "head", names_pidfile=True)),
+        may_appear=(shapes("sipid", subcommand="claim"), shapes("sipid", subcommand="kill")),
+        may_move=(shapes("mkdir", "chown", "chmod"),),
+        vanishing_functions=frozenset({"pid_guard", "kill_and_wait", "wait_pid", "wait_pid_death", "pid_is_running"}),
+        ended_the_script=frozenset({"kill_and_wait"}),
+    )
 
     def transform(self, job: JobContext, doc: Document) -> CodemodResult:
         if b"start-stop-daemon" in doc.masked or S.job_helper_source(job, doc.path):

@@ -38,7 +38,7 @@ def summary_line(result: RunResult, applied: bool, not_written: Collection[str] 
     if result.required_packages:
         text += " The release must ship package(s): " + ", ".join(result.required_packages) + "."
     if not_written:
-        text += f" {_plural(len(not_written), 'job')} not written: {', '.join(sorted(not_written))}."
+        text += f" {_plural(len(not_written), 'job')} not written (listed below)."
     text += " verified: " + ", ".join(verified(result))
     # a check that could not run is said once per run, before the summary, with how to get it
     notes = [f"note: the {check} check was skipped: {why}" for check, why in skipped_checks(result).items()]

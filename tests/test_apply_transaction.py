@@ -265,3 +265,14 @@ def test_stale_temp_files_are_never_scripts_and_are_removed_with_a_note(tmp_path
         del after["web"][p.relative_to(rel / "jobs/web").as_posix()]
     assert after == reference
     assert not list(rel.rglob("*.env.erb.env.erb"))
+
+
+def test_modes_are_kept_and_new_files_are_0644_whatever_the_umask(tmp_path: Path) -> None:
+    rel = copy_sample(tmp_path / "rel")
+    script = rel / "jobs/broker/templates/broker_ctl.erb"
+    script.chmod(0o750)
+    proc = tool("-q", str(rel), preexec=lambda: os.umask(0o077) and None)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert script.stat().st_mode & 0o7777 == 0o750
+    assert (rel / "jobs/broker/templates/post-start.env.erb").stat().st_mode & 0o7777 == 0o644
+    assert (rel / "jobs/broker/spec").stat().st_mode & 0o7777 == 0o644

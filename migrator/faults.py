@@ -50,7 +50,7 @@ def failure_lines(applied: ApplyResult | None) -> list[str]:
     """An error line per job that could not be written: the job, the file and the OS error."""
     if applied is None:
         return []
-    return [f"error: job {label} not written: {reason}; its files were left as they were"
+    return [f"error: job {label} not written: {reason}"
             for label, reason in applied.failed.items()]
 
 

@@ -13,7 +13,7 @@ from migrator import interrupts
 from migrator.codemod import Options
 from migrator.discovery import Job
 from migrator.engine import FileChange, JobOutcome, Pipeline, migrate_job
-from migrator.writer import Write, WriteFailed, stale_files, write_job
+from migrator.writer import TEMP_NAME, Write, WriteFailed, stale_files, write_job
 
 
 @dataclass
@@ -93,7 +93,7 @@ class ApplyResult:
     """Which jobs were written; a failed job or one not reached was left exactly as it was."""
 
     written: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)  # job -> "<file>: <OS error>"
+    failed: dict[str, str] = field(default_factory=dict)  # job -> "<file>: <OS error>; <state of the job>"
     not_reached: list[str] = field(default_factory=list)
     signal_name: str | None = None
     exit_code: int | None = None  # 128 + signal number when a signal stopped the run
@@ -121,7 +121,9 @@ def apply_jobs(outcomes: list[JobOutcome], pending: interrupts.Pending | None = 
         try:
             write_job([Write(c.path, c.after) for c in outcome.changes])
         except WriteFailed as exc:
-            result.failed[label] = f"{os.path.relpath(exc.path, outcome.release_root)}: {exc.reason}"
+            state = ("its files may be half-written now: restore them from version control" if exc.undo_problems
+                     else "its files were left as they were")
+            result.failed[label] = f"{os.path.relpath(exc.path, outcome.release_root)}: {exc.reason}; {state}"
         except interrupts.Interrupted:  # a second signal: the writer rolled this job back
             result.not_reached += [job_label(o) for o in todo[i:]]
             break
@@ -145,7 +147,10 @@ def clean_stale(jobs: list[Job], remove: bool) -> list[str]:
                 continue
             try:
                 path.unlink()
-                notes.append(f"removed {rel}: left by an interrupted run")
+                notes.append(f"removed {rel}: left by an interrupted run" + (
+                    f" (the old copy of {TEMP_NAME.match(path.name)['name']}: a run killed outright while writing "
+                    "this job may have left it half-written; compare it with version control)"
+                    if path.suffix == ".bak" else ""))
             except OSError as exc:
                 notes.append(f"{rel}: left by an interrupted run, cannot be removed: {exc.strerror or exc}")
     return notes

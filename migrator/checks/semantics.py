@@ -89,7 +89,8 @@ class _Facts:
                 facts.own_functions.add(doc.masked_text(name))
         for cmd in doc.find("command"):
             node = cmd.child_by_field_name("name")
-            if node is None or doc.tags_in(node.start_byte, node.end_byte):
+            if node is None or (doc.tags and doc.source[node.start_byte:node.end_byte]
+                                != doc.masked[node.start_byte:node.end_byte]):
                 continue  # a name ERB writes: not known before rendering
             name = doc.masked_text(node)
             if re.fullmatch(r"[\w./+:@\[-]+", name):  # not `$CMD` or a quoted word
@@ -155,16 +156,20 @@ def _variables(before: _Facts, after: _Facts, original: Document, final: Documen
     changed = _changed_lines(original, final)
     if not changed:
         return None
-    read_before = _reads(original)
+    read_before: set[str] | None = None
     assigned = None
     for node in final.find("variable_name"):
+        if final.line_of(node.start_byte) not in changed:
+            continue
         parent = node.parent
         if parent is None or parent.type not in ("simple_expansion", "expansion"):
             continue
-        if final.line_of(node.start_byte) not in changed:
-            continue
         name = final.masked_text(node)
-        if name.isdigit() or name in WELL_KNOWN or name in read_before:
+        if name.isdigit() or name in WELL_KNOWN:
+            continue
+        if read_before is None:
+            read_before = _reads(original)
+        if name in read_before:
             continue
         if parent.type == "expansion" and _DEFAULTED.match(final.masked_text(parent)):
             continue  # ${X:-default}: reading an unset X is meant

@@ -83,6 +83,7 @@ class SipidPidfiles(Codemod):
         "'Monit Stop' (use sipid kill instead of writing TERM/KILL logic in bash)."
     )
     triggers = (b"$$", b"$!", b"kill", b"pid_guard", b"wait_pid")
+    introduces = frozenset({"rm"})  # a rewritten stop removes the pidfile sipid kill may leave
     differences: ClassVar[DeclaredDifferences] = DeclaredDifferences(
         "sipid claim/kill calls replace pidfile writes, reads, kills and removals, the TERM/poll/KILL loops "
         "and the pid_guard/kill_and_wait helpers; set-up of the run folder may move before the claim; where "

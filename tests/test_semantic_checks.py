@@ -380,3 +380,23 @@ def test_engine_checks_see_the_env_template_erb_to_config_creates() -> None:
     outcome = run_codemods([ErbToConfig()], '#!/bin/bash\nexec /bin/job --level <%= p("job.level") %>\n',
                            properties={"job.level": {"default": "info"}})
     assert "$JOB_LEVEL" in outcome.text, outcome.findings
+
+
+def test_every_external_command_a_codemod_writes_is_declared() -> None:
+    """A stop rewritten by sipid-pidfiles ends with ``rm -f F`` even where the original never
+    ran rm (``kill -9 $(cat F)`` alone): the gate must let the codemods' own output through."""
+    before = """\
+    #!/bin/bash
+    PIDFILE=/var/vcap/sys/run/job/job.pid
+    case $1 in
+      start)
+        echo $$ > $PIDFILE
+        exec /var/vcap/packages/job/bin/job
+        ;;
+      stop)
+        kill -9 $(cat $PIDFILE)
+        ;;
+    esac
+    """
+    outcome = run_codemods([SipidPidfiles()], before)
+    assert "sipid kill" in outcome.text and not outcome.messages("error"), outcome.findings

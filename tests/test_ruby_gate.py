@@ -21,10 +21,11 @@ from pathlib import Path
 import pytest
 
 import codemods
+from migrator.checks import ruby_render
 from migrator.codemod import Codemod, CodemodResult, Edit, JobContext, NewFile, SpecChange
 from migrator.discovery import discover
 from migrator.document import Document
-from migrator.engine import JobOutcome, Pipeline, migrate_job
+from migrator.engine import JobOutcome, Pipeline, build_context, migrate_job
 from migrator.ruby_erb.contexts import manifest_properties
 from migrator.ruby_erb.renderer import RenderRequest, RubyRenderer, default_renderer, ruby_available
 
@@ -425,3 +426,26 @@ def test_without_ruby_the_run_goes_on_and_says_once_how_to_get_the_check(tmp_pat
     assert "Ruby ERB" not in as_json["summary"]["verified"]
     [skipped] = as_json["summary"]["skipped_checks"]
     assert skipped["check"] == "Ruby ERB" and "apt-get install ruby" in skipped["reason"]
+
+
+# -- what needs rendering -------------------------------------------------------------------------
+@pytest.mark.parametrize("old,new,same", [
+    ("echo <%= p('a') %>\nkill $(cat x)\n", "echo <%= p('a') %>\nsipid kill --pid-file x\n", True),
+    ("<% if p('a') %>\necho a\n<% end %>\n", "if [ \"$A\" = true ]; then\necho a\n<% end %>\n", False),
+    ("echo <%= p('a') %>\n", "echo <%= p('b') %>\n", False),
+    ("echo <%= p('a') %>\n", "echo <%= p('a') %> <%-\n", False),  # a tag the scan may not close
+])
+def test_only_a_change_to_the_ruby_needs_rendering(old: str, new: str, same: bool) -> None:
+    assert ruby_render.same_ruby(Document.parse("t", old.encode()), Document.parse("t", new.encode())) is same
+
+
+def test_a_shell_only_rewrite_costs_no_render(tmp_path: Path) -> None:
+    job = _job(tmp_path, FLAG_SPEC, {"flags_ctl.erb": "#!/bin/bash\necho <%= p('flags.debug') %>\necho hi\n"},
+               name="flags")
+    renderer = RubyRenderer()
+    pipeline = Pipeline([_Rewrite([("echo hi\n", "echo hello\n")])])
+    ctx = build_context(job, pipeline.options, {t.rel: t.path.read_text() for t in job.scripts})
+    results = [pipeline.migrate_script(ctx, t, t.path.read_bytes()) for t in job.scripts]
+    assert results[0].final.source != results[0].original.source
+    kept, skipped = ruby_render.gate(ctx, results, renderer)
+    assert skipped is None and kept == results and renderer.starts == 0

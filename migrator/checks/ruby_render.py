@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from migrator.codemod import CodemodResult, Finding, JobContext
+from migrator.document import Document
 from migrator.ruby_erb.contexts import manifest_properties
 from migrator.ruby_erb.renderer import UNAVAILABLE, RenderRequest, RubyRenderer, default_renderer, ruby_available
 
@@ -39,18 +40,25 @@ def gate(ctx: JobContext, results: Sequence[ScriptResult], renderer: RubyRendere
     the check was skipped (None when it ran)."""
     if not ruby_available():
         return list(results), NOT_INSTALLED
-    changed = [r for r in results if r.final.source != r.original.source or r.result.new_files]
-    if not changed:
+    to_render: list[tuple[ScriptResult, list[tuple[str, str]]]] = []  # each with (template, text), old first
+    for r in results:
+        created = [(nf.path, nf.content) for nf in r.result.new_files if nf.path.startswith("templates/")]
+        if r.final.source == r.original.source and not created:
+            continue
+        same = same_ruby(r.original, r.final)
+        if same and not created:
+            continue  # the rewrite touched only shell text: Ruby sees the same program
+        new = ([] if same else [(r.template.rel, r.final.text)]) + created
+        to_render.append((r, [(r.template.rel, r.original.text), *new]))
+    if not to_render:
         return list(results), None
+
     renderer = renderer or default_renderer()
     job_spec = {"name": ctx.name, "properties": _jsonable(ctx.properties)}
     contexts = [{"properties": manifest_properties(ctx.properties, flip_booleans=flip)} for _, flip in _CONTEXTS]
-
     requests: list[RenderRequest] = []
-    plans: list[list[list[tuple[str, int]]]] = []  # per result, per context: (template, request index)
-    for r in changed:
-        templates = [(r.template.rel, r.original.text), (r.template.rel, r.final.text)]
-        templates += [(nf.path, nf.content) for nf in r.result.new_files if nf.path.startswith("templates/")]
+    plans: list[tuple[ScriptResult, list[list[tuple[str, int]]]]] = []  # per context: (template, request)
+    for r, templates in to_render:
         per_context = []
         for context in contexts:
             indices = []
@@ -58,14 +66,14 @@ def gate(ctx: JobContext, results: Sequence[ScriptResult], renderer: RubyRendere
                 indices.append((rel, len(requests)))
                 requests.append(RenderRequest(text, job_spec, context, output=False))
             per_context.append(indices)
-        plans.append(per_context)
+        plans.append((r, per_context))
     answers = renderer.render_many(requests)
     if any(a.error == UNAVAILABLE for a in answers):
         skipped = next(a.message for a in answers if a.error == UNAVAILABLE)
         return list(results), f"Ruby stopped answering ({skipped})"
 
     rejected: dict[int, Finding] = {}
-    for r, per_context in zip(changed, plans):
+    for r, per_context in plans:
         for (label, _), indices in zip(_CONTEXTS, per_context):
             (_, old), *new = indices
             if not answers[old].ok:
@@ -79,6 +87,30 @@ def gate(ctx: JobContext, results: Sequence[ScriptResult], renderer: RubyRendere
                     f"{label} ({answer.summary})", "error")
                 break
     return [_undone(r, rejected[id(r)]) if id(r) in rejected else r for r in results], None
+
+
+def same_ruby(old: Document, new: Document) -> bool:
+    """Whether two versions of a template are the same Ruby program.
+
+    ERB compiles the text between tags to string literals, so when the tags are the same, in the
+    same order, the new version renders wherever the old one did (most rewrites touch only shell).
+    Not assumed when a tag may have been missed: a scan error, or a ``<%`` outside the tags found.
+    """
+    if old.erb_error or new.erb_error:
+        return False
+    old_tags, old_rest = _tags_and_rest(old)
+    new_tags, new_rest = _tags_and_rest(new)
+    return old_tags == new_tags and b"<%" not in old_rest and b"<%" not in new_rest
+
+
+def _tags_and_rest(doc: Document) -> tuple[list[bytes], bytes]:
+    tags, rest, at = [], [], 0
+    for tag in doc.tags:
+        tags.append(doc.source[tag.start:tag.end])
+        rest.append(doc.source[at:tag.start])
+        at = tag.end
+    rest.append(doc.source[at:])
+    return tags, b"".join(rest).replace(b"<%%", b"")
 
 
 def _undone(r: ScriptResult, finding: Finding) -> ScriptResult:

@@ -168,10 +168,16 @@ class Context
   # NameError messages show the receiver: keep them one short line
   def inspect = "#<Context>"
 
-  def render(text, filename = nil)
-    erb = ERB.new(text, trim_mode: "-")
-    erb.filename = filename if filename
-    erb.result(fresh_binding)
+  def render(text, filename = nil) = Compiled.erb(text, filename).result(fresh_binding)
+end
+
+# The check renders each template in two contexts: compile it once (ERB to Ruby source).
+module Compiled
+  @cache = {}
+
+  def self.erb(text, filename)
+    @cache.clear if @cache.size > 256
+    @cache[[text, filename]] ||= ERB.new(text, trim_mode: "-").tap { |erb| erb.filename = filename if filename }
   end
 end
 

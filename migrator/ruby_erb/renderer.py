@@ -15,6 +15,7 @@ sent again. A second death in the same batch leaves the remaining requests unans
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import json
 import os
@@ -37,7 +38,13 @@ UNAVAILABLE = "RendererUnavailable"
 
 def ruby_available() -> bool:
     """Whether a ``ruby`` is on PATH (the check is skipped, with a note, when there is none)."""
-    return shutil.which("ruby") is not None
+    return _which_ruby(os.environ.get("PATH")) is not None
+
+
+@functools.lru_cache(maxsize=4)
+def _which_ruby(path: str | None) -> str | None:
+    """``shutil.which`` walks PATH on every call; a run asks once per job."""
+    return shutil.which("ruby", path=path)
 
 
 @dataclass(frozen=True)
@@ -63,10 +70,19 @@ class RenderRequest:
             data["job_spec"] = dict(self.job_spec or {})
         return data
 
-    def cache_key(self) -> str:
-        """Identical requests render identically: the key covers everything Ruby reads."""
-        text = json.dumps(self.payload(), sort_keys=True, default=str)
-        digest = hashlib.sha1(text.encode("utf-8"))
+    def cache_key(self, memo: dict[tuple[int, int], bytes] | None = None) -> str:
+        """Identical requests render identically: the key covers everything Ruby reads.
+
+        A batch shares its spec and context objects across many templates: ``memo`` keeps their
+        JSON by identity for the length of one batch."""
+        ident = (id(self.job_spec), id(self.context))
+        around = memo.get(ident) if memo is not None else None
+        if around is None:
+            around = json.dumps([self.job_spec, self.context, self.spec_file], sort_keys=True, default=str).encode()
+            if memo is not None:
+                memo[ident] = around
+        digest = hashlib.sha1(around)
+        digest.update(b"\0%d\0" % self.output + self.template.encode("utf-8", "surrogatepass"))
         if self.spec_file is not None:
             try:
                 digest.update(Path(self.spec_file).read_bytes())
@@ -151,7 +167,8 @@ class RubyRenderer:
     def render_many(self, requests: Sequence[RenderRequest]) -> list[RenderResult]:
         """Render a batch in one exchange with Ruby; answers in the order of ``requests``."""
         with self._lock:
-            keys = [r.cache_key() for r in requests]
+            memo: dict[tuple[int, int], bytes] = {}
+            keys = [r.cache_key(memo) for r in requests]
             cache = self._cache if self._cache is not None else {}
             todo: dict[str, RenderRequest] = {}
             for key, request in zip(keys, requests):
@@ -191,7 +208,7 @@ class RubyRenderer:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc
         self._discard()
-        ruby = shutil.which("ruby")
+        ruby = _which_ruby(os.environ.get("PATH"))
         if ruby is None:
             return None
         self._stderr = tempfile.TemporaryFile()
@@ -241,7 +258,7 @@ class RubyRenderer:
         while queue:
             proc = self._process()
             if proc is None:
-                reason = "ruby is not on PATH" if shutil.which("ruby") is None else self._why_dead()
+                reason = "ruby is not on PATH" if not ruby_available() else self._why_dead()
                 answers.update({k: RenderResult(False, error=UNAVAILABLE, message=reason) for k, _ in queue})
                 break
             done, stuck = self._roundtrip(proc, queue)

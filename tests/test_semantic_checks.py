@@ -400,3 +400,43 @@ def test_every_external_command_a_codemod_writes_is_declared() -> None:
     """
     outcome = run_codemods([SipidPidfiles()], before)
     assert "sipid kill" in outcome.text and not outcome.messages("error"), outcome.findings
+
+
+def test_package_helper_reached_through_a_variable_is_read_from_the_release(tmp_path: Path) -> None:
+    """``${COMMON}/syslog_utils.sh`` with ``COMMON=/var/vcap/packages/common``: the engine finds
+    the release's ``src/common/syslog_utils.sh`` (not the known copy of that name)."""
+    release = tmp_path / "release"
+    job = release / "jobs" / "job"
+    (job / "templates").mkdir(parents=True)
+    (release / "src" / "common").mkdir(parents=True)
+    (release / "src" / "common" / "syslog_utils.sh").write_text(OWN_SYSLOG_UTILS)
+    (job / "spec").write_text("---\nname: job\ntemplates:\n  job_ctl.erb: bin/job_ctl\npackages:\n- common\n")
+    (job / "monit").write_text("")
+    script = OWN_SYSLOG_SCRIPT.replace("JOB_DIR=/var/vcap/jobs/job", "COMMON=/var/vcap/packages/common").replace(
+        "${JOB_DIR}/bin/syslog_utils.sh", "${COMMON}/syslog_utils.sh")
+    (job / "templates" / "job_ctl.erb").write_text(script)
+    outcome = migrate_job(discover([release])[0], Pipeline([LogPipelines()]))
+    assert not outcome.changes and not outcome.errors, (outcome.changes, outcome.findings)
+
+
+def test_lookup_origins() -> None:
+    from migrator import helpers
+
+    ctx = JobContext(name="job", templates={"job_ctl.erb": "bin/job_ctl", **OWN_SYSLOG_CTX["templates"]},
+                     files=OWN_SYSLOG_CTX["files"])
+
+    def origin(script: str) -> tuple[str, str]:
+        doc = Document.parse("templates/job_ctl.erb", script.encode())
+        node, path = helpers.source_commands(doc)[0]
+        found = helpers.lookup(ctx, doc, node, path)
+        return found.origin, found.resolved
+
+    assert origin("J=/var/vcap/jobs/job\nsource $J/bin/syslog_utils.sh\n") == (
+        "release", "/var/vcap/jobs/job/bin/syslog_utils.sh")
+    assert origin("source /var/vcap/jobs/job/bin/nothing.sh\n")[0] == "missing"
+    assert origin("source /var/vcap/packages/p/syslog_utils.sh\n")[0] == "builtin"
+    assert origin("source /var/vcap/packages/p/utils.sh\n")[0] == "builtin"  # described, not inlined
+    assert origin("source $UNSET/syslog_utils.sh\n")[0] == "unknown"
+    assert origin("source /var/vcap/jobs/job/bin/syslog_utils.sh\nJ=x\n")[0] == "release"
+    # a variable set twice to different values is not read
+    assert origin("J=/a\nJ=/b\nsource $J/syslog_utils.sh\n") == ("unknown", "$J/syslog_utils.sh")

@@ -96,7 +96,7 @@ class LogPipelines(Codemod):
         "calls of tee/logger/awk/perl/sed/date (and basename naming a syslog tag) that fed a log pipeline "
         "may disappear (redirect targets are not argv); the log folder may be created where the fan-out "
         "helper created it",
-        may_vanish=(shapes("tee", "logger", "awk", "perl", "sed", "date", "basename", piped=True),
+        may_vanish=(shapes("tee", "logger", "awk", "perl", "sed", fed=True), shapes("date", "basename", feeding=True),
                     shapes("mkdir", argument_under="/var/vcap/sys/log/")),
         may_appear=(shapes("mkdir", argument_under="/var/vcap/sys/log/"),),
         vanishing_functions=frozenset({"tee_output_to_sys_log"}),

@@ -85,11 +85,13 @@ class SipidPidfiles(Codemod):
     triggers = (b"$$", b"$!", b"kill", b"pid_guard", b"wait_pid")
     introduces = frozenset({"rm"})  # a rewritten stop removes the pidfile sipid kill may leave
     differences: ClassVar[DeclaredDifferences] = DeclaredDifferences(
-        "sipid claim/kill calls replace pidfile writes, reads, kills and removals, the TERM/poll/KILL loops "
+        "sipid claim/kill calls (and a removal of the stale pidfile) replace pidfile writes, reads, kills and "
+        "removals, the TERM/poll/KILL loops "
         "and the pid_guard/kill_and_wait helpers; set-up of the run folder may move before the claim; where "
         "kill_and_wait ended the script, what follows it now runs (a finding says so)",
         may_vanish=(shapes("kill", "sleep", "seq", "ps", "pgrep", "pidof"), shapes("cat", "rm", "head", names_pidfile=True)),
-        may_appear=(shapes("sipid", subcommand="claim"), shapes("sipid", subcommand="kill")),
+        may_appear=(shapes("sipid", subcommand="claim"), shapes("sipid", subcommand="kill"),
+                    shapes("rm", names_pidfile=True)),
         may_move=(shapes("mkdir", "chown", "chmod"),),
         vanishing_functions=frozenset({"pid_guard", "kill_and_wait", "wait_pid", "wait_pid_death", "pid_is_running"}),
         ended_the_script=frozenset({"kill_and_wait"}),

@@ -18,25 +18,27 @@ class CallShape:
     """Calls of one kind: the command's name and what else must hold for a call to be of this kind.
 
     ``commands`` are base names (``tee``, ``sipid``). A call matches when every condition set holds:
-    ``subcommand`` is its first argument; ``piped`` says its stdin or stdout was a pipe (it fed or
-    was fed by a pipeline or process substitution, as log plumbing is, and ``date`` in a prefix);
-    ``names_pidfile`` says one of its arguments is a pidfile; ``argument_under`` says one argument
+    ``subcommand`` is its first argument; ``fed`` says its stdin was a pipe (it read a stream, as
+    log plumbing reads the script's output); ``feeding`` says its stdout was a pipe (its output was
+    captured, as ``$(date)`` in a timestamp or ``$(basename $0)`` in a syslog tag); ``names_pidfile`` says one of its arguments is a pidfile; ``argument_under`` says one argument
     lies under that folder; ``no_arguments`` says it had none (``cat`` writing a heredoc).
     """
 
     commands: frozenset[str]
     subcommand: str | None = None
-    piped: bool = False
+    fed: bool = False
+    feeding: bool = False
     names_pidfile: bool = False
     argument_under: str | None = None
     no_arguments: bool = False
 
-    def matches(self, name: str, args: Sequence[str], *, piped: bool, pidfiles: frozenset[str]) -> bool:
+    def matches(self, name: str, args: Sequence[str], *, fed: bool = False, feeding: bool = False,
+                pidfiles: frozenset[str] = frozenset()) -> bool:
         if name.rsplit("/", 1)[-1] not in self.commands:
             return False
         if self.subcommand is not None and (not args or args[0] != self.subcommand):
             return False
-        if self.piped and not piped:
+        if (self.fed and not fed) or (self.feeding and not feeding):
             return False
         if self.names_pidfile and not any(_is_pidfile(a, pidfiles) for a in args):
             return False
@@ -72,5 +74,5 @@ IDENTICAL = DeclaredDifferences("nothing: every call and its arguments stay the 
 
 
 def shapes(*names: str, **conditions: object) -> CallShape:
-    """Shorthand for a declaration: ``shapes("tee", "logger", piped=True)``."""
+    """Shorthand for a declaration: ``shapes("tee", "logger", fed=True)``."""
     return CallShape(frozenset(names), **conditions)  # type: ignore[arg-type]

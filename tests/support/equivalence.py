@@ -35,7 +35,7 @@ from typing import Iterable, Literal, Mapping, Sequence
 
 import yaml
 
-from migrator.differences import DeclaredDifferences
+from migrator.differences import CallShape, DeclaredDifferences
 from migrator.discovery import load_job
 from migrator.engine import find_helpers
 from migrator.ruby_erb.contexts import manifest_properties
@@ -108,7 +108,7 @@ class Call:
     name: str  # base name for a tool on PATH, /var/vcap/... path for a package's program, ?x: not found
     args: tuple[str, ...]
     functions: tuple[str, ...] = ()  # the shell functions it was called from, innermost first
-    piped: bool = False  # its stdin or stdout was a pipe
+    pipes: str = ""  # "i": its stdin was a pipe, "o": its stdout was
     env: tuple[tuple[str, str], ...] | None = None  # exported environment (package programs only)
 
     def key(self) -> tuple:
@@ -293,7 +293,7 @@ class JobSandbox:
             if name.startswith("/var/vcap/packages/") and env_file.exists():
                 env = self._env(env_file, pids)
             functions = tuple(f for f in fns.split() if f not in ("main", "source", "__eq_trap"))
-            calls.append(Call(name, tuple(self.normalise(a, pids) for a in args), functions, bool(pipes), env))
+            calls.append(Call(name, tuple(self.normalise(a, pids) for a in args), functions, pipes, env))
         return calls
 
     def _env(self, path: Path, pids: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -372,13 +372,18 @@ def pidfiles_named(runs: Iterable[Run]) -> frozenset[str]:
     return frozenset(found)
 
 
+def _match(shape: CallShape, call: Call, pidfiles: frozenset[str]) -> bool:
+    return shape.matches(call.name.lstrip("?"), call.args, fed="i" in call.pipes, feeding="o" in call.pipes,
+                         pidfiles=pidfiles)
+
+
 def _vanishes(call: Call, declared: Sequence[DeclaredDifferences], pidfiles: frozenset[str]) -> bool:
     for d in declared:
         if call.name.lstrip("?").rsplit("/", 1)[-1] in d.vanishing_functions:
             return True
         if any(f in d.vanishing_functions for f in call.functions):
             return True
-        if any(s.matches(call.name.lstrip("?"), call.args, piped=call.piped, pidfiles=pidfiles) for s in d.may_vanish):
+        if any(_match(s, call, pidfiles) for s in d.may_vanish):
             return True
     return False
 
@@ -387,7 +392,7 @@ def _appears(call: Call, declared: Sequence[DeclaredDifferences], pidfiles: froz
              used: dict[tuple[int, int], int]) -> bool:
     for i, d in enumerate(declared):
         for j, s in enumerate(d.may_appear):
-            if s.matches(call.name, call.args, piped=call.piped, pidfiles=pidfiles):
+            if _match(s, call, pidfiles):
                 if d.appear_limit is not None and used.get((i, j), 0) >= d.appear_limit:
                     continue
                 used[(i, j)] = used.get((i, j), 0) + 1
@@ -400,7 +405,7 @@ def first_difference(old: Run, new: Run, declared: Sequence[DeclaredDifferences]
     """None when the runs are the same apart from the declared differences, else the first
     difference in words (with the argv where the runs part)."""
     if old.timed_out != new.timed_out:
-        return f"{old.phase}: {'the original' if old.timed_out else 'the migrated script'} did not finish in {TIMEOUT:g} s"
+        return f"{old.phase}: {'the original' if old.timed_out else 'the migrated script'} did not finish in time"
     a, b = [c.key() for c in old.calls], [c.key() for c in new.calls]
     blocks = [(i1, i2, j1, j2) for tag, i1, i2, j1, j2
               in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if tag != "equal"]
@@ -438,7 +443,7 @@ def _went_on(old: Run, before: Sequence[Call], ended: frozenset[str], declared: 
     if not ended or not old.calls or not ended & set(old.calls[-1].functions):
         return False
     shapes = [s for d in declared for s in d.may_appear]
-    return any(s.matches(c.name, c.args, piped=c.piped, pidfiles=pidfiles) for c in before for s in shapes)
+    return any(_match(s, c, pidfiles) for c in before for s in shapes)
 
 
 def _moves(old: Sequence[Call], new: Sequence[Call], blocks: Sequence[tuple[int, int, int, int]],
@@ -453,7 +458,7 @@ def _moves(old: Sequence[Call], new: Sequence[Call], blocks: Sequence[tuple[int,
     moved_new: set[int] = set()
     for i in (i for i1, i2, _j1, _j2 in blocks for i in range(i1, i2)):
         call = old[i]
-        if not any(s.matches(call.name, call.args, piped=call.piped, pidfiles=pidfiles) for s in movable):
+        if not any(_match(s, call, pidfiles) for s in movable):
             continue
         for j in free_new:
             if j not in moved_new and new[j].key() == call.key():
@@ -532,7 +537,7 @@ def changed_scripts(old_dir: Path, new_dir: Path) -> list[str]:
 
 
 def compare_jobs(pairs: Sequence[JobPair], contexts: Sequence[str] = CONTEXTS, workers: int = 2,
-                 work: Path | None = None) -> list[Verdict]:
+                 work: Path | None = None, timeout: float = TIMEOUT) -> list[Verdict]:
     """Every (script, context) of every pair, in parallel threads; one Ruby batch renders all."""
     items: list[tuple[Path, Mapping]] = []
     for pair in pairs:
@@ -554,13 +559,14 @@ def compare_jobs(pairs: Sequence[JobPair], contexts: Sequence[str] = CONTEXTS, w
     os.chmod(root, 0o755)
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            return list(pool.map(lambda u: _compare_unit(root, *u), units))
+            return list(pool.map(lambda u: _compare_unit(root, *u, timeout=timeout), units))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 def _compare_unit(root: Path, pair: JobPair, script: str, context: str,
-                  old_files: Mapping[str, str | RenderFailure], new_files: Mapping[str, str | RenderFailure]) -> Verdict:
+                  old_files: Mapping[str, str | RenderFailure], new_files: Mapping[str, str | RenderFailure],
+                  timeout: float = TIMEOUT) -> Verdict:
     verdict = Verdict(pair.name, script, context, "equivalent")
     old_failed = {k: v for k, v in old_files.items() if isinstance(v, RenderFailure)}
     new_failed = {k: v for k, v in new_files.items() if isinstance(v, RenderFailure)}
@@ -598,13 +604,13 @@ def _compare_unit(root: Path, pair: JobPair, script: str, context: str,
             if args == ("stop",):
                 for box in boxes:
                     box.mark_running()
-            old_run, new_run = (box.run(entry, *args) for box in boxes)
+            old_run, new_run = (box.run(entry, *args, timeout=timeout) for box in boxes)
             runs[old_run.phase] = (old_run, new_run)
         verdict.runs = runs
         if entry != script:
             verdict.detail = f"run through {entry}"
         if all(o.timed_out and n.timed_out for o, n in runs.values()):
-            verdict.status, verdict.detail = "unrunnable", f"both versions run longer than {TIMEOUT:g} s"
+            verdict.status, verdict.detail = "unrunnable", f"both versions run longer than {timeout:g} s"
             return verdict
         pidfiles = pidfiles_named(r for pair_runs in runs.values() for r in pair_runs)
         for old_run, new_run in runs.values():
@@ -667,3 +673,63 @@ def _helpers(job_dir: Path, files: Mapping[str, str | RenderFailure]) -> dict[st
         return find_helpers(load_job(job_dir), sorted(sourced))
     except Exception:  # noqa: BLE001 - a release the tool cannot read has no helpers to offer
         return {}
+
+
+# -- a whole release ------------------------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[2]
+
+
+def copy_release(release: Path, dest: Path) -> Path:
+    """What the tool and the harness read of a release: ``jobs/``, the shell files under ``src/``
+    (helpers that scripts source) and the tool's configuration; blobs and sources stay behind."""
+    dest.mkdir(parents=True)
+    shutil.copytree(release / "jobs", dest / "jobs", symlinks=True)
+    for name in (".exemplar-migrate.toml", "pyproject.toml"):
+        if (release / name).is_file():
+            shutil.copy2(release / name, dest / name)
+    src = release / "src"
+    if src.is_dir():
+        for path in src.rglob("*.sh"):
+            if path.is_file() and not path.is_symlink():
+                target = dest / path.relative_to(release)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+    return dest
+
+
+def migrate(release: Path, dest: Path, *extra: str) -> dict:
+    """Apply the tool to a copy of ``release`` at ``dest``; its JSON report."""
+    import json
+    import sys
+
+    copy_release(release, dest)
+    proc = subprocess.run([sys.executable, "-m", "migrator", "--allow-dirty", "-q", "--output-format", "json",
+                           *extra, str(dest)], capture_output=True, text=True, cwd=REPO, check=False)
+    try:
+        return json.loads(proc.stdout)
+    except ValueError as exc:
+        raise RuntimeError(f"the tool gave no report (exit {proc.returncode}): {proc.stderr.strip()[-300:]}") from exc
+
+
+def declared_for(codemod_ids: Iterable[str]) -> tuple[DeclaredDifferences, ...]:
+    from codemods import by_id
+    from migrator.differences import IDENTICAL
+
+    known = by_id()
+    return tuple(getattr(known[c], "differences", IDENTICAL) for c in sorted(set(codemod_ids)) if c in known)
+
+
+def codemods_by_job(report: Mapping) -> dict[str, set[str]]:
+    """Which codemods changed something in each job folder (any file: script, new template, spec)."""
+    out: dict[str, set[str]] = {}
+    for entry in report.get("files", []):
+        parts = str(entry.get("path", "")).split("/")
+        if len(parts) > 2 and parts[0] == "jobs":
+            out.setdefault(parts[1], set()).update(entry.get("codemods") or [])
+    return out
+
+
+def job_pairs(original: Path, migrated: Path, report: Mapping) -> list[JobPair]:
+    """A pair for every job the tool changed, with the declarations of the codemods that did."""
+    return [JobPair(job, original / "jobs" / job, migrated / "jobs" / job, declared_for(ids))
+            for job, ids in sorted(codemods_by_job(report).items())]

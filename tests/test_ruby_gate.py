@@ -449,3 +449,13 @@ def test_a_shell_only_rewrite_costs_no_render(tmp_path: Path) -> None:
     assert results[0].final.source != results[0].original.source
     kept, skipped = ruby_render.gate(ctx, results, renderer)
     assert skipped is None and kept == results and renderer.starts == 0
+
+
+def test_a_spec_with_odd_yaml_is_still_checked(tmp_path: Path) -> None:
+    spec = BIND_SPEC + "      binder.since:\n        default: 2016-01-02\n      42:\n        default: x\n"
+    job = _job(tmp_path, spec, {"bind_ctl.erb": BIND_CTL}, name="binder")
+    breaking = _Rewrite([("--bind <%= my_ip %>", '--bind "$MY_IP"')],
+                        {"templates/bind_ctl.env.erb": "MY_IP=<%= my_ip.to_s.shellescape %>\n"})
+    outcome = migrate_job(job, Pipeline([breaking]))
+    assert outcome.changes == [] and outcome.internal_errors == 0
+    assert "NameError" in _errors(outcome)[0]

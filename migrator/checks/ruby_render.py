@@ -54,8 +54,9 @@ def gate(ctx: JobContext, results: Sequence[ScriptResult], renderer: RubyRendere
         return list(results), None
 
     renderer = renderer or default_renderer()
-    job_spec = {"name": ctx.name, "properties": _jsonable(ctx.properties)}
-    contexts = [{"properties": manifest_properties(ctx.properties, flip_booleans=flip)} for _, flip in _CONTEXTS]
+    properties = _jsonable(ctx.properties or {})  # a spec may hold odd YAML (dates, number keys)
+    job_spec = {"name": ctx.name, "properties": properties}
+    contexts = [{"properties": manifest_properties(properties, flip_booleans=flip)} for _, flip in _CONTEXTS]
     requests: list[RenderRequest] = []
     plans: list[tuple[ScriptResult, list[list[tuple[str, int]]]]] = []  # per context: (template, request)
     for r, templates in to_render:

@@ -200,6 +200,14 @@ def test_discovery_keeps_non_shell_out_of_the_scripts_and_notes_why(tmp_path: Pa
     assert any("config.json.erb" in n and "JSON" in n for n in outcome.notes)
 
 
+def test_windows_line_endings_in_a_powershell_template_are_no_error(tmp_path: Path) -> None:
+    """CRLF is an error for a shell script (bash reads the CR), but a .ps1 is never read as one."""
+    make_job(tmp_path / "rel", WIN_SPEC.format(extra=""),
+             {"start.ps1.erb": POWERSHELL.replace("\n", "\r\n"), "config.json.erb": JSON_CONFIG})
+    job, outcome = _plan(tmp_path / "rel")
+    assert job.scripts == [] and outcome.findings == [] and outcome.changes == []
+
+
 def test_a_script_without_shebang_takes_the_dialect_of_the_scripts_that_call_it(tmp_path: Path) -> None:
     spec = ("---\nname: win\ntemplates:\n  ctl.erb: bin/ctl\n  helpers.sh: bin/helpers.sh\n"
             "  lib.erb: bin/lib\npackages: []\n")

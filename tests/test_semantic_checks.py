@@ -440,3 +440,10 @@ def test_lookup_origins() -> None:
     assert origin("source /var/vcap/jobs/job/bin/syslog_utils.sh\nJ=x\n")[0] == "release"
     # a variable set twice to different values is not read
     assert origin("J=/a\nJ=/b\nsource $J/syslog_utils.sh\n") == ("unknown", "$J/syslog_utils.sh")
+
+
+def test_a_pidfile_line_after_an_earlier_claim_of_the_same_file_is_fine() -> None:
+    before = "echo $$ > $PIDFILE\nrm -f $PIDFILE\necho $$ > $PIDFILE\n"
+    claim = f'{SIPID} claim --pid "$$" --pid-file "$PIDFILE"\n'
+    assert _check(before, f"{claim}rm -f $PIDFILE\n{claim}") is None
+    assert "rm -f $PIDFILE" in (_check(before, f"rm -f $PIDFILE\n{claim}{claim}") or "")

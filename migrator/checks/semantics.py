@@ -246,15 +246,18 @@ def _pidfile_before_claim(ctx: JobContext, original: Document, final: Document) 
     sipid = ctx.options.sipid_path
     if sipid.encode() not in final.masked:
         return None
+    claimed_at: dict[str, list[int]] = {}  # pidfile -> where its claims so far start
     for claim in final.commands(sipid):
         args = [final.masked_text(a) for a in claim.children_by_field_name("argument")]
         if not args or args[0] != "claim" or "--pid-file" not in args[:-1]:
             continue
         key = _path_key(args[args.index("--pid-file") + 1])
         write = _old_write(original, key)
-        if write is None:
-            continue
         branch = _branch_start(claim)
+        earlier = claimed_at.setdefault(key, [])
+        earlier.append(claim.start_byte)
+        if write is None or any(branch <= start < claim.start_byte for start in earlier):
+            continue  # the first claim in the branch is the one that creates the file
         for node in final.find("command", "test_command"):
             if not (branch <= node.start_byte and node.end_byte <= claim.start_byte):
                 continue

@@ -28,10 +28,11 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Iterable, Iterator, Literal, Mapping, Sequence
 
 import yaml
 
@@ -51,6 +52,7 @@ _VOLATILE_ENV = frozenset({"__SEQ", "__FN", "__EQ_DIR", "__EQ_POSIX", "BASH_ENV"
 _SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+[\"']?([^\s\"';]+)", re.M)
 _CONTROL_CASE = re.compile(r"case\s+\"?\$\{?1\}?\"?\s+in")
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Status = Literal["equivalent", "differing", "unrunnable"]
 
 
@@ -68,7 +70,8 @@ def context_properties(spec: Mapping, context: str) -> dict:
 
 def read_spec(job_dir: Path) -> dict:
     try:
-        spec = yaml.safe_load((job_dir / "spec").read_text(encoding="utf-8"))
+        # libyaml, as the tool reads specs: it accepts what PyYAML's own scanner rejects (a tab)
+        spec = yaml.load((job_dir / "spec").read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return {}
     return spec if isinstance(spec, dict) else {}
@@ -181,10 +184,12 @@ class JobSandbox:
     """One rendered job installed in a fresh sandbox, ready to run its scripts."""
 
     def __init__(self, base: Path, job: str, files: Mapping[str, str], helpers: Mapping[str, str],
-                 command_names: Iterable[str]):
+                 command_names: Iterable[str], parked: Path | None = None):
         self.box = Sandbox(base)
         self.base = base
+        self.parked = parked
         self.job = job
+        self._names = _PidNames()
         self.log_dir = base / "eq"
         self.log_dir.mkdir()
         (base / "cwd").mkdir()
@@ -207,9 +212,28 @@ class JobSandbox:
                 for entry in (*dirs, *names):
                     os.lchown(os.path.join(root, entry), NOBODY, NOBODY)
             os.chown(base, NOBODY, NOBODY)
+        if parked is not None:
+            os.rename(base, parked)
+
+    @contextmanager
+    def _mounted(self) -> Iterator[None]:
+        """A parked sandbox moves back to its own path while it runs: two sandboxes that take
+        turns at one path see the same paths, also where a script escapes them (``\\/var\\/vcap``)."""
+        if self.parked is None:
+            yield
+            return
+        os.rename(self.parked, self.base)
+        try:
+            yield
+        finally:
+            os.rename(self.base, self.parked)
 
     def run(self, script: str, *args: str, timeout: float = TIMEOUT) -> Run:
         """Run ``bin/<script>`` (a rendered path under the job) with real bash and collect its calls."""
+        with self._mounted():
+            return self._run(script, *args, timeout=timeout)
+
+    def _run(self, script: str, *args: str, timeout: float = TIMEOUT) -> Run:
         path = self.box.path(f"/var/vcap/jobs/{self.job}/{script}")
         options, posix = _shell_options(path.read_text(errors="replace"))
         env = self.box.env({"BASH_ENV": str(self.log_dir / "bash_env"), "__EQ_DIR": str(self.log_dir)})
@@ -218,7 +242,7 @@ class JobSandbox:
         start = self._calls_size()
         out, err = self.log_dir / "stdout", self.log_dir / "stderr"
         with open(out, "wb") as so, open(err, "wb") as se:
-            proc = subprocess.Popen([*_confinement(), "bash", *options, str(path), *args], env=env,
+            proc = subprocess.Popen([*_confinement(), "/bin/bash", *options, str(path), *args], env=env,
                                     cwd=self.base / "cwd", stdin=subprocess.DEVNULL, stdout=so, stderr=se,
                                     start_new_session=True)
             try:
@@ -234,6 +258,10 @@ class JobSandbox:
     def mark_running(self, checks: int = 3) -> None:
         """Every pid a pidfile holds now is a running process for the process stubs (``kill -0``,
         ``ps -p``): for ``checks`` more looks, or until it is signalled."""
+        with self._mounted():
+            self._mark_running(checks)
+
+    def _mark_running(self, checks: int) -> None:
         for folder, _dirs, names in os.walk(self.box.path("/var/vcap")):
             for name in names:
                 if not name.endswith(".pid"):
@@ -252,15 +280,15 @@ class JobSandbox:
     def _calls_size(self) -> int:
         return (self.log_dir / "calls").stat().st_size
 
-    def _pid_names(self) -> dict[str, str]:
-        names: dict[str, str] = {}
-        for line in (self.log_dir / "pids").read_text().split():
-            names.setdefault(line, f"<pid{len(names) + 1}>")
-        return names
+    def _pid_names(self) -> "_PidNames":
+        """Pids of processes the runs started, named in the order they show up in what is compared
+        (calls, then files): two runs that start different helper processes still agree on them."""
+        self._names.known = set((self.log_dir / "pids").read_text().split())
+        return self._names
 
     def normalise(self, text: str, pids: Mapping[str, str] | None = None) -> str:
         text = text.replace(str(self.box.root), "").replace(str(self.base), "<sandbox>")
-        if pids:
+        if pids is not None:
             if text.strip() in pids:
                 return text.replace(text.strip(), pids[text.strip()])
             text = _PROC_PID.sub(lambda m: "/proc/" + pids.get(m.group(1), m.group(1)), text)
@@ -334,6 +362,24 @@ class JobSandbox:
 
 
 _PROC_PID = re.compile(r"/proc/(\d+)")
+
+
+class _PidNames(dict):
+    """``<pidN>`` for each pid of a started process, numbered on first use."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.known: set[str] = set()
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self.known or dict.__contains__(self, pid)
+
+    def get(self, pid, default=None):  # type: ignore[override]
+        return self[pid] if pid in self else default
+
+    def __missing__(self, pid: str) -> str:
+        name = self[pid] = f"<pid{len(self) + 1}>"
+        return name
 
 
 def _reap(pgid: int, grace: float, log: Path) -> None:
@@ -568,13 +614,16 @@ def _compare_unit(root: Path, pair: JobPair, script: str, context: str,
                   old_files: Mapping[str, str | RenderFailure], new_files: Mapping[str, str | RenderFailure],
                   timeout: float = TIMEOUT) -> Verdict:
     verdict = Verdict(pair.name, script, context, "equivalent")
-    old_failed = {k: v for k, v in old_files.items() if isinstance(v, RenderFailure)}
-    new_failed = {k: v for k, v in new_files.items() if isinstance(v, RenderFailure)}
-    if old_failed:
-        verdict.status, verdict.detail = "unrunnable", f"render failure: {next(iter(old_failed.values()))}"
+    if isinstance(old_files.get(script), RenderFailure):
+        verdict.status, verdict.detail = "unrunnable", f"render failure: {old_files[script]}"
         return verdict
-    if new_failed:
-        verdict.status, verdict.detail = "differing", f"the migrated job does not render: {next(iter(new_failed.values()))}"
+    # a template that did not render before either (made-up values a template rejects) is left
+    # out of both sandboxes; one that rendered before and does not now is a difference
+    old_errors = {_ruby_error(v) for v in old_files.values() if isinstance(v, RenderFailure)}
+    newly = [v for k, v in new_files.items() if isinstance(v, RenderFailure)
+             and not isinstance(old_files.get(k), RenderFailure) and _ruby_error(v) not in old_errors]
+    if newly:
+        verdict.status, verdict.detail = "differing", f"the migrated job does not render: {newly[0]}"
         return verdict
     if script not in old_files or script not in new_files:
         verdict.status, verdict.detail = "unrunnable", f"{script} is not rendered by both versions"
@@ -597,8 +646,8 @@ def _compare_unit(root: Path, pair: JobPair, script: str, context: str,
     unit = root / hashlib.sha1(f"{pair.name}\0{pair.old_dir}\0{script}\0{context}".encode()).hexdigest()[:16]
     unit.mkdir()
     try:
-        boxes = (JobSandbox(unit / "old", pair.name, _texts(old_files), helpers_old, names),
-                 JobSandbox(unit / "new", pair.name, _texts(new_files), helpers_new, names))
+        boxes = (JobSandbox(unit / "box", pair.name, _texts(old_files), helpers_old, names, parked=unit / "old"),
+                 JobSandbox(unit / "box", pair.name, _texts(new_files), helpers_new, names, parked=unit / "new"))
         runs = {}
         for args in phases:
             if args == ("stop",):
@@ -609,11 +658,13 @@ def _compare_unit(root: Path, pair: JobPair, script: str, context: str,
         verdict.runs = runs
         if entry != script:
             verdict.detail = f"run through {entry}"
-        if all(o.timed_out and n.timed_out for o, n in runs.values()):
-            verdict.status, verdict.detail = "unrunnable", f"both versions run longer than {timeout:g} s"
-            return verdict
         pidfiles = pidfiles_named(r for pair_runs in runs.values() for r in pair_runs)
         for old_run, new_run in runs.values():
+            if old_run.timed_out and new_run.timed_out:
+                last = f" (last call: `{old_run.calls[-1].show()}`)" if old_run.calls else ""
+                verdict.status = "unrunnable"
+                verdict.detail = f"{old_run.phase}: both versions run longer than {timeout:g} s{last}"
+                break
             difference = first_difference(old_run, new_run, pair.declared, pidfiles)
             if difference:
                 verdict.status, verdict.detail = "differing", difference
@@ -621,6 +672,11 @@ def _compare_unit(root: Path, pair: JobPair, script: str, context: str,
         return verdict
     finally:
         shutil.rmtree(unit, ignore_errors=True)
+
+
+def _ruby_error(failure: RenderFailure) -> str:
+    """The error without the template's name: the same error moved to a new template is old."""
+    return str(failure).split(": ", 1)[-1]
 
 
 def _entry_point(job: str, script: str, files: Mapping[str, str | RenderFailure]) -> str:

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from migrator import interrupts
+from migrator import interrupts, journal
 from migrator.codemod import Options
 from migrator.discovery import Job
 from migrator.engine import FileChange, JobOutcome, Pipeline, migrate_job
-from migrator.writer import TEMP_NAME, Write, WriteFailed, stale_files, write_job
+from migrator.writer import Write, WriteFailed, stale_files, write_job
 
 
 @dataclass
@@ -40,7 +40,8 @@ class RunResult:
 def _pipeline(codemod_ids: Sequence[str], options: Options) -> Pipeline:
     import codemods
 
-    return Pipeline(codemods.select(list(codemod_ids)), options)
+    known = codemods.by_id()  # not codemods.select: an empty selection there means every codemod
+    return Pipeline([known[cid]() for cid in codemod_ids], options)
 
 
 def _migrate_in_worker(args: tuple[Job, tuple[str, ...], Options]) -> JobOutcome:
@@ -119,7 +120,7 @@ def apply_jobs(outcomes: list[JobOutcome], pending: interrupts.Pending | None = 
             result.not_reached += [job_label(o) for o in todo[i:]]
             break
         try:
-            write_job([Write(c.path, c.after) for c in outcome.changes])
+            write_job([Write(c.path, c.after) for c in outcome.changes], outcome.dir)
         except WriteFailed as exc:
             state = ("its files may be half-written now: restore them from version control" if exc.undo_problems
                      else "its files were left as they were")
@@ -135,24 +136,38 @@ def apply_jobs(outcomes: list[JobOutcome], pending: interrupts.Pending | None = 
 
 
 def clean_stale(jobs: list[Job], remove: bool) -> list[str]:
-    """Temporary files and backups a killed run left in the jobs' folders: removed when this run
-    applies changes (a dry run only names them). Only exact matches of the writer's name pattern,
-    only inside these job folders."""
+    """What a killed run left in the jobs' folders, cleaned up when this run applies changes (a dry
+    run only names it): a job it was writing is put back as it was (its journal says how), then
+    temporary files and backups are removed. Only exact matches of the writer's name pattern, only
+    inside these job folders."""
     notes: list[str] = []
     for job in jobs:
+        job_rel = job.rel_to_release(job.dir)
+        stuck = False
+        for path in journal.find(job.dir):
+            if not remove:
+                notes.append(f"{job_rel}: a killed run left this job half-written; the next run that applies "
+                             "changes puts it back as it was")
+                continue
+            try:
+                count = journal.recover(path)
+                notes.append(f"{job_rel}: put back as it was before a killed run's unfinished write "
+                             f"({count} file{'' if count == 1 else 's'} restored or removed)")
+            except (OSError, ValueError, KeyError) as exc:
+                stuck = True
+                notes.append(f"{job_rel}: a killed run left this job half-written and it cannot be put back "
+                             f"({getattr(exc, 'strerror', None) or exc}); its backups are kept "
+                             f"({job.rel_to_release(path)} lists them)")
         for path in stale_files(job.dir):
             rel = job.rel_to_release(path)
             if not remove:
                 notes.append(f"{rel}: left by an interrupted run (removed by the next run that applies changes)")
-                continue
-            try:
-                path.unlink()
-                notes.append(f"removed {rel}: left by an interrupted run" + (
-                    f" (the old copy of {TEMP_NAME.match(path.name)['name']}: a run killed outright while writing "
-                    "this job may have left it half-written; compare it with version control)"
-                    if path.suffix == ".bak" else ""))
-            except OSError as exc:
-                notes.append(f"{rel}: left by an interrupted run, cannot be removed: {exc.strerror or exc}")
+            elif not stuck and path.exists():
+                try:
+                    path.unlink()
+                    notes.append(f"removed {rel}: left by an interrupted run")
+                except OSError as exc:
+                    notes.append(f"{rel}: left by an interrupted run, cannot be removed: {exc.strerror or exc}")
     return notes
 
 

@@ -5,17 +5,17 @@ env template the spec does not list, or a spec that lists one that was never wri
 job). So every new content is first staged in a temporary file beside its target; only when all are
 staged are they renamed into place, each replaced or removed file kept as a backup until the last
 rename is done. Any failure on the way (a full disk, a read-only folder, an interrupt) puts back
-what was replaced and removes what was created.
+what was replaced and removes what was created. Before the first rename a journal records what to
+undo, for the case where the process is killed outright (``migrator.journal``).
 
-Temporary files and backups share one name pattern, ``.exemplar-migrate-<name>.<8 chars>.tmp`` and
-``... .bak``, so discovery can ignore them and the next run can remove them when a run was killed.
+Temporary files, backups and journals share one name pattern (``migrator.tempnames``), so discovery
+can ignore them and the next run can clean them up.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import re
 import secrets
 import shutil
 import stat
@@ -23,15 +23,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TEMP_PREFIX = ".exemplar-migrate-"
-_RANDOM_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"  # what tempfile.mkstemp draws from
-TEMP_NAME = re.compile(r"^\.exemplar-migrate-(?P<name>.+)\.[a-z0-9_]{8}\.(?:tmp|bak)$")
+from migrator import journal
+from migrator.tempnames import RANDOM_CHARS, TEMP_NAME, TEMP_PREFIX, is_temp_name
+
+__all__ = ["TEMP_NAME", "Write", "WriteFailed", "is_temp_name", "stale_files", "write_job"]
+
 NEW_FILE_MODE = 0o644  # new templates are data that BOSH renders, not programs
-
-
-def is_temp_name(name: str) -> bool:
-    """Is this the name of one of the tool's temporary files or backups?"""
-    return TEMP_NAME.match(name) is not None
 
 
 def stale_files(folder: Path) -> list[Path]:
@@ -79,15 +76,18 @@ class _Step:
     mode: int = NEW_FILE_MODE
     owner: tuple[int, int] | None = None
     temp: Path | None = None
-    backup: Path | None = None
+    backup_name: Path | None = None  # chosen before the journal is written
+    backup: Path | None = None  # set once the backup exists
     done: bool = False
 
 
 @dataclass
 class Transaction:
     writes: list[Write]
+    journal_dir: Path | None = None  # where the journal goes (the job folder); None: no journal
     steps: list[_Step] = field(default_factory=list)
     made_dirs: list[Path] = field(default_factory=list)
+    journal: Path | None = None
 
     def run(self) -> None:
         current: Path | None = None
@@ -96,14 +96,29 @@ class Transaction:
             for step in self.steps:
                 current = step.write.path
                 self._stage(step)
+            current = None
+            for step in self.steps:
+                if step.exists:
+                    step.backup_name = _free_name(step.write.path, ".bak")
+            if self.journal_dir is not None:
+                current = self.journal_dir
+                self.journal = journal.begin(self.journal_dir, [
+                    (s.write.path, s.backup_name, not s.exists) for s in self.steps
+                    if s.exists or s.write.data is not None])
             for step in self.steps:
                 current = step.write.path
                 self._commit(step)
+            current = None
             _sync_dirs({s.write.path.parent for s in self.steps})
+            if self.journal is not None:
+                journal.end(self.journal)  # the commit point
+                self.journal = None
         except BaseException as exc:
             problems = self._undo()
+            if self.journal is not None and not problems:
+                _unlink_quietly(self.journal)  # kept when undoing failed: the next run tries again
             if isinstance(exc, OSError):
-                raise WriteFailed(current or Path("."), exc, problems) from exc
+                raise WriteFailed(current or exc.filename or Path("."), exc, problems) from exc
             raise  # an interrupt, or a bug: undone all the same
         for step in self.steps:  # committed: the backups are no longer needed
             if step.backup is not None:
@@ -152,13 +167,16 @@ class Transaction:
         path = step.write.path
         if step.write.data is None:
             if step.exists:
-                step.backup = _free_name(path, ".bak")
-                os.rename(path, step.backup)
+                assert step.backup_name is not None
+                os.rename(path, step.backup_name)
+                step.backup = step.backup_name
                 step.done = True
             return
         assert step.temp is not None
         if step.exists:
-            step.backup = _backup(path)
+            assert step.backup_name is not None
+            _backup(path, step.backup_name)
+            step.backup = step.backup_name
             os.replace(step.temp, path)
         else:
             _create(step.temp, path)
@@ -205,21 +223,19 @@ def _commit_order(writes: list[Write]) -> list[Write]:
 
 def _free_name(path: Path, suffix: str) -> Path:
     for _ in range(100):
-        token = "".join(secrets.choice(_RANDOM_CHARS) for _ in range(8))
+        token = "".join(secrets.choice(RANDOM_CHARS) for _ in range(8))
         candidate = path.with_name(f"{TEMP_PREFIX}{path.name}.{token}{suffix}")
         if not os.path.lexists(candidate):
             return candidate
     raise FileExistsError(errno.EEXIST, "no free name for a backup", str(path))
 
 
-def _backup(path: Path) -> Path:
+def _backup(path: Path, backup: Path) -> None:
     """A second name for the current file (a hard link, or a copy where links are refused)."""
-    backup = _free_name(path, ".bak")
     try:
         os.link(path, backup)
     except OSError:
         shutil.copy2(path, backup)
-    return backup
 
 
 def _create(temp: Path, path: Path) -> None:
@@ -240,16 +256,7 @@ def _create(temp: Path, path: Path) -> None:
 
 def _sync_dirs(folders: set[Path]) -> None:
     for folder in folders:
-        try:
-            fd = os.open(folder, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        journal.sync_dir(folder)
 
 
 def _unlink_quietly(path: Path) -> None:
@@ -259,9 +266,11 @@ def _unlink_quietly(path: Path) -> None:
         pass
 
 
-def write_job(writes: list[Write]) -> None:
-    """Write all of ``writes`` or none of them; raises WriteFailed naming the file that failed."""
-    Transaction(writes).run()
+def write_job(writes: list[Write], job_dir: Path | None = None) -> None:
+    """Write all of ``writes`` or none of them; raises WriteFailed naming the file that failed.
+
+    With ``job_dir`` a journal there lets the next run undo the write if this process is killed."""
+    Transaction(writes, job_dir).run()
 
 
 def write_atomic(path: Path, data: bytes) -> None:

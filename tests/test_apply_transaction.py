@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "legacy-release"
-TEMP_NAME = re.compile(r"^\.exemplar-migrate-.+\.[a-z0-9_]{8}\.(tmp|bak)$")
+TEMP_NAME = re.compile(r"^\.exemplar-migrate-.+\.[a-z0-9_]{8}\.(tmp|bak|journal)$")
 
 
 def tool(*args: str, preexec=None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -276,3 +276,48 @@ def test_modes_are_kept_and_new_files_are_0644_whatever_the_umask(tmp_path: Path
     assert script.stat().st_mode & 0o7777 == 0o750
     assert (rel / "jobs/broker/templates/post-start.env.erb").stat().st_mode & 0o7777 == 0o644
     assert (rel / "jobs/broker/spec").stat().st_mode & 0o7777 == 0o644
+
+
+def _all_codemod_ids() -> str:
+    return ",".join(line.split()[0] for line in tool("--list-codemods").stdout.splitlines() if line.strip())
+
+
+def test_a_run_killed_outright_while_writing_a_job_is_undone_by_the_next_run(tmp_path: Path) -> None:
+    """SIGKILL cannot be caught: it is sent the moment the journal of job api-5 appears (its files
+    are being renamed into place). The next run that applies changes must put api-5 back as it was
+    (here with every codemod ignored, so that recovery is all it does), then a normal run finishes."""
+    copies = 10
+    rel = copy_sample(tmp_path / "rel", copies)
+    before = jobs_of(rel)
+    reference = migrated_reference(tmp_path, copies)
+    watched = rel / "jobs" / "api-5"
+
+    proc = subprocess.Popen([sys.executable, "-m", "migrator", "-q", "-j", "1", str(rel)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    inodes = {p: p.stat().st_ino for p in watched.rglob("*") if p.is_file()}
+    seen = False
+    while not seen and proc.poll() is None:
+        seen = any(n.endswith(".journal") for n in os.listdir(watched))
+    while seen and proc.poll() is None and all(p.stat().st_ino == i for p, i in inodes.items()):
+        pass  # until the first of its files has been replaced
+    proc.kill()
+    proc.wait()
+    assert seen, "the writer keeps a journal while it renames a job's files"
+    assert [p.name for p in watched.iterdir() if p.name.endswith(".journal")], "killed before its commit point"
+    half = {k: v for k, v in job_digest(watched).items() if not TEMP_NAME.match(Path(k).name)}
+    assert half != before["api-5"], "killed with some of the job's files already replaced"
+
+    recover = tool(str(rel), "--ignore", _all_codemod_ids())
+    assert recover.returncode == 0, recover.stderr
+    assert re.search(r"^note: jobs/api-5: put back as it was before a killed run's unfinished write "
+                     r"\([1-9]\d* files? restored or removed\)$", recover.stderr, re.M), recover.stderr
+    after = jobs_of(rel)
+    assert after["api-5"] == before["api-5"]
+    for name in after:
+        assert after[name] in (before[name], reference[name]), f"{name} is half-migrated"
+    assert not temp_files(rel)
+
+    finish = tool("-q", str(rel))
+    assert finish.returncode in (0, 1), finish.stderr
+    assert jobs_of(rel) == reference

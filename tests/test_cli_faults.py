@@ -151,3 +151,12 @@ def test_a_config_that_is_not_utf8_is_named(rel: Path) -> None:
     proc = tool("--dry-run", str(rel))
     assert proc.returncode == 2
     assert one_line(proc.stderr).startswith(f"error: {rel / 'pyproject.toml'}:2: not UTF-8")
+
+
+def test_ignoring_every_codemod_is_honoured_by_parallel_workers(rel: Path) -> None:
+    """Workers rebuild the pipeline from codemod ids; an empty list once meant "all of them"."""
+    ids = ",".join(line.split()[0] for line in tool("--list-codemods").stdout.splitlines() if line.strip())
+    proc = tool("--dry-run", "-j", "2", "--ignore", ids, str(rel))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("nothing to change.")

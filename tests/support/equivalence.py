@@ -50,7 +50,7 @@ NOBODY = 65534
 #: environment the harness itself sets, and what bash sets on its own: never compared
 _VOLATILE_ENV = frozenset({"__SEQ", "__FN", "__EQ_DIR", "__EQ_POSIX", "BASH_ENV", "PWD", "OLDPWD", "SHLVL", "_"})
 _SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+[\"']?([^\s\"';]+)", re.M)
-_CONTROL_CASE = re.compile(r"case\s+\"?\$\{?1\}?\"?\s+in")
+_CONTROL_CASE = re.compile(r"case\s+\"?\$\{?\w+\}?\"?\s+in")
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Status = Literal["equivalent", "differing", "unrunnable"]
@@ -142,19 +142,47 @@ class Run:
                  "env": dict(c.env or ())} for c in self.calls if c.name.startswith("/var/vcap/packages/")]
 
 
+#: the first process of a run's own pid namespace: sets where its pids start, runs the script,
+#: then gives leftover processes a moment to log before the namespace (and they) end with it
+_INIT = """\
+[ "$1" -gt 1 ] && echo "$1" > /proc/sys/kernel/ns_last_pid
+shift
+"$@"; rc=$?
+/bin/sleep 0.05
+exit $rc
+"""
+#: pids of a ``stop`` start here: a pid a ``start`` wrote (a small number) is never a live
+#: process of the ``stop``, so ``[ -e /proc/$PID ]`` always says what it would on a VM
+STOP_PIDS = 20000
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """How a script runs when the harness is root: in its own pid, mount and network namespaces
+    (``namespaces``; pids are small and the same in both runs) and as nobody (``drop``)."""
+
+    namespaces: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+
+
 @lru_cache(maxsize=1)
-def _confinement() -> tuple[str, ...]:
-    """The command prefix that runs a script as nobody without network (root only)."""
+def _confinement() -> Confinement:
     if os.geteuid() != 0:
-        return ()
+        return Confinement()
     drop = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
-    for prefix in (("unshare", "-n", *drop), drop):
+    for namespaces in (("unshare", "-n", "-p", "-f", "-m", "--mount-proc", "/bin/sh", "-c", _INIT, "init"), ()):
         try:
-            if subprocess.run([*prefix, "true"], capture_output=True, timeout=10).returncode == 0:
-                return prefix
+            if subprocess.run([*namespaces, *(("1",) if namespaces else ()), *drop, "true"], capture_output=True,
+                              timeout=10).returncode == 0:
+                return Confinement(namespaces, drop)
         except (OSError, subprocess.TimeoutExpired):
             continue
     raise RuntimeError("cannot drop privileges to run job scripts (setpriv failed)")
+
+
+def _command(first_pid: int, *command: str) -> list[str]:
+    c = _confinement()
+    return [*c.namespaces, *((str(first_pid),) if c.namespaces else ()), *c.drop, *command]
 
 
 def _shell_options(text: str) -> tuple[list[str], bool]:
@@ -207,7 +235,7 @@ class JobSandbox:
         (self.log_dir / "bash_env").write_text(stubs.BASH_ENV)
         for name in ("calls", "pids"):
             (self.log_dir / name).touch()
-        if _confinement():
+        if _confinement().drop:
             for root, dirs, names in os.walk(base):
                 for entry in (*dirs, *names):
                     os.lchown(os.path.join(root, entry), NOBODY, NOBODY)
@@ -242,7 +270,8 @@ class JobSandbox:
         start = self._calls_size()
         out, err = self.log_dir / "stdout", self.log_dir / "stderr"
         with open(out, "wb") as so, open(err, "wb") as se:
-            proc = subprocess.Popen([*_confinement(), "/bin/bash", *options, str(path), *args], env=env,
+            first_pid = STOP_PIDS if args[:1] == ("stop",) else 1
+            proc = subprocess.Popen(_command(first_pid, "/bin/bash", *options, str(path), *args), env=env,
                                     cwd=self.base / "cwd", stdin=subprocess.DEVNULL, stdout=so, stderr=se,
                                     start_new_session=True)
             try:
@@ -273,7 +302,7 @@ class JobSandbox:
                 if content.isdigit():
                     marker = self.log_dir / f"alive.{content}"
                     marker.write_text(f"{checks}\n")
-                    if _confinement():
+                    if _confinement().drop:
                         os.chown(marker, NOBODY, NOBODY)
 
     # -- reading what happened ------------------------------------------------------------------
@@ -624,6 +653,12 @@ def _compare_unit(root: Path, pair: JobPair, script: str, context: str,
              and not isinstance(old_files.get(k), RenderFailure) and _ruby_error(v) not in old_errors]
     if newly:
         verdict.status, verdict.detail = "differing", f"the migrated job does not render: {newly[0]}"
+        return verdict
+    old_failed = sorted(k for k, v in old_files.items() if isinstance(v, RenderFailure))
+    new_failed = sorted(k for k, v in new_files.items() if isinstance(v, RenderFailure))
+    if old_failed != new_failed:  # the same error, moved to another file: the two jobs would lack different files
+        failure = old_files[old_failed[0]] if old_failed else new_files[new_failed[0]]
+        verdict.status, verdict.detail = "unrunnable", f"render failure: {failure}"
         return verdict
     if script not in old_files or script not in new_files:
         verdict.status, verdict.detail = "unrunnable", f"{script} is not rendered by both versions"

@@ -11,9 +11,11 @@ loops end the same way in every run.
 
 Order: pipeline members and process substitutions start concurrently, so the time a record is
 written says little. Every bash the harness starts reads ``BASH_ENV``, whose DEBUG trap numbers
-each simple command before it runs (``1.4.2``: the second command of a subshell started by the
-fourth command of ...) and exports the number; each stub logs it, and sorting by it restores the
-script's own order. The same file disables the ``kill`` and ``ulimit`` builtins (so the stubs
+each simple command before it runs and exports the number; each stub logs it, and sorting by it
+restores the script's own order. A subshell (``$(...)``, ``>(...)``) numbers its commands under
+the command that started it and its own pid (``.4.PID.2``: the second command of a subshell of
+the fourth command), since one command may start several subshells, one after another, and a
+parent forks its children in program order. The same file disables the ``kill`` and ``ulimit`` builtins (so the stubs
 answer) and logs calls of commands that exist nowhere (``command_not_found_handle``).
 """
 
@@ -113,9 +115,9 @@ _ENV_DUMP = '/usr/bin/env -0 > "$D/env.$$"\n'
 BASH_ENV = """\
 # read by every bash the equivalence harness starts: number each command, log unknown ones
 echo $$ >> "$__EQ_DIR/pids"
-__eq_base=${__SEQ:-}; __eq_n=0; __eq_pid=$BASHPID
+__eq_base=${__SEQ:-}.$$; __eq_n=0; __eq_pid=$BASHPID
 __eq_trap() {
-  if [[ $BASHPID != "$__eq_pid" ]]; then __eq_base=${__SEQ:-}; __eq_n=0; __eq_pid=$BASHPID; fi
+  if [[ $BASHPID != "$__eq_pid" ]]; then __eq_base=${__SEQ:-}.$BASHPID; __eq_n=0; __eq_pid=$BASHPID; fi
   __eq_n=$((__eq_n + 1))
   export __SEQ="$__eq_base.$__eq_n" __FN="${FUNCNAME[*]:1}"
 }

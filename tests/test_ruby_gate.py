@@ -459,3 +459,23 @@ def test_a_spec_with_odd_yaml_is_still_checked(tmp_path: Path) -> None:
     outcome = migrate_job(job, Pipeline([breaking]))
     assert outcome.changes == [] and outcome.internal_errors == 0
     assert "NameError" in _errors(outcome)[0]
+
+
+def test_a_batch_larger_than_a_pipe_comes_back_whole() -> None:
+    renderer = RubyRenderer(cache=False)
+    try:
+        big = "x" * 300_000
+        results = renderer.render_many([RenderRequest(f"<%= {i} %>{big}") for i in range(4)])
+        assert [r.output for r in results] == [f"{i}{big}" for i in range(4)]
+    finally:
+        renderer.close()
+
+
+def test_a_template_that_never_ends_times_out_and_the_next_one_renders() -> None:
+    renderer = RubyRenderer(timeout=1)
+    try:
+        stuck, after = renderer.render_many([RenderRequest("<% loop { } %>"), RenderRequest("<%= 2 %>")])
+        assert stuck.error == "Timeout::Error" and after.output == "2"
+        assert renderer.starts == 1
+    finally:
+        renderer.close()

@@ -32,6 +32,9 @@ from typing import Any, Mapping, Sequence
 
 RENDER_RB = Path(__file__).with_name("render.rb")
 
+#: a batch smaller than this is written at once (a Linux pipe holds 64 KiB); a larger one from a thread
+_PIPE_SAFE = 48 * 1024
+
 #: error class of an answer that Ruby never gave (it could not start, or died twice)
 UNAVAILABLE = "RendererUnavailable"
 
@@ -296,8 +299,12 @@ class RubyRenderer:
             except (OSError, ValueError):
                 pass  # Ruby died: the reader sees it
 
-        writer = threading.Thread(target=send, daemon=True)
-        writer.start()
+        writer = None
+        if sum(map(len, lines)) < _PIPE_SAFE:
+            send()  # fits in the pipe: the write cannot block however slowly Ruby answers
+        else:
+            writer = threading.Thread(target=send, daemon=True)
+            writer.start()
         done: dict[str, RenderResult] = {}
         stuck = False
         assert self._reader is not None
@@ -318,7 +325,8 @@ class RubyRenderer:
                 done[key] = _result(answer)
         if stuck:
             self._discard()  # kill it: the writer thread may be blocked on its full stdin
-        writer.join(timeout=5)
+        if writer is not None:
+            writer.join(timeout=5)
         return done, stuck
 
 

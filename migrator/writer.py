@@ -135,10 +135,8 @@ class Transaction:
             if not stat.S_ISREG(st.st_mode):
                 raise OSError(errno.EEXIST, "is a folder" if stat.S_ISDIR(st.st_mode) else "is not a regular file")
             step.exists, step.mode, step.owner = True, stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid)
-        elif step.write.data is None:
-            return  # already gone
         if step.write.data is None:
-            return
+            return  # a removal: nothing to stage (already gone when it does not exist)
         self._make_parents(path.parent)
         fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp", dir=path.parent)
         step.temp = Path(name)
@@ -175,8 +173,8 @@ class Transaction:
         assert step.temp is not None
         if step.exists:
             assert step.backup_name is not None
+            step.backup = step.backup_name  # before it exists: a half-made copy is removed on undo too
             _backup(path, step.backup_name)
-            step.backup = step.backup_name
             os.replace(step.temp, path)
         else:
             _create(step.temp, path)

@@ -140,22 +140,31 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
             err(f"error: {exc}")
             return EXIT_USAGE
 
-    mode = "check" if check else "dry-run" if dry_run else "apply"
-    if output_format == "json":
-        text = as_json(result, mode)
-    else:
-        text = diffs(result) if dry_run else ""
-    if output is not None:
+    def emit(text: str) -> str | None:
+        """Print or save the report; why it could not be saved, or None."""
+        if output is None:
+            if text:
+                click.echo(text, nl=False)
+            return None
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
-            err(f"error: -o {output}: cannot write the report: {exc.strerror or exc}; nothing was changed")
+            return str(exc.strerror or exc)
+        return None
+
+    mode = "check" if check else "dry-run" if dry_run else "apply"
+    report_after = output_format == "json" and apply and bool(result.changes)  # it says which jobs were written
+    if not report_after:
+        problem = emit(as_json(result, mode) if output_format == "json" else diffs(result) if dry_run else "")
+        if problem:
+            err(f"error: -o {output}: cannot write the report: {problem}; nothing was changed")
             return EXIT_USAGE
-    elif text:
-        click.echo(text, nl=False)
 
     with deferred() as pending:  # from here on a signal never cuts a job, or this report, in half
         applied = apply_jobs(result.outcomes, pending) if apply and result.changes else None
+        report_problem = emit(as_json(result, mode, applied)) if report_after else None
+        if report_problem:
+            err(f"error: -o {output}: cannot write the report: {report_problem}")
 
         if output_format == "text" and not quiet:
             if verbose:
@@ -184,6 +193,8 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
 
     if applied is not None and applied.exit_code:
         return applied.exit_code
+    if report_problem:
+        return EXIT_USAGE
     if result.internal_errors:
         return EXIT_INTERNAL
     needs_human = any(f.severity in ("review", "error") for f in result.findings)

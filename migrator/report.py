@@ -8,7 +8,7 @@ from typing import Any, Collection
 from migrator import __version__
 from migrator.codemod import Finding
 from migrator.diffing import diffstat, unified_diff
-from migrator.runner import RunResult, job_label
+from migrator.runner import ApplyResult, RunResult, job_label
 
 
 def format_finding(f: Finding) -> str:
@@ -66,7 +66,8 @@ def diffs(result: RunResult) -> str:
     return "".join(unified_diff(c) for c in result.changes)
 
 
-def as_json(result: RunResult, mode: str) -> str:
+def as_json(result: RunResult, mode: str, applied: ApplyResult | None = None) -> str:
+    """``applied``: what apply wrote, when the report is made after it (``jobs`` in the payload)."""
     payload: dict[str, Any] = {
         "tool": "exemplar-migrate",
         "version": __version__,
@@ -107,4 +108,11 @@ def as_json(result: RunResult, mode: str) -> str:
             "skipped_checks": [{"check": c, "reason": why} for c, why in skipped_checks(result).items()],
         },
     }
+    if applied is not None:
+        payload["jobs"] = {
+            "written": applied.written,
+            "not_written": [{"job": j, "reason": applied.failed.get(j, "stopped by a signal before it was written")}
+                            for j in applied.not_written],
+            "interrupted_by": applied.signal_name,
+        }
     return json.dumps(payload, indent=2) + "\n"

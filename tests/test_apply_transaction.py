@@ -8,6 +8,7 @@ result of an uninterrupted run ("all new"). Faults are real filesystem condition
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import resource
@@ -321,3 +322,23 @@ def test_a_run_killed_outright_while_writing_a_job_is_undone_by_the_next_run(tmp
     finish = tool("-q", str(rel))
     assert finish.returncode in (0, 1), finish.stderr
     assert jobs_of(rel) == reference
+
+
+def test_the_json_report_of_an_apply_says_which_jobs_were_written(tmp_path: Path) -> None:
+    """As above, archiver's templates/ folder is immutable; the JSON report is made after apply."""
+    if not _can_set_immutable(tmp_path):
+        pytest.skip("chattr +i is not permitted on this filesystem")
+    rel = copy_sample(tmp_path / "rel")
+    folder = rel / "jobs/archiver/templates"
+    out = tmp_path / "report.json"
+    _immutable(folder, True)
+    try:
+        proc = tool("--output-format", "json", "-o", str(out), str(rel))
+    finally:
+        _immutable(folder, False)
+    assert proc.returncode == 1, proc.stderr
+    jobs = json.loads(out.read_text())["jobs"]
+    [failed] = jobs["not_written"]
+    assert failed["job"] == "archiver" and "Operation not permitted" in failed["reason"]
+    assert "web" in jobs["written"] and "archiver" not in jobs["written"]
+    assert jobs["interrupted_by"] is None

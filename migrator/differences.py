@@ -67,6 +67,9 @@ class DeclaredDifferences:
     #: helpers that ended the script (``exit`` inside): when the original's run ended inside one,
     #: the migrated run may go on after the call that replaced it (the codemod says so in a finding)
     ended_the_script: frozenset[str] = frozenset()
+    #: the claim creates the pidfile's folder: where the original failed to write its pidfile into
+    #: a missing folder, the migrated run goes on after the claim (and may succeed)
+    claim_creates_folder: bool = False
 
 
 #: what a codemod that declares nothing promises

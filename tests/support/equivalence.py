@@ -151,9 +151,10 @@ shift
 /bin/sleep 0.05
 exit $rc
 """
-#: pids of a ``stop`` start here: a pid a ``start`` wrote (a small number) is never a live
-#: process of the ``stop``, so ``[ -e /proc/$PID ]`` always says what it would on a VM
-STOP_PIDS = 20000
+#: where a run's pids start: high enough not to look like a number a script writes (a pid is
+#: named ``<pidN>`` wherever it appears whole), and apart for ``stop``, so that a pid a ``start``
+#: wrote is never a live process of the ``stop`` and ``[ -e /proc/$PID ]`` says what it would on a VM
+START_PIDS, STOP_PIDS = 11000, 23000
 
 
 @dataclass(frozen=True)
@@ -270,7 +271,7 @@ class JobSandbox:
         start = self._calls_size()
         out, err = self.log_dir / "stdout", self.log_dir / "stderr"
         with open(out, "wb") as so, open(err, "wb") as se:
-            first_pid = STOP_PIDS if args[:1] == ("stop",) else 1
+            first_pid = STOP_PIDS if args[:1] == ("stop",) else START_PIDS
             proc = subprocess.Popen(_command(first_pid, "/bin/bash", *options, str(path), *args), env=env,
                                     cwd=self.base / "cwd", stdin=subprocess.DEVNULL, stdout=so, stderr=se,
                                     start_new_session=True)
@@ -496,6 +497,8 @@ def first_difference(old: Run, new: Run, declared: Sequence[DeclaredDifferences]
             added = []  # the original ended inside a helper that a call before these replaced
         if gone or added:
             return _describe(old.phase, gone, added)
+    if _failed_on_missing_folder(old, declared, pidfiles):
+        return None  # the original stopped where the migrated one went on: nothing more to compare
     if old.rc != new.rc:
         return f"{old.phase}: exit status {old.rc} became {new.rc} ({_last_line(new.stderr or old.stderr)})"
     for path in sorted(set(old.files) | set(new.files)):
@@ -513,12 +516,22 @@ def first_difference(old: Run, new: Run, declared: Sequence[DeclaredDifferences]
 
 def _went_on(old: Run, before: Sequence[Call], ended: frozenset[str], declared: Sequence[DeclaredDifferences],
              pidfiles: frozenset[str]) -> bool:
-    """Did the original end inside a helper that ended the script (``exit`` in ``kill_and_wait``)
-    while the migrated run called what replaced it, so that it went on?"""
-    if not ended or not old.calls or not ended & set(old.calls[-1].functions):
+    """Did the original end inside a helper that ended the script (``exit`` in ``kill_and_wait``),
+    or fail to write its pidfile into a missing folder (which ``sipid claim`` creates), while the
+    migrated run called what replaced it, so that it went on?"""
+    ended_in_helper = bool(ended and old.calls and ended & set(old.calls[-1].functions))
+    if not ended_in_helper and not _failed_on_missing_folder(old, declared, pidfiles):
         return False
     shapes = [s for d in declared for s in d.may_appear]
     return any(_match(s, c, pidfiles) for c in before for s in shapes)
+
+
+def _failed_on_missing_folder(old: Run, declared: Sequence[DeclaredDifferences], pidfiles: frozenset[str]) -> bool:
+    if old.rc in (0, None) or not any(d.claim_creates_folder for d in declared):
+        return False
+    # the folder is missing after the run (stderr may have gone to a log file the script chose)
+    return any(f"{p}: No such file or directory" in old.stderr or f"{p.rsplit('/', 1)[0]}/" not in old.files
+               for p in pidfiles)
 
 
 def _moves(old: Sequence[Call], new: Sequence[Call], blocks: Sequence[tuple[int, int, int, int]],
@@ -703,6 +716,11 @@ def _compare_unit(root: Path, pair: JobPair, script: str, context: str,
             difference = first_difference(old_run, new_run, pair.declared, pidfiles)
             if difference:
                 verdict.status, verdict.detail = "differing", difference
+                break
+            if _failed_on_missing_folder(old_run, pair.declared, pidfiles):
+                verdict.status = "unrunnable"
+                verdict.detail = (f"{old_run.phase}: the original cannot write its pidfile here (its folder is "
+                                  "missing; sipid claim creates it), so the runs part from there")
                 break
         return verdict
     finally:

@@ -17,8 +17,10 @@ Role = Literal["open", "middle", "end", "statement", "comment", "output"]
 
 _CONDITIONAL_OPEN = re.compile(r"^(?:if|unless)\b(?![?!])|^(?:if_p|if_link)\b.*\bdo\s*(?:\|[^|]*\|)?\s*$", re.DOTALL)
 _MIDDLE = re.compile(
-    r"^(?:else|elsif\b.*)$|^end\s*\.\s*(?:else|else_if_p|else_if_link)\b.*\bdo\s*(?:\|[^|]*\|)?\s*$", re.DOTALL
+    r"^(?:else\b.*|elsif\b.*)$|^end\s*\.\s*(?:else|else_if_p|else_if_link)\b.*\bdo\s*(?:\|[^|]*\|)?\s*$", re.DOTALL
 )
+#: ``<% else raise "..." %>``: an else tag that also runs Ruby (a render-time check)
+_ELSE_WITH_CODE = re.compile(r"^else\b\s*;?\s*\S", re.DOTALL)
 _OPENER = re.compile(r"^(?:if|unless|while|until|case|begin|def|for|class|module)\b(?![?!])")
 _DO = re.compile(r"\bdo\b")
 _END = re.compile(r"\bend\b")
@@ -32,6 +34,7 @@ class Group:
     conditional: bool
     middles: list[ErbTag] = field(default_factory=list)
     end: ErbTag | None = None
+    else_runs_code: bool = False
 
     @property
     def tags(self) -> list[ErbTag]:
@@ -54,6 +57,8 @@ class Group:
         word = m.group(0) if m else "block"
         if self.conditional:
             return f"ERB `{word}` block"
+        if self.else_runs_code:
+            return f"ERB `{word}` block whose `else` runs Ruby"
         if _DO.search(strip_ruby_strings(self.opener.code)):
             method = re.search(r"\.(\w+)\s*(?:\([^)]*\))?\s*do\b", strip_ruby_strings(self.opener.code))
             return f"ERB loop (`{method.group(1)}`)" if method else "ERB `do` block"
@@ -99,6 +104,10 @@ class Structure:
                     self.broken = True
                     return
                 stack[-1].middles.append(tag)
+                if _ELSE_WITH_CODE.match(strip_ruby_strings(tag.code).strip()):
+                    # its branches are not a choice bash could make: the Ruby must render where it is
+                    stack[-1].conditional = False
+                    stack[-1].else_runs_code = True
             elif r == "end":
                 if not stack or strip_ruby_strings(tag.code).strip() != "end":
                     self.broken = True

@@ -881,6 +881,9 @@ def _short(code: str, limit: int = 60) -> str:
 
 def _group_message(group: Group, doc: Document) -> str:
     lines = f"lines {doc.line_of(group.start)}-{doc.line_of(group.stop - 1)}"
+    if group.else_runs_code:
+        return (f"ERB conditional ({lines}) whose `else` runs Ruby (a render-time check such as `raise`) stays "
+                "in the script, with the values it wraps: split, the check would no longer compile")
     if group.conditional:
         return (f"{group.describe()} around script lines ({lines}) stays in the script: its branches are not "
                 "whole shell statements or flags of one command, a branch is empty, or it depends on Ruby "
@@ -891,6 +894,9 @@ def _group_message(group: Group, doc: Document) -> str:
 
 
 def _group_suggestion(group: Group) -> str:
+    if group.else_runs_code:
+        return ("Keep the check where it is, or move the whole conditional (the check with the values it "
+                "guards) into the env template by hand.")
     if group.conditional:
         return ("Render the decision into the env template (for example `FEATURE_ENABLED=<%= ... %>`) and "
                 "branch on it in bash with `if [ \"$FEATURE_ENABLED\" = true ]`.")

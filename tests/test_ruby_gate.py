@@ -479,3 +479,13 @@ def test_a_template_that_never_ends_times_out_and_the_next_one_renders() -> None
         assert renderer.starts == 1
     finally:
         renderer.close()
+
+
+def test_erb_to_config_keeps_an_else_that_raises_with_its_if(tmp_path: Path) -> None:
+    job = _job(tmp_path, CREDS_SPEC, {"creds_ctl.erb": CREDS_CTL})
+    outcome = migrate_job(job, Pipeline(codemods.select(["erb-to-config"])))
+    assert _errors(outcome) == []
+    [script] = [c.after.decode() for c in outcome.changes if c.path.name == "creds_ctl.erb"]
+    assert '<% if p("creds.password") != "" %>\n' in script and "<% end %>\n" in script
+    assert '"$CREDS_USER"' in script  # the rest of the script still moved
+    assert any("whose `else` runs Ruby" in f.message for f in outcome.findings)

@@ -106,7 +106,13 @@ def escaped(code: str, split: bool) -> str:
     ``$``, backticks, ``;`` and globs in a value are no longer run. An unmatched quote, which made
     the old script a bash syntax error, now fails the render instead.
     """
-    value = code if _SIMPLE_CALL.fullmatch(code) else f"({code})"
+    if _SIMPLE_CALL.fullmatch(code):
+        value = code
+    elif "\n" in code or "#" in strip_ruby_strings(code):
+        # a heredoc's terminator, or a comment, ends the tag's last line: close on a line of its own
+        value = f"({code}\n)"
+    else:
+        value = f"({code})"
     if split:
         return f"{value}.to_s.shellsplit.map(&:shellescape).join(\" \")"
     return f"{value}.to_s.shellescape"

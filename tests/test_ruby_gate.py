@@ -489,3 +489,15 @@ def test_erb_to_config_keeps_an_else_that_raises_with_its_if(tmp_path: Path) -> 
     assert '<% if p("creds.password") != "" %>\n' in script and "<% end %>\n" in script
     assert '"$CREDS_USER"' in script  # the rest of the script still moved
     assert any("whose `else` runs Ruby" in f.message for f in outcome.findings)
+
+
+def test_erb_to_config_moves_a_heredoc_value_so_that_it_renders(tmp_path: Path) -> None:
+    job = _job(tmp_path, PS_SPEC, {"run_ctl.erb": PS_CTL}, name="winrun")
+    outcome = migrate_job(job, Pipeline(codemods.select(["erb-to-config"])))
+    assert _errors(outcome) == []
+    [env] = [c.after.decode() for c in outcome.changes if c.path.name == "run_ctl.env.erb"]
+    ok, rendered = _render(job.dir, "templates/run_ctl.env.erb", env)
+    assert ok, rendered
+    value = subprocess.run(["bash", "-c", rendered + '\nprintf %s "$WINRUN_GREETING"'], capture_output=True,
+                           text=True, check=True).stdout
+    assert value == "Write-Host hello\n"

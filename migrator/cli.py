@@ -106,9 +106,6 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
     except DiscoveryError as exc:
         err(f"error: {exc}")
         return EXIT_USAGE
-    for note in clean_stale(jobs, remove=apply):
-        if not quiet:
-            err(f"note: {note}")
     try:
         config = load_config(jobs[0].release_root) if jobs else load_config(Path.cwd())
     except ConfigError as exc:
@@ -121,6 +118,9 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
         return EXIT_USAGE
     options = Options(sipid_path=sipid_path or config.sipid_path or Options().sipid_path)
     pipeline = Pipeline(chosen, options)
+    for note in clean_stale(jobs, remove=apply):  # a killed run's leftovers, before they are read
+        if not quiet:
+            err(f"note: {note}")
 
     progress = None
     if sys.stderr.isatty() and not quiet and len(jobs) > 1:

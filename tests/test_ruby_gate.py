@@ -359,6 +359,9 @@ def test_link_stubs_and_bosh_context() -> None:
             '<% if_link("db") do |db| %>linked<% end %>')
     result = default_renderer().render(RenderRequest(text, spec))
     assert result.output == "4242 x db.link.test 1 web/0 true web 80 web", result
+    # a network named by a property: any name answers with the instance's address
+    networks = '<%= spec.networks.send(p("web.port").to_s).ip %> <%= spec.networks.default.ip %>'
+    assert default_renderer().render(RenderRequest(networks, spec)).output == "10.0.0.10 10.0.0.10"
 
 
 def test_render_rb_is_shipped_in_the_package(tmp_path: Path) -> None:

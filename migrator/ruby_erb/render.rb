@@ -102,6 +102,23 @@ class Link
   def address = stub? ? "#{@name}.link.test" : @data.fetch("address")
 end
 
+# spec.networks: the networks the context gives, and any other name (spec.networks.send(p("net")))
+# answers as a network holding the instance's address, as on a one-network deployment.
+class Networks < OpenStruct
+  def initialize(given, ip)
+    super(given)
+    @ip = ip
+  end
+
+  def method_missing(name, *args)
+    return super if name.to_s.end_with?("=") || !args.empty?
+    self[name] || OpenStruct.new("ip" => @ip, "netmask" => "255.255.255.0", "gateway" => "10.0.0.1",
+                                 "dns_record_name" => "0.job.#{name}.deployment.bosh", "default" => %w[dns gateway])
+  end
+
+  def respond_to_missing?(name, include_private = false) = !name.to_s.end_with?("=") || super
+end
+
 class Context
   def initialize(spec, ctx)
     @declared = (spec["properties"] || {})
@@ -138,7 +155,11 @@ class Context
 
   def if_p(*names, &block) = IfResult.new(if_p_impl(*names, &block), self)
 
-  def spec = JSON.parse(@spec_data.to_json, object_class: OpenStruct)
+  def spec
+    data = JSON.parse(@spec_data.to_json, object_class: OpenStruct)
+    data.networks = Networks.new(data.networks.to_h, @spec_data["ip"])
+    data
+  end
   def name = @spec_data["job"]["name"] || @spec_data["name"]
   def index = @spec_data["index"]
 

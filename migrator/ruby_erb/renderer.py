@@ -319,8 +319,11 @@ class RubyRenderer:
                 except subprocess.TimeoutExpired:
                     stuck = True
                 break
-            answer = json.loads(raw)
-            key = ids.get(answer.get("id"))
+            try:
+                answer = json.loads(raw)
+            except ValueError:
+                continue  # not an answer (a template wrote to the protocol stream): skip it
+            key = ids.get(answer.get("id")) if isinstance(answer, dict) else None
             if key is not None:
                 done[key] = _result(answer)
         if stuck:

@@ -2,39 +2,31 @@
 
 For every sample script the codemod changes, and several property sets, we render the original
 script (as BOSH would: every template of the job, with the job's spec defaults) and the migrated
-job (script, env file, new config templates), run both in a sandbox where the job's main binary
-is a stand-in that records its argv and exported environment, and compare. Where the old script
+job (script, env file, new config templates), run both in the equivalence harness's sandbox
+(``tests/support/equivalence.py``: every command a logging stub, the job's programs recorded with
+their exported environment), and compare: the programs started, and every call apart from what
+erb-to-config declares. Where the old script
 was itself unsafe for a value (spaces, quotes), a separate test pins the new, safe behaviour.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.support import equivalence
+from tests.support.equivalence import JobRun, declared_for, first_difference
 from tests.support.erb_render import RenderError, render, ruby_available
-from tests.support.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "legacy-release"
 
 pytestmark = pytest.mark.skipif(not ruby_available(), reason="needs Debian's ruby")
-
-_STAND_IN = """#!/usr/bin/env python3
-import json, os, sys
-skip = {{"PWD", "SHLVL", "_", "OLDPWD"}}
-with open({out!r}, "a") as f:
-    f.write(json.dumps({{"prog": {name!r}, "argv": sys.argv[1:],
-                        "env": {{k: v for k, v in os.environ.items() if k not in skip}}}}) + "\\n")
-"""
-
 
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -47,42 +39,11 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return work
 
 
-@dataclass
-class Run:
-    """What one run of a rendered script did, with sandbox paths normalised."""
-
-    rc: int
-    calls: list[dict]
-    files: dict[str, str]
-    stderr: str
-
-
 def run_job(base: Path, release: Path, job: str, script: str, props: dict, *args: str,
-            watch: tuple[str, ...] = ()) -> Run:
-    """Render every template of ``job`` in ``release`` and run ``bin/<script>`` with real bash."""
-    sandbox = Sandbox(base)
-    # no network and no waiting: health probes succeed at once (both scripts see the same)
-    sandbox.stub("curl", "#!/bin/bash\nexit 0\n")
-    sandbox.stub("sleep", "#!/bin/bash\nexit 0\n")
-    job_dir = release / "jobs" / job
-    spec = yaml.safe_load((job_dir / "spec").read_text())
-    for source, rendered in spec["templates"].items():
-        text = render(job_dir / "spec", job_dir / "templates" / source, props)
-        sandbox.install(f"/var/vcap/jobs/{job}/{rendered}", text, 0o755 if rendered.startswith("bin/") else 0o644)
-    for helper in (release / "src").rglob("*.sh"):
-        package = helper.parent.name
-        sandbox.install(f"/var/vcap/packages/{package}/{helper.name}", helper.read_text())
-    out = base / "calls.jsonl"
-    for package in spec.get("packages") or []:
-        sandbox.install(f"/var/vcap/packages/{package}/bin/{package}", _STAND_IN.format(out=str(out), name=package))
-    proc = sandbox.run(sandbox.path(f"/var/vcap/jobs/{job}/bin/{script}"), *args, timeout=20)
-    text = out.read_text() if out.exists() else ""
-    calls = [json.loads(line.replace(str(base), "<base>")) for line in text.splitlines() if line]
-    files = {}
-    for path in watch:
-        target = sandbox.path(path)
-        files[path] = target.read_text().replace(str(base), "<base>") if target.exists() else "<missing>"
-    return Run(proc.returncode, calls, files, proc.stderr)
+            watch: tuple[str, ...] = ()) -> JobRun:
+    """Render every template of ``job`` in ``release`` and run ``bin/<script>`` with real bash
+    (``base`` is kept for the callers' sake: the harness picks a folder the script's user can use)."""
+    return equivalence.run_job(release, job, script, props, *args, watch=watch)
 
 
 def changed_scripts(migrated: Path) -> list[tuple[str, str]]:
@@ -156,6 +117,7 @@ def test_old_and_new_scripts_do_the_same(tmp_path: Path, migrated: Path, job: st
         assert "No such file" not in old.stderr + new.stderr
     assert new.calls == old.calls
     assert new.files == old.files
+    assert first_difference(old.run, new.run, declared_for(["erb-to-config"])) is None
     switched_off = any(isinstance(v, dict) and v.get("enabled") is False for v in props.values())
     if args == ("start",) and not switched_off:
         assert old.calls, f"the stand-in for {job} was never started: {old.stderr}"

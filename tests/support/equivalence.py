@@ -842,3 +842,54 @@ def job_pairs(original: Path, migrated: Path, report: Mapping) -> list[JobPair]:
     """A pair for every job the tool changed, with the declarations of the codemods that did."""
     return [JobPair(job, original / "jobs" / job, migrated / "jobs" / job, declared_for(ids))
             for job, ids in sorted(codemods_by_job(report).items())]
+
+
+# -- one script of one job, with given properties (the hand-written cases of the ERB tests) -------
+@dataclass
+class JobRun:
+    """One run of a rendered job script: exit status, the package programs it started (as a
+    process supervisor would see them), the files asked for, stderr, and the whole run."""
+
+    rc: int | None
+    calls: list[dict]
+    files: dict[str, str]
+    stderr: str
+    run: Run
+
+
+@lru_cache(maxsize=1)
+def _scratch() -> Path:
+    import atexit
+
+    root = Path(tempfile.mkdtemp(prefix="equivalence-"))
+    os.chmod(root, 0o755)
+    atexit.register(shutil.rmtree, root, True)
+    return root
+
+
+def run_job(release: Path, job: str, script: str, props: Mapping, *args: str, watch: tuple[str, ...] = (),
+            timeout: float = 20.0) -> JobRun:
+    """Render every template of ``job`` in ``release`` with manifest ``props`` and run
+    ``bin/<script>`` in a fresh sandbox; raises ``RenderError`` when a template does not render."""
+    from tests.support.erb_render import RenderError
+
+    job_dir = release / "jobs" / job
+    files = render_jobs([(job_dir, props)])[0]
+    failed = [v for v in files.values() if isinstance(v, RenderFailure)]
+    if failed:
+        raise RenderError(f"render error: {failed[0]}")
+    texts = _texts(files)
+    helpers = _helpers(job_dir, files)
+    names, _functions = stubs.command_names([t for t in (*texts.values(), *helpers.values()) if _looks_like_shell(t)])
+    base = Path(tempfile.mkdtemp(dir=_scratch()))
+    os.chmod(base, 0o755)  # the script runs as nobody
+    try:
+        box = JobSandbox(base / "box", job, texts, helpers, names)
+        result = box.run(f"bin/{script}", *args, timeout=timeout)
+        seen = {}
+        for path in watch:
+            target = box.box.path(path)
+            seen[path] = box.normalise(target.read_text()) if target.exists() else "<missing>"
+        return JobRun(result.rc, result.program_calls(), seen, result.stderr, result)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -504,3 +504,59 @@ def test_erb_to_config_moves_a_heredoc_value_so_that_it_renders(tmp_path: Path) 
     value = subprocess.run(["bash", "-c", rendered + '\nprintf %s "$WINRUN_GREETING"'], capture_output=True,
                            text=True, check=True).stdout
     assert value == "Write-Host hello\n"
+
+
+# -- a shape erb-to-config breaks today: a Ruby local read inside a block's string interpolation ------
+MESH_SPEC = """\
+    name: mesh
+    templates:
+      mesh_ctl.erb: bin/mesh_ctl
+    consumes:
+    - name: peers
+      type: mesh-peer
+    properties:
+      mesh.log_level:
+        default: info
+"""
+MESH_CTL = """\
+    #!/bin/bash
+    set -e
+    <% peers = link('peers') %>
+    <% peer_port = peers.p('port') %>
+    export PEER_LIST=<%= peers.instances.map { |node| "#{node.address}:#{peer_port}" }.join(",") %>
+    exec /var/vcap/packages/mesh/bin/mesh --log-level <%= p("mesh.log_level") %>
+"""
+
+
+def test_erb_to_config_on_a_local_read_in_an_interpolation_renders_where_it_did(tmp_path: Path) -> None:
+    job = _job(tmp_path, MESH_SPEC, {"mesh_ctl.erb": MESH_CTL}, name="mesh")
+    outcome = migrate_job(job, Pipeline(codemods.select(["erb-to-config"])))
+    _assert_renders_where_it_did(job, outcome)
+
+
+def test_bulk_mode_runs_the_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from migrator.bulk.cli import bulk
+
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for who in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{who}_NAME", "Release Maintainer")
+        monkeypatch.setenv(f"GIT_{who}_EMAIL", "maintainer@example.test")
+    # a second script that migrates, so the repo gets a PR text (where findings are listed)
+    spec = MESH_SPEC.replace("  mesh_ctl.erb: bin/mesh_ctl\n", "  mesh_ctl.erb: bin/mesh_ctl\n      post-start.erb: bin/post-start\n")
+    _job(tmp_path, spec, {"mesh_ctl.erb": MESH_CTL,
+                          "post-start.erb": "#!/bin/bash\necho started --level <%= p('mesh.log_level') %>\n"},
+         name="mesh")
+    repo = tmp_path / "rel"
+    for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-qm", "release"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    result = CliRunner().invoke(bulk, [str(repo), "--workdir", str(tmp_path / "work"), "--dry-run"],
+                                catch_exceptions=False)
+    text = result.stdout + result.stderr
+    # bulk says what the engine's check says about the job
+    [job] = discover([repo / "jobs/mesh"])
+    gate = [f.message for f in migrate_job(job, Pipeline(codemods.select())).errors if "Ruby ERB" in f.message]
+    assert gate == [m for m in gate if m in text], text
+    assert gate, "erb-to-config handles this shape now: pick another one for this test"

@@ -127,6 +127,7 @@ _LOCAL_ASSIGN = re.compile(
 _DEF = re.compile(r"\bdef\s+(?:self\.)?([a-z_]\w*[?!]?)")
 _IDENT = re.compile(r"(?<![.:@$\w])([a-z_]\w*[?!]?)")
 _BLOCK_PARAMS = re.compile(r"\|([^|]*)\|")
+_INTERPOLATION = re.compile(r"#\{([^{}]*)\}")
 
 
 def locals_defined(code: str) -> set[str]:
@@ -136,7 +137,12 @@ def locals_defined(code: str) -> set[str]:
 
 
 def identifiers(code: str) -> set[str]:
-    return set(_IDENT.findall(strip_ruby_strings(code)))
+    """Names the code reads, also inside string interpolations (``"#{host}:#{port}"``): a string's
+    text is not code, but what it interpolates is."""
+    found = set(_IDENT.findall(strip_ruby_strings(code)))
+    for inner in _INTERPOLATION.findall(code):
+        found |= set(_IDENT.findall(strip_ruby_strings(inner)))
+    return found
 
 
 def block_params(code: str) -> set[str]:

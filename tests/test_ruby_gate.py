@@ -506,7 +506,7 @@ def test_erb_to_config_moves_a_heredoc_value_so_that_it_renders(tmp_path: Path) 
     assert value == "Write-Host hello\n"
 
 
-# -- a shape erb-to-config breaks today: a Ruby local read inside a block's string interpolation ------
+# -- a Ruby local read inside a block's string interpolation (erb-to-config used to move it) ----------
 MESH_SPEC = """\
     name: mesh
     templates:
@@ -534,29 +534,29 @@ def test_erb_to_config_on_a_local_read_in_an_interpolation_renders_where_it_did(
     _assert_renders_where_it_did(job, outcome)
 
 
-def test_bulk_mode_runs_the_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from click.testing import CliRunner
-
-    from migrator.bulk.cli import bulk
-
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "Release Maintainer")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "maintainer@example.test")
-    # a second script that migrates, so the repo gets a PR text (where findings are listed)
-    spec = MESH_SPEC.replace("  mesh_ctl.erb: bin/mesh_ctl\n", "  mesh_ctl.erb: bin/mesh_ctl\n      post-start.erb: bin/post-start\n")
-    _job(tmp_path, spec, {"mesh_ctl.erb": MESH_CTL,
-                          "post-start.erb": "#!/bin/bash\necho started --level <%= p('mesh.log_level') %>\n"},
-         name="mesh")
+def test_bulk_mode_runs_the_check(tmp_path: Path) -> None:
+    _job(tmp_path, MESH_SPEC, {"mesh_ctl.erb": MESH_CTL}, name="mesh")
     repo = tmp_path / "rel"
+    env = dict(os.environ, GIT_CONFIG_GLOBAL=str(tmp_path / "gitconfig"), GIT_CONFIG_NOSYSTEM="1",
+               GIT_AUTHOR_NAME="Release Maintainer", GIT_AUTHOR_EMAIL="maintainer@example.test",
+               GIT_COMMITTER_NAME="Release Maintainer", GIT_COMMITTER_EMAIL="maintainer@example.test")
     for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-qm", "release"]):
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
-    result = CliRunner().invoke(bulk, [str(repo), "--workdir", str(tmp_path / "work"), "--dry-run"],
-                                catch_exceptions=False)
-    text = result.stdout + result.stderr
-    # bulk says what the engine's check says about the job
-    [job] = discover([repo / "jobs/mesh"])
-    gate = [f.message for f in migrate_job(job, Pipeline(codemods.select())).errors if "Ruby ERB" in f.message]
-    assert gate == [m for m in gate if m in text], text
-    assert gate, "erb-to-config handles this shape now: pick another one for this test"
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, env=env)
+    bin_dir, log = tmp_path / "bin", tmp_path / "ruby-starts.log"
+    bin_dir.mkdir()
+    (bin_dir / "ruby").write_text(f"#!/bin/sh\necho start >> {log}\nexec {shutil.which('ruby')} \"$@\"\n")
+    (bin_dir / "ruby").chmod(0o755)
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    proc = subprocess.run([sys.executable, "-m", "migrator", "bulk", str(repo), "--workdir", str(tmp_path / "work"),
+                           "--dry-run"], capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # changes pending
+    assert log.read_text().count("start") == 1  # the new env template was rendered, by one Ruby
+
+
+def test_erb_to_config_sees_a_local_read_in_an_interpolation(tmp_path: Path) -> None:
+    job = _job(tmp_path, MESH_SPEC, {"mesh_ctl.erb": MESH_CTL}, name="mesh")
+    outcome = migrate_job(job, Pipeline(codemods.select(["erb-to-config"])))
+    assert _errors(outcome) == []
+    [script] = [c.after.decode() for c in outcome.changes if c.path.name == "mesh_ctl.erb"]
+    assert '"#{node.address}:#{peer_port}"' in script and '"$MESH_LOG_LEVEL"' in script
+    assert any("the Ruby local `peer_port`" in f.message for f in outcome.findings)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import codemods
 from codemods.log_pipelines import LogPipelines
 from codemods.sipid_pidfiles import SipidPidfiles
 from migrator.checks import semantics
@@ -28,6 +29,7 @@ from migrator.document import Document
 from migrator.engine import Pipeline, migrate_job
 from tests.support import sipid_standin
 from tests.support.codemod_case import run_codemods
+from tests.support.erb_render import render, ruby_available
 from tests.support.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -447,3 +449,37 @@ def test_a_pidfile_line_after_an_earlier_claim_of_the_same_file_is_fine() -> Non
     claim = f'{SIPID} claim --pid "$$" --pid-file "$PIDFILE"\n'
     assert _check(before, f"{claim}rm -f $PIDFILE\n{claim}") is None
     assert "rm -f $PIDFILE" in (_check(before, f"rm -f $PIDFILE\n{claim}{claim}") or "")
+
+
+@pytest.mark.skipif(not ruby_available(), reason="needs Debian's ruby (scripts/test installs it)")
+def test_sample_chowned_pidfile_job_starts_on_a_fresh_vm(tmp_path: Path) -> None:
+    """The sample job as the tool migrates it, rendered with Ruby ERB like BOSH does (script and
+    the env template it now sources), started on a fresh VM with a chown that fails on a missing
+    file: it must start, with the pidfile claimed and then handed to vcap."""
+    release = tmp_path / "release"
+    shutil.copytree(SAMPLES / "chowned-pidfile", release / "jobs" / "chowned-pidfile")
+    outcome = migrate_job(discover([release])[0], Pipeline(codemods.select()))
+    assert not outcome.errors, outcome.errors
+    job = tmp_path / "migrated"
+    shutil.copytree(release / "jobs" / "chowned-pidfile", job)
+    for change in outcome.changes:
+        target = job / Path(change.rel).relative_to("jobs/chowned-pidfile")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(change.after or b"")
+    spec = job / "spec"
+    script = render(spec, job / "templates" / "chowned-pidfile_ctl.erb")
+    assert "sipid claim" in script and "set -e" in script
+    box = Sandbox(tmp_path / "box")
+    box.stub("chown", '#!/bin/bash\necho "chown $*" >> "%s"\nfor f; do :; done\n'
+             '[ -e "$f" ] || { echo "chown: cannot access \'$f\'" >&2; exit 1; }\n' % box.calls)
+    box.install("/var/vcap/jobs/chowned-pidfile/config/chowned-pidfile_ctl.env",
+                render(spec, job / "templates" / "chowned-pidfile_ctl.env.erb"))
+    box.install("/var/vcap/packages/ledgerd/bin/ledgerd", '#!/bin/bash\necho "ledgerd $*"\n')
+    sipid_standin.install(box)
+    ctl = box.install("/var/vcap/jobs/chowned-pidfile/bin/chowned-pidfile_ctl", script)
+    proc = box.run(ctl, "start")
+    assert proc.returncode == 0, proc.stderr
+    assert box.path("/var/vcap/sys/log/chowned-pidfile/ledgerd.log").read_text().startswith("ledgerd --port 7300")
+    chowns = [line for line in box.calls.read_text().splitlines() if line.startswith("chown")]
+    assert chowns[-1].endswith("ledgerd.pid"), chowns
+    assert box.path("/var/vcap/sys/run/chowned-pidfile/ledgerd.pid").read_text().strip().isdigit()

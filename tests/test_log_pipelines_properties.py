@@ -1,7 +1,7 @@
 """Property tests for log-pipelines: any mix of the log fan-out shapes it knows (and code around
 them) goes through the engine without a crash or a rejected rewrite, bash still accepts the result,
 a second run changes nothing, and (run with real bash) every line that reached a log file before
-still reaches that file after."""
+still reaches that file after, and the same commands run apart from the log plumbing."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codemods.log_pipelines import LogPipelines
 from tests.support.codemod_case import run_codemods
+from tests.support.equivalence import compare_scripts
+from tests.support.erb_render import ruby_available
 from tests.support.sandbox import Sandbox
 
 LOG = "/var/vcap/sys/log/job"
@@ -210,3 +213,15 @@ def test_lines_reach_the_same_log_files(tmp_path_factory, text: str) -> None:
         assert files <= new.get(marker, set()), (marker, files, new.get(marker), text, after)
     if after != text and not _PLUMBING_WORD.search(after):
         assert not PLUMBING & set(after_box.started()), (after_box.started(), after)
+
+
+# -- 3. behaviour: the same commands run, apart from the log plumbing the codemod declares ---------
+@pytest.mark.skipif(not ruby_available(), reason="needs Debian's ruby")
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(script())
+def test_the_same_commands_run_apart_from_the_log_plumbing(text: str) -> None:
+    after = migrate(text).text
+    if after == text:
+        return
+    (verdict,) = compare_scripts(text, after, ["log-pipelines"])
+    assert verdict.status == "equivalent", (verdict.detail, text, after)

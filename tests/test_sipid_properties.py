@@ -1,17 +1,20 @@
 """Property tests: any mix of the shapes the sipid codemods know (and code around them) goes
-through the engine without a crash or a rejected rewrite, bash still accepts the result, and a
-second run changes nothing."""
+through the engine without a crash or a rejected rewrite, bash still accepts the result, a
+second run changes nothing, and run for real it starts the same commands apart from the sipid calls."""
 
 from __future__ import annotations
 
 import subprocess
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codemods.sipid_healthcheck import SipidHealthcheck
 from codemods.sipid_pidfiles import SipidPidfiles
 from tests.support.codemod_case import run_codemods
+from tests.support.equivalence import compare_scripts
+from tests.support.erb_render import ruby_available
 
 PIECES = [
     "echo $$ > $PIDFILE\n",
@@ -49,6 +52,9 @@ PIECES = [
 ]
 
 
+#: the properties the ERB pieces read
+PROPERTIES = {"job.pidfile": {"default": "/var/vcap/sys/run/job/job.pid"}, "job.flag": {"default": True}}
+
 CLOSERS = {
     "if [ -f $PIDFILE ]; then\n": "fi\n",
     "stop() {\n": "}\n",
@@ -79,3 +85,20 @@ def test_any_mix_is_rewritten_safely_and_idempotently(script: str) -> None:
 def bash_accepts(text: str) -> bool:
     """``bash -n``: the real shell's own syntax check."""
     return subprocess.run(["bash", "-n"], input=text, text=True, capture_output=True, check=False).returncode == 0
+
+
+@pytest.mark.skipif(not ruby_available(), reason="needs Debian's ruby")
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(blocks(PIECES), st.sampled_from(["start", "stop"]))
+def test_the_same_commands_run_apart_from_the_sipid_calls(body: str, arm: str) -> None:
+    """Run as a control script (start, then stop), the rewrite starts the same commands as the
+    original, apart from what the sipid codemods declare."""
+    script = f'#!/bin/bash\nRUN_DIR=/var/vcap/sys/run/job\nPIDFILE=$RUN_DIR/job.pid\nPID=4242\ncase $1 in\n  {arm})\n'
+    script += "".join(f"    {line}\n" if line else "\n" for line in body.splitlines()) + "    ;;\nesac\n"
+    if not bash_accepts(script):
+        return
+    first = run_codemods([SipidPidfiles(), SipidHealthcheck()], script, dedent=False)
+    if first.text == script:
+        return
+    (verdict,) = compare_scripts(script, first.text, ["sipid-pidfiles", "sipid-healthcheck"], properties=PROPERTIES)
+    assert verdict.status != "differing", (verdict.detail, script, first.text)

@@ -501,8 +501,10 @@ def first_difference(old: Run, new: Run, declared: Sequence[DeclaredDifferences]
         return None  # the original stopped where the migrated one went on: nothing more to compare
     if old.rc != new.rc:
         return f"{old.phase}: exit status {old.rc} became {new.rc} ({_last_line(new.stderr or old.stderr)})"
+    created = ({p.rsplit("/", 1)[0] + "/" for p in pidfiles} if any(d.claim_creates_folder for d in declared)
+               else set())
     for path in sorted(set(old.files) | set(new.files)):
-        if path in pidfiles or path.endswith(".pid"):
+        if path in pidfiles or path.endswith(".pid") or path in created:
             continue
         before, after = old.files.get(path), new.files.get(path)
         if before != after:
@@ -891,5 +893,26 @@ def run_job(release: Path, job: str, script: str, props: Mapping, *args: str, wa
             target = box.box.path(path)
             seen[path] = box.normalise(target.read_text()) if target.exists() else "<missing>"
         return JobRun(result.rc, result.program_calls(), seen, result.stderr, result)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def compare_scripts(old: str, new: str, codemods: Iterable[str], *, script: str = "bin/job_ctl",
+                    properties: Mapping | None = None, contexts: Sequence[str] = ("defaults",),
+                    timeout: float = TIMEOUT) -> list[Verdict]:
+    """Compare two versions of one script (a property test's generated input and the codemods'
+    output) as the only template of a job ``job`` whose spec declares ``properties``."""
+    base = Path(tempfile.mkdtemp(dir=_scratch()))
+    try:
+        dirs = []
+        for side, text in (("old", old), ("new", new)):
+            job_dir = base / side / "jobs" / "job"
+            (job_dir / "templates").mkdir(parents=True)
+            (job_dir / "templates" / "script.erb").write_text(text)
+            (job_dir / "spec").write_text(yaml.safe_dump({"name": "job", "templates": {"script.erb": script},
+                                                          "packages": ["job"], "properties": dict(properties or {})}))
+            dirs.append(job_dir)
+        pair = JobPair("job", dirs[0], dirs[1], declared_for(codemods), (script,))
+        return compare_jobs([pair], contexts=contexts, workers=1, timeout=timeout)
     finally:
         shutil.rmtree(base, ignore_errors=True)

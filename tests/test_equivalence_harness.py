@@ -160,3 +160,57 @@ def test_what_dash_rejects_in_a_sh_script_is_caught(tmp_path: Path) -> None:
     new = "#!/bin/sh\nFLAGS=(-a -b)\n/var/vcap/packages/j/bin/j \"${FLAGS[@]}\"\n"
     verdict = one(tmp_path, old, new, ("erb-to-config",))
     assert verdict.status == "differing" and "dash" in verdict.detail
+
+
+# -- the declarations that are more than a list of calls ---------------------------------------------
+KILL_AND_WAIT = """
+kill_and_wait() {
+  local pid=$(head -1 "$1")
+  kill "$pid"
+  rm -f "$1"
+  exit 0
+}
+"""
+
+
+def test_after_a_helper_that_ended_the_script_the_rest_may_now_run(tmp_path: Path) -> None:
+    old = HEAD + KILL_AND_WAIT + CTL.split("\n", 5)[5].replace(
+        "kill $(cat $PIDFILE)\n    rm -f $PIDFILE", "kill_and_wait $PIDFILE\n    rm -rf $RUN_DIR/sockets")
+    new = SIPID.replace("    fi\n    ;;", "    fi\n    rm -rf $RUN_DIR/sockets\n    ;;")
+    assert one(tmp_path / "declared", old, new, ("sipid-pidfiles",)).status == "equivalent"
+    # the same tail after a stop that did not end inside the helper is a difference
+    plain = CTL.replace("rm -f $PIDFILE", "rm -f $PIDFILE\n    exit 0")
+    verdict = one(tmp_path / "plain", plain, new, ("sipid-pidfiles",))
+    assert verdict.status == "differing" and "rm -rf /var/vcap/sys/run/j/sockets" in verdict.detail
+
+
+def test_a_pid_write_into_a_missing_folder_is_not_proven_either_way(tmp_path: Path) -> None:
+    old = CTL.replace("#!/bin/bash\n", "#!/bin/bash\nset -e\n").replace("    mkdir -p $RUN_DIR\n", "")
+    new = SIPID.replace("#!/bin/bash\n", "#!/bin/bash\nset -e\n").replace("    mkdir -p $RUN_DIR\n", "")
+    verdict = one(tmp_path, old, new, ("sipid-pidfiles",))
+    assert verdict.status == "unrunnable" and "its folder is missing" in verdict.detail
+
+
+def test_set_up_of_the_run_folder_may_move_before_the_claim_but_nothing_else(tmp_path: Path) -> None:
+    old = CTL.replace("echo $$ > $PIDFILE", "echo $$ > $PIDFILE\n    chown -R vcap:vcap $RUN_DIR\n    date")
+    moved = SIPID.replace("    /var/vcap/packages/sipid", "    chown -R vcap:vcap $RUN_DIR\n    /var/vcap/packages/sipid", 1)
+    moved = moved.replace("--pid-file \"$PIDFILE\"\n", "--pid-file \"$PIDFILE\"\n    date\n", 1)
+    assert one(tmp_path / "chown", old, moved, ("sipid-pidfiles",)).status == "equivalent"
+    date_moved = moved.replace("    date\n", "").replace("    chown -R", "    date\n    chown -R")
+    verdict = one(tmp_path / "date", old, date_moved, ("sipid-pidfiles",))
+    assert verdict.status == "differing" and "`date`" in verdict.detail
+
+
+def test_one_health_check_call_may_replace_a_probe_loop_not_two(tmp_path: Path) -> None:
+    old = HEAD + "for i in 1 2 3; do curl -sf http://127.0.0.1:80/health && break; sleep 1; done\n"
+    wait = "/var/vcap/packages/sipid/bin/sipid wait-until-healthy --url http://127.0.0.1:80/health --timeout 3s\n"
+    assert one(tmp_path / "one", old, HEAD + wait, ("sipid-healthcheck",)).status == "equivalent"
+    verdict = one(tmp_path / "two", old, HEAD + wait + wait, ("sipid-healthcheck",))
+    assert verdict.status == "differing" and "wait-until-healthy" in verdict.detail
+
+
+def test_a_program_started_with_another_environment_differs(tmp_path: Path) -> None:
+    old = HEAD + "export GOMAXPROCS=4\n/var/vcap/packages/j/bin/j\n"
+    new = HEAD + "GOMAXPROCS=4\n/var/vcap/packages/j/bin/j\n"  # no longer exported
+    verdict = one(tmp_path, old, new, ("erb-to-config",))
+    assert verdict.status == "differing" and "environment differs: GOMAXPROCS='4'->None" in verdict.detail

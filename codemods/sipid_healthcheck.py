@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from tree_sitter import Node
 
+from codemods import _health_bounds as B
 from codemods import _sipid as S
+from codemods._health_probe import curl_blockers, read_probe
 from migrator.codemod import Codemod, CodemodResult, Edit, JobContext
 from migrator.differences import DeclaredDifferences, shapes
 from migrator.document import Document, command_name
 
-#: curl options that take a value and do not change what counts as healthy
-VALUE_OPTIONS = {"-o", "--output", "-m", "--max-time", "--connect-timeout", "-w", "--write-out", "--retry",
-                 "-H", "--header", "-A", "--user-agent"}
-#: curl options that change the request in ways sipid cannot express
-UNSUPPORTED = {"-k", "--insecure", "-X", "--request", "-d", "--data", "-u", "--user", "--cacert", "--cert",
-               "--key", "-E", "--unix-socket", "-I", "--head", "--resolve", "-x", "--proxy"}
-COUNTER_UPDATE = re.compile(r"(\w+)=\$\(\(\s*\$?(\w+)\s*\+\s*1\s*\)\)|\(\(\s*(\w+)\s*(?:\+\+|\+=\s*1)\s*\)\)|let\s+\"?(\w+)(?:\+\+|\+=1|=\$?\w+\+1)\"?")
-
-
 #: probes of readiness loops sipid cannot take over (not an HTTP GET it can express)
 OTHER_PROBES = {"nc", "ncat", "netcat", "wget", "pg_isready", "mysqladmin", "redis-cli"}
+#: what leaves a loop
+LEAVERS = {"break", "exit", "return"}
+#: statements that take no time worth counting between a deadline's start and its loop
+QUICK_COMMANDS = {"echo", "printf", ":", "true"}
 
 
 class Unsupported(Exception):
@@ -32,38 +29,47 @@ class Unsupported(Exception):
 
 
 @dataclass
-class Bound:
-    """When a retry loop gives up: after ``tries`` tries, or ``seconds`` after it began.
-    ``counter`` is the variable that tracks it (its set-up before the loop goes with the loop)."""
+class Plan:
+    """What the tool read from one retry loop, and either its rewrite or what blocks it."""
 
-    tries: int = 0
-    seconds: float | None = None
-    counter: str | None = None
+    blockers: list[str] = field(default_factory=list)
+    reading: str | None = None  # "30 tries, 2 s apart", "a 120 s deadline, 5 s apart"
+    url: str | None = None
+    timeout: float | None = None
+    interval: float | None = None
+    edits: list[Edit] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
-
-@dataclass
-class Probe:
-    url: Node
-    status_200_only: bool  # the loop itself compared the status with 200
+    def call(self, sipid: str) -> str | None:
+        if self.url is None or self.timeout is None or self.interval is None:
+            return None
+        return (f"{sipid} wait-until-healthy --url {self.url} --timeout {_duration(self.timeout)} "
+                f"--polling-frequency {_duration(self.interval)}")
 
 
 class SipidHealthcheck(Codemod):
     """Replace bounded curl retry loops with ``sipid wait-until-healthy``.
 
-    What it does: a loop that runs a fixed number of times (``for i in $(seq 1 N)``, ``{1..N}``,
-    C-style, or ``while`` on a counter), whose body probes one URL with curl (``curl -f``/``--fail``,
-    or ``-s -o /dev/null -w '%{http_code}'`` compared with 200), sleeps a fixed interval and counts,
-    becomes ``sipid wait-until-healthy --url URL --timeout T --polling-frequency F`` with T = N x
-    interval and F = the interval. What the loop did on success (``exit 0``, a message) stays, in
-    an ``if`` around the call; the code after the loop still runs on failure.
+    What it does: a loop that retries one curl probe until it succeeds and gives up at a bound the
+    tool can read becomes ``sipid wait-until-healthy --url URL --timeout T --polling-frequency F``.
+    Bounds: a counted ``for`` (``seq``, ``{1..N}``, C-style), a counter compared in the ``while``
+    condition or in an ``if ...; then exit 1; fi`` in the body (also a loop on the probe itself,
+    ``until curl ...``), a deadline (``date +%s`` arithmetic, ``$SECONDS`` reset right before the
+    loop), a count in a variable or passed by the only callers of the function the loop is in.
+    T is when the loop gave up (seconds slept, tries x interval), F its sleep. What the loop did on
+    success and when it gave up stays, in an ``if`` around the call.
 
     Why it is bad: every release writes the loop a little differently (off-by-one bounds, loops
     that never give up, probes that ignore the status), and the guide recommends sipid for it.
 
-    Fix safety: not exact, so every rewrite comes with a finding: sipid counts only status 200
-    (``curl -f`` accepted anything below 400), verifies TLS certificates, and probes first after one
-    interval (the loop probed at once). Loops that do more (several probes, logic between tries,
-    non-HTTP probes, ``curl -k``, no bound, a counter used after the loop) are left with a finding.
+    Fix safety: not exact, so every rewrite comes with a review finding: sipid counts only status
+    200 after redirects (``curl -f`` accepted anything below 400), verifies TLS certificates, and
+    probes first after one interval (most loops probed at once). A probe sipid cannot express is
+    left with a finding that names every blocker: ``-k``, a header (``-H``), a per-try limit
+    (``-m``), a body match (``grep``), a status other than 200 or any status (no ``-f``), another
+    method or credentials; so are loops without a readable bound or that do more between tries.
+    Loops that are not retries of one probe (one request per file or item, periodic polling that
+    never stops) are not health checks and get no finding.
     """
 
     id = "sipid-healthcheck"
@@ -82,7 +88,8 @@ class SipidHealthcheck(Codemod):
 
     def transform(self, job: JobContext, doc: Document) -> CodemodResult:
         result = CodemodResult()
-        for loop in doc.find(*S.LOOPS):
+        loops = list(doc.find(*S.LOOPS))
+        for loop in loops:
             names = {command_name(doc, c) for c in doc.commands(within=loop)}
             if "curl" not in names:
                 other = sorted(names & OTHER_PROBES)
@@ -93,83 +100,229 @@ class SipidHealthcheck(Codemod):
                         "does an HTTP GET that must answer 200", "info",
                         "keep it, or probe an HTTP health endpoint with sipid wait-until-healthy"))
                 continue
-            if any(l.id != loop.id and l.start_byte <= loop.start_byte and loop.end_byte <= l.end_byte
-                   for l in doc.find(*S.LOOPS)):
+            if any(l.id != loop.id and l.start_byte <= loop.start_byte and loop.end_byte <= l.end_byte for l in loops):
                 continue  # nested inside another loop: left to the outer loop's verdict
-            try:
-                edits, notes = _Loop(job, doc, loop).rewrite()
-            except Unsupported as why:
+            reader = _Loop(job, doc, loop)
+            if not reader.is_retry():
+                continue  # one request per item, or polling that never stops: not a health check
+            plan = reader.plan()
+            budget = f" ({plan.reading})" if plan.reading else ""
+            if plan.blockers:
+                call = plan.call(S.sipid(job))
+                suggestion = (f"rewrite it by hand if the probe can do without that: {call}; or keep it" if call else
+                              "rewrite it by hand with sipid wait-until-healthy --url URL --timeout T "
+                              "--polling-frequency F, or keep it")
                 result.findings.append(self.finding(
-                    doc, loop.start_byte, f"left unchanged: curl retry loop {why}",
-                    suggestion="rewrite it by hand with sipid wait-until-healthy --url URL --timeout T "
-                               "--polling-frequency F, or keep it"))
+                    doc, loop.start_byte, f"left unchanged: curl retry loop{budget} " + "; ".join(plan.blockers),
+                    suggestion=suggestion))
                 continue
-            result.edits += edits
-            result.findings.append(self.finding(doc, loop.start_byte, notes, "review"))
+            result.edits += plan.edits
+            notes = [f"curl retry loop{budget} replaced by sipid wait-until-healthy with a "
+                     f"{plan.timeout:g} s timeout", *plan.notes]
+            result.findings.append(self.finding(doc, loop.start_byte, "; ".join(notes), "review"))
         if result.edits:
             result.spec_changes.append(S.package_change(job))
         return result
 
 
 class _Loop:
-    """One curl retry loop and its rewrite."""
+    """One loop with a curl in it: is it a retry of one probe, when does it give up, its rewrite."""
 
     def __init__(self, job: JobContext, doc: Document, loop: Node):
         self.job, self.doc, self.loop = job, doc, loop
+        self.body = loop.child_by_field_name("body")
+        self.counter: str | None = None
+        self.resolving: set[str] = set()
+        self.assignments: dict[str, Node] = {}  # names whose value the bound was read through
+        self.timed: set[str] = set()  # of those, the ones that hold a clock reading
+        self.kept_reads: set[str] = set()  # names what the rewrite keeps (success, failure) reads
+        self.count_from: str | None = None  # where a count passed to the function came from
 
-    def rewrite(self) -> tuple[list[Edit], str]:
+    # -- is it a health check? --------------------------------------------------------------------
+    def is_retry(self) -> bool:
+        """A loop that waits (sleeps) and stops when its probe succeeds, retrying the same probe:
+        not one request per file or item, not a poller that never stops."""
         doc, loop = self.doc, self.loop
-        body = loop.child_by_field_name("body")
-        if body is None:
-            raise Unsupported("has no body")
-        statements = S.block_statements(body)
-        bound = self._bound()
-        probes = [s for s in statements if self._has_curl(s) and s.type in ("if_statement", "list")]
+        if self.body is None:
+            return False
+        names = {command_name(doc, c) for c in doc.commands(within=loop)}
+        if "sleep" not in names:
+            return False
+        if loop.type == "for_statement":
+            values = [doc.masked_text(v) for v in loop.children_by_field_name("value")]
+            counted = values and (len(values) == 1 and re.fullmatch(r"\$\(seq\s[^)]*\)|\{\d+\.\.\d+\}", values[0])
+                                  or all(re.fullmatch(r"\d+", v) for v in values))
+            if not counted:
+                return False  # `for f in *.tgz`, `for host in ...`: one request per item
+        variable = self._loop_variable()
+        if variable and any(self._reads(c, variable) for c in doc.commands("curl", within=loop)):
+            return False  # the URL or the request changes with the loop variable
+        if self._condition_has_curl():
+            return True
+        return any(command_name(doc, c) in LEAVERS for c in doc.commands(within=self.body))
+
+    def _loop_variable(self) -> str | None:
+        if self.loop.type == "for_statement":
+            var = self.loop.child_by_field_name("variable")
+            return self.doc.masked_text(var) if var is not None else None
+        if self.loop.type == "c_style_for_statement":
+            init = self.loop.child_by_field_name("initializer")
+            m = re.match(r"\s*(\w+)", self.doc.masked_text(init)) if init is not None else None
+            return m.group(1) if m else None
+        return None
+
+    def _reads(self, node: Node, name: str) -> bool:
+        return any(n.type == "variable_name" and self.doc.masked_text(n) == name for n in self.doc.walk(node))
+
+    def _condition_has_curl(self) -> bool:
+        cond = self.loop.child_by_field_name("condition") if self.loop.type == "while_statement" else None
+        return cond is not None and any(command_name(self.doc, c) == "curl" for c in self.doc.commands(within=cond))
+
+    # -- the plan -----------------------------------------------------------------------------------
+    def plan(self) -> Plan:
+        plan = Plan()
+        if any(not t.is_output for t in self.doc.tags_in(self.loop.start_byte, self.loop.end_byte)):
+            plan.blockers.append("has ERB control tags inside")
+        try:
+            self._read(plan)
+        except (Unsupported, B.Unreadable) as why:
+            plan.blockers.append(str(why))
+        return plan
+
+    def _read(self, plan: Plan) -> None:
+        doc, loop = self.doc, self.loop
+        assert self.body is not None
+        statements = S.block_statements(self.body)
+        until = loop.type == "while_statement" and doc.masked[loop.start_byte:loop.start_byte + 5] == b"until"
+        cond = loop.child_by_field_name("condition") if loop.type == "while_statement" else None
+        probe_in_condition = self._condition_has_curl()
+
+        # the probe, and what the loop did when it succeeded
+        success: str | None = None
+        probe_stmt: Node | None = None
+        if probe_in_condition:
+            assert cond is not None
+            probe = read_probe(doc, _unwrap(cond), healthy_when_true=until)
+            if any(self._has_curl(s) for s in statements):
+                raise Unsupported("probes again inside the loop")
+        else:
+            probing = [s for s in statements if self._has_curl(s)]
+            if len(probing) > 1:
+                curls = list(doc.commands("curl", within=self.body))
+                requests = 0
+                for curl in curls:
+                    found = curl_blockers(doc, curl)
+                    if any("not a plain GET" in b for b in found):
+                        requests += 1  # a request the loop makes besides probing: not a probe's blocker
+                        continue
+                    plan.blockers += [b for b in found if b not in plan.blockers]
+                besides = f", {requests} of them not a GET" if requests else ""
+                raise Unsupported(f"runs {len(curls)} curl commands per try{besides}, not one probe")
+            if not probing:
+                raise Unsupported("probes outside the loop's body")
+            probe_stmt = probing[0]
+            if probe_stmt.type not in ("if_statement", "list"):
+                raise Unsupported("probes outside an if")
+            probe_cond, on_success = self._probe_parts(probe_stmt)
+            probe = read_probe(doc, _unwrap(probe_cond))
+            success = self._leaving_text(on_success, "on success")
+        plan.blockers += probe.blockers
+        if probe.url is not None:
+            plan.url = doc.node_text(probe.url)
+            self._check_scheme(doc.masked_text(probe.url), plan)
+
+        # the rest of each try: one sleep, a counter, messages, a check that gives up
         sleeps = [s for s in statements if s.type == "command" and command_name(doc, s) == "sleep"]
-        if len(probes) != 1:
-            raise Unsupported("does more than one probe per try" if probes else "probes outside an if")
         if len(sleeps) != 1:
             raise Unsupported("does not sleep a fixed interval once per try")
-        known = {probes[0].id, sleeps[0].id}
-        for s in statements:
-            if s.id in known or self._is_counter_update(s, bound.counter) or self._is_message(s):
-                continue
-            raise Unsupported(f"does more between tries ('{_short(doc.masked_text(s))}')")
+        updates = {s.id: B.counter_update(doc.masked_text(s)) for s in statements}
+        counters = {u[0] for u in updates.values() if u}
+        if len(counters) > 1:
+            raise Unsupported(f"counts with several variables ({', '.join(sorted(counters))})")
+        counted = loop.type in ("for_statement", "c_style_for_statement")
+        tallies = counters if counted else set()  # a for loop's own counter bounds it; these only count for messages
+        self.counter = None if counted else next(iter(counters), None)
         interval = self._interval(sleeps[0])
-        cond, on_success = self._probe_parts(probes[0])
-        probe = self._probe(cond)
-        success = self._success(on_success)
-        if bound.counter and self._used_after(bound.counter):
-            raise Unsupported(f"uses ${bound.counter} after the loop")
-        timeout = bound.seconds if bound.seconds is not None else bound.tries * interval
-        call = (f"{S.sipid(self.job)} wait-until-healthy --url {doc.node_text(probe.url)} "
-                f"--timeout {_duration(timeout)} --polling-frequency {_duration(interval)}")
-        span = doc.full_lines(loop.start_byte, loop.end_byte)
-        if span is None:
-            raise Unsupported("shares its lines with other code")
-        if any(not t.is_output for t in doc.tags_in(*span)):
-            raise Unsupported("has ERB control tags inside")
-        indent = S.indent_of(doc, loop)
-        unit = "\t" if indent.startswith("\t") else "  "
-        if success is None:
-            # the loop went on to the next statement either way, with status 0
-            text = f"{indent}{call} || true\n"
+        plan.interval = interval
+
+        steps: list[B.Step] = []
+        failure: str | None = None
+        checks = 0
+        if probe_in_condition:
+            steps.append(B.Step(B.PROBE))
+        for s in statements:
+            if probe_stmt is not None and s.id == probe_stmt.id:
+                steps.append(B.Step(B.PROBE))
+            elif s.id == sleeps[0].id:
+                steps.append(B.Step(B.SLEEP, seconds=interval))
+            elif updates[s.id]:
+                if not counted:
+                    steps.append(B.Step(B.UPDATE, delta=updates[s.id][1]))  # type: ignore[index]
+            elif self._is_message(s):
+                continue
+            elif (check := self._give_up_check(s)) is not None:
+                comparison, on_failure = check
+                checks += 1
+                steps.append(B.Step(B.CHECK, check=comparison))
+                failure = self._leaving_text(on_failure, "when it gives up")
+            else:
+                raise Unsupported(f"does more between tries ('{_short(doc.masked_text(s))}')")
+
+        # how the loop gives up
+        start, while_holds = self._loop_bound(cond, until, probe_in_condition)
+        if while_holds is None and not checks:
+            raise Unsupported("has no bound the tool can read (it retries until the probe succeeds)")
+        if while_holds is not None and checks:
+            raise Unsupported("gives up in more than one way")
+        if checks > 1:
+            raise Unsupported("checks more than one bound")
+        if counted:
+            steps.append(B.Step(B.UPDATE, delta=1))
+        comparisons = [st.check for st in steps if st.check is not None] + ([while_holds] if while_holds else [])
+        for comparison in comparisons:
+            if not comparison.readable:
+                raise Unsupported("has no bound the tool can read (its deadline counts from before the loop)")
+        run = B.simulate(steps, start, while_holds)
+        if run is None:
+            raise Unsupported("never gives up (its bound cannot be reached)")
+        if run.gives_up_after <= 0:
+            raise Unsupported("never sleeps before it gives up")
+        deadline = next((_threshold(c) for c in comparisons if c.uses_time), None)
+        if deadline is not None:
+            plan.reading = f"a {deadline:g} s deadline, {interval:g} s apart"
         else:
-            inner = textwrap.indent(success, indent + unit)
-            text = f"{indent}if {call}; then\n{inner}{indent}fi\n"
-        budget = f"{bound.tries} tries" if bound.seconds is None else f"a {bound.seconds:g} s deadline"
-        notes = [f"curl retry loop ({budget}, {interval:g} s apart) replaced by sipid wait-until-healthy"]
-        if not probe.status_200_only:
+            plan.reading = f"{run.probes} tries, {interval:g} s apart"
+        if self.count_from:
+            plan.reading += f"; the count comes from {self.count_from}"
+        plan.timeout = run.gives_up_after
+
+        # what the rewrite would leave dangling: state that changed with the tries, read later
+        state = [n for n in (self.counter, self._loop_variable(), *sorted(tallies), *sorted(self.timed))
+                 if n and n != "SECONDS"]
+        for name in state:
+            if self._used_after(name):
+                raise Unsupported(f"uses ${name} after the loop")
+        kept = (success or "") + (failure or "")
+        self.kept_reads = {n for n in re.findall(r"\$\{?(\w+)", kept)}
+        for name in state:
+            if name in self.kept_reads:
+                raise Unsupported(f"reads ${name} in what it does after the tries")
+        if plan.blockers:
+            return
+
+        # the rewrite
+        notes = plan.notes
+        if deadline is not None and abs(run.gives_up_after - deadline) > 1e-9:
+            notes.append(f"the loop checked its {deadline:g} s deadline only between tries, so it gave up after "
+                         f"{run.gives_up_after:g} s; that is the timeout now")
+        if probe.counted_by == "fail":
             notes.append("only HTTP 200 counts now (curl -f accepted any status below 400)")
+        elif not probe.follows_redirects:
+            notes.append("sipid follows redirects (the loop's curl did not)")
         notes.append("TLS certificates are verified")
-        notes.append("the first probe comes one interval late (the loop probed at once)")
-        fix = f"healthcheck@{loop.start_byte}"
-        edits = [Edit(span[0], span[1], text, fix)]
-        init = self._init_statement(bound.counter) if bound.counter else None
-        init_span = doc.full_lines(init.start_byte, init.end_byte) if init is not None else None
-        if init_span is not None and not doc.tags_in(*init_span):
-            edits.append(Edit(init_span[0], init_span[1], "", fix))
-        return edits, "; ".join(notes)
+        if run.probes_at_once:
+            notes.append("the first probe comes one interval late (the loop probed at once)")
+        self._edits(plan, success, failure)
 
     # -- parts of the loop ------------------------------------------------------------------------
     def _has_curl(self, node: Node) -> bool:
@@ -179,92 +332,26 @@ class _Loop:
         cmd = stmt.child_by_field_name("body") if stmt.type == "redirected_statement" else stmt
         return cmd is not None and cmd.type == "command" and command_name(self.doc, cmd) in ("echo", "printf")
 
+    def _check_scheme(self, url: str, plan: Plan) -> None:
+        text = url.strip("\"'")
+        if not text.startswith(("$", "_", "http://", "https://")):
+            plan.blockers.append("probes a URL without http:// or https:// (curl assumed http://; sipid needs it written)")
+
     def _interval(self, sleep: Node) -> float:
         args = S.arg_texts(self.doc, sleep)
-        if len(args) != 1 or not re.fullmatch(r"\d+(\.\d+)?s?", args[0]):
+        if len(args) != 1:
             raise Unsupported("sleeps a computed interval")
-        value = float(args[0].rstrip("s"))
+        text = args[0].strip("\"'")
+        if re.fullmatch(r"\d+(\.\d+)?s?", text):
+            value = float(text.rstrip("s"))
+        else:
+            resolved = B.expression(text, self._resolve, at_start=True)
+            if resolved is None or set(resolved) != {""}:
+                raise Unsupported("sleeps a computed interval")
+            value = resolved[""]
         if value <= 0:
             raise Unsupported("does not sleep between tries")
         return value
-
-    def _bound(self) -> Bound:
-        """How the loop ends: a number of tries, or a deadline in seconds."""
-        if self.loop.type != "while_statement":
-            count = S.iterations(self.doc, self.loop)
-            if count is None or count <= 0:
-                raise Unsupported("has no bound the tool can read")
-            return Bound(tries=count)
-        cond = self.loop.child_by_field_name("condition")
-        text = self.doc.masked_text(cond) if cond is not None else ""
-        if self.doc.masked[self.loop.start_byte:self.loop.start_byte + 5] == b"until":
-            raise Unsupported("has no bound the tool can read (an until loop)")
-        m = re.fullmatch(r"\s*\[\[?\s+\"?\$\{?(\w+)\}?\"?\s+-(lt|le)\s+(\d+)\s+\]\]?\s*;?\s*", text) or \
-            re.fullmatch(r"\s*\(\(\s*(\w+)\s*(<|<=)\s*(\d+)\s*\)\)\s*;?\s*", text)
-        if m is not None and m.group(1) != "SECONDS":
-            counter = m.group(1)
-            return Bound(tries=self._tries(counter, int(m.group(3)), m.group(2) in ("le", "<=")), counter=counter)
-        deadline = self._deadline(text)
-        if deadline is not None:
-            return deadline
-        raise Unsupported("has no bound the tool can read (an endless loop, or a deadline in another shape)")
-
-    def _deadline(self, cond: str) -> Bound | None:
-        """``end=$((SECONDS + T))`` ... ``while [ $SECONDS -lt $end ]``, or
-        ``start=$(date +%s)`` ... ``while [ $(( $(date +%s) - start )) -lt T ]``."""
-        m = re.fullmatch(r"\s*\[\[?\s+\$SECONDS\s+-lt\s+\"?\$\{?(\w+)\}?\"?\s+\]\]?\s*;?\s*", cond) or \
-            re.fullmatch(r"\s*\(\(\s*SECONDS\s*<\s*\$?(\w+)\s*\)\)\s*;?\s*", cond)
-        if m:
-            init = self._init_statement(m.group(1))
-            value = self.doc.masked_text(init.child_by_field_name("value")) if init is not None else ""
-            t = re.fullmatch(r"\$\(\(\s*\$?SECONDS\s*\+\s*(\d+)\s*\)\)", value)
-            return Bound(seconds=float(t.group(1)), counter=m.group(1)) if t else None
-        m = re.fullmatch(r"\s*\[\[?\s+\"?\$\(\(\s*\$\(date \+%s\)\s*-\s*\$?(\w+)\s*\)\)\"?\s+-lt\s+(\d+)\s+\]\]?\s*;?\s*",
-                         cond)
-        if m:
-            init = self._init_statement(m.group(1))
-            value = self.doc.masked_text(init.child_by_field_name("value")) if init is not None else ""
-            if value == "$(date +%s)":
-                return Bound(seconds=float(m.group(2)), counter=m.group(1))
-        return None
-
-    def _is_counter_update(self, stmt: Node, counter: str | None) -> bool:
-        text = self.doc.masked_text(stmt).strip()
-        m = COUNTER_UPDATE.fullmatch(text)
-        if not m:
-            return False
-        names = {g for g in m.groups() if g}
-        if counter is None:
-            return True  # a for-loop counting tries for its messages
-        return names == {counter}
-
-    def _tries(self, counter: str, limit: int, inclusive: bool) -> int:
-        start = self._initial(counter)
-        if not any(self._is_counter_update(s, counter) for s in S.block_statements(self.loop.child_by_field_name("body"))):
-            raise Unsupported(f"never changes its counter ${counter}")
-        count = limit - start + (1 if inclusive else 0)
-        if count <= 0:
-            raise Unsupported("never runs")
-        return count
-
-    def _init_statement(self, counter: str) -> Node | None:
-        """The assignment that sets the counter last before the loop, in the loop's block."""
-        parent = self.loop.parent
-        siblings = S.block_statements(parent) if parent is not None else []
-        before = [s for s in siblings if s.end_byte <= self.loop.start_byte]
-        for stmt in reversed(before):
-            if stmt.type == "variable_assignment" and self.doc.masked_text(stmt.child_by_field_name("name")) == counter:
-                return stmt
-        return None
-
-    def _initial(self, counter: str) -> int:
-        """The literal value the counter gets right before the loop."""
-        stmt = self._init_statement(counter)
-        if stmt is not None:
-            value = self.doc.masked_text(stmt.child_by_field_name("value"))
-            if re.fullmatch(r"\d+", value):
-                return int(value)
-        raise Unsupported(f"starts its counter ${counter} from a value the tool cannot read")
 
     def _probe_parts(self, stmt: Node) -> tuple[Node, list[Node]]:
         """The probe and what runs on success: ``if PROBE; then ...; fi`` or ``PROBE && exit 0``."""
@@ -281,72 +368,31 @@ class _Loop:
             raise Unsupported("does something when a probe fails")
         return cond, S.block_statements(stmt)
 
-    def _probe(self, cond: Node) -> Probe:
-        doc = self.doc
-        curls = [c for c in doc.commands(within=cond) if command_name(doc, c) == "curl"]
-        if len(curls) != 1 or len(list(doc.commands(within=cond))) != 1:
-            raise Unsupported("probes with more than one curl command")
-        curl = curls[0]
-        text = doc.masked_text(cond).strip().rstrip(";").strip()
-        by_status = re.fullmatch(r"\[\[?\s+\"?\$\(curl .*\)\"?\s+(==|=|-eq)\s+\"?200\"?\s+\]\]?", text, re.DOTALL)
-        url, flags = self._curl_parts(curl)
-        if by_status:
-            if "%{http_code}" not in doc.masked_text(curl):
-                raise Unsupported("compares curl output with 200 without -w '%{http_code}'")
-            return Probe(url, True)
-        plain = cond.type == "command" or (cond.type == "redirected_statement" and all(
-            doc.masked_text(r).replace(" ", "").endswith(("/dev/null", "2>&1", "&>/dev/null"))
-            for r in cond.children_by_field_name("redirect")))
-        if not plain or curl.parent is None:
-            raise Unsupported("probes with a condition other than one curl call")
-        if "f" not in flags:
-            raise Unsupported("uses curl without -f, so any HTTP answer counted as healthy")
-        return Probe(url, False)
+    def _give_up_check(self, stmt: Node) -> tuple[B.Comparison, list[Node]] | None:
+        """``if [ $count -ge 30 ]; then ...; exit 1; fi`` (or a deadline): the test and its body."""
+        if stmt.type != "if_statement" or any(c.type in ("elif_clause", "else_clause") for c in stmt.named_children):
+            return None
+        cond = stmt.child_by_field_name("condition")
+        if cond is None:
+            return None
+        comparison = B.comparison(self.doc.masked_text(_unwrap(cond)), self._resolve)
+        if comparison is None:
+            return None
+        diff = B.add(comparison.left, comparison.right, -1.0)
+        if not diff.get("c") and not diff.get("t"):
+            return None
+        return comparison, S.block_statements(stmt)
 
-    def _curl_parts(self, curl: Node) -> tuple[Node, set[str]]:
-        doc = self.doc
-        args = S.args_of(doc, curl)
-        flags: set[str] = set()
-        urls = []
-        skip_next = False
-        for arg in args:
-            text = doc.masked_text(arg)
-            if skip_next:
-                skip_next = False
-                continue
-            if text in UNSUPPORTED or any(text.startswith(u + "=") for u in UNSUPPORTED if u.startswith("--")):
-                raise Unsupported(f"uses curl {text}, which sipid cannot do" +
-                                  (" (sipid always verifies TLS)" if text in ("-k", "--insecure") else ""))
-            if text in VALUE_OPTIONS:
-                skip_next = True
-                continue
-            if text in ("--fail", "--fail-with-body"):
-                flags.add("f")
-            elif re.fullmatch(r"-[a-zA-Z]+", text):
-                if "k" in text:
-                    raise Unsupported(f"uses curl {text} (insecure TLS); sipid always verifies TLS")
-                flags |= set(text[1:])
-                if text[-1] in "omwHA":
-                    skip_next = True
-            elif text.startswith("--"):
-                if text not in ("--silent", "--show-error", "--location", "-L"):
-                    raise Unsupported(f"uses curl {text}")
-            else:
-                urls.append(arg)
-        if len(urls) != 1:
-            raise Unsupported("probes several URLs" if urls else "has no URL the tool can read")
-        return urls[0], flags
-
-    def _success(self, body: list[Node]) -> str | None:
-        """The text of what the loop did on success, without a final ``break`` (None: only break)."""
+    def _leaving_text(self, body: list[Node], when: str) -> str | None:
+        """The text of what the loop did as it left (None: only ``break``); it must end the loop."""
         doc = self.doc
         if not body:
-            raise Unsupported("does nothing on success")
+            raise Unsupported(f"does nothing {when}")
         last = body[-1]
         ends_loop = doc.masked_text(last).strip() == "break" or (
             last.type == "command" and command_name(doc, last) in ("exit", "return"))
         if not ends_loop:
-            raise Unsupported("does not leave the loop on success")
+            raise Unsupported(f"does not leave the loop {when}")
         for stmt in body:
             for node in doc.walk(stmt):
                 if node.type == "command" and command_name(doc, node) in ("break", "continue") and node.id != last.id:
@@ -359,11 +405,244 @@ class _Loop:
             return doc.slice(kept[0].start_byte, kept[-1].end_byte) + "\n"
         return textwrap.dedent(doc.slice(span[0], span[1]))
 
-    def _used_after(self, counter: str) -> bool:
+    # -- bounds -------------------------------------------------------------------------------------
+    def _loop_bound(self, cond: Node | None, until: bool, probe_in_condition: bool) -> tuple[float, B.Comparison | None]:
+        """The counter's start and the condition that keeps the loop going (None: the loop
+        condition is the probe or ``true``, a check in the body ends it)."""
+        doc, loop = self.doc, self.loop
+        if loop.type == "for_statement":
+            count = S.iterations(doc, loop)
+            if count is None or count <= 0:
+                raise Unsupported("has no bound the tool can read")
+            return 0, B.Comparison({"": 0.0, "c": 1.0}, "<", B.const(count))
+        if loop.type == "c_style_for_statement":
+            return self._c_style_bound()
+        start = self._counter_start()
+        if probe_in_condition or cond is None:
+            return start, None
+        text = doc.masked_text(_unwrap(cond)).strip().rstrip(";").strip()
+        if text in ("true", ":", "[ 1 ]"):
+            return start, None
+        comparison = B.comparison(text, self._resolve)
+        if comparison is None:
+            raise Unsupported("has no bound the tool can read (an endless loop, or a deadline in another shape)")
+        if until:
+            comparison = B.Comparison(comparison.left, _NEGATED[comparison.op], comparison.right)
+        return start, comparison
+
+    def _c_style_bound(self) -> tuple[float, B.Comparison]:
+        doc, loop = self.doc, self.loop
+        init = loop.child_by_field_name("initializer")
+        cond = loop.child_by_field_name("condition")
+        update = loop.child_by_field_name("update")
+        m = re.fullmatch(r"\s*(\w+)\s*=\s*(\d+)\s*", doc.masked_text(init)) if init is not None else None
+        step = B.counter_update(f"(({doc.masked_text(update)}))") if update is not None else None
+        if not m or cond is None or not step or step != (m.group(1), 1):
+            raise Unsupported("has no bound the tool can read")
+        self.counter = m.group(1)
+        comparison = B.comparison(f"(( {doc.masked_text(cond)} ))", self._resolve)
+        if comparison is None:
+            raise Unsupported("has no bound the tool can read")
+        return float(m.group(2)), comparison
+
+    def _counter_start(self) -> float:
+        if self.counter is None:
+            return 0
+        stmt = self._assignment(self.counter)
+        value = B.expression(_value(self.doc, stmt), self._resolve, at_start=True) if stmt is not None else None
+        if value is None or set(value) != {""}:
+            raise Unsupported(f"starts its counter ${self.counter} from a value the tool cannot read")
+        self.assignments.setdefault(self.counter, stmt)  # type: ignore[arg-type]
+        return value[""]
+
+    def _resolve(self, name: str) -> B.Lin | None:
+        """The value of ``name`` as the loop sees it: the counter, a literal set once before the
+        loop, a deadline set right before it, a count the function's callers pass."""
+        if name == self.counter:
+            return {"": 0.0, "c": 1.0}
+        if name in self.resolving:
+            return None
+        self.resolving.add(name)
+        try:
+            if re.fullmatch(r"\d+", name):
+                return self._argument(int(name), None)
+            stmt = self._assignment(name)
+            if stmt is None:
+                return None
+            text = _value(self.doc, stmt)
+            if name == "SECONDS":
+                if text != "0" or not self._right_before(stmt):
+                    return None
+                self.assignments[name] = stmt
+                return B.const(0)
+            default = re.fullmatch(r"\"?\$\{(\d+):?-(\d+)\}\"?", text)
+            value = (self._argument(int(default.group(1)), int(default.group(2))) if default
+                     else B.expression(text, self._resolve, at_start=True))
+            if value is None:
+                return None
+            if value.get("e0") or value.get("s0"):
+                if not self._right_before(stmt):
+                    return None  # a deadline set earlier, with other work before the loop
+                self.timed.add(name)
+            self.assignments[name] = stmt
+            return value
+        finally:
+            self.resolving.discard(name)
+
+    def _assignment(self, name: str) -> Node | None:
+        """The one assignment of ``name`` outside the loop, found in a block that encloses the loop
+        and before it (plain, ``local`` or ``export``)."""
+        doc, loop = self.doc, self.loop
+        outside = [a for a in doc.find("variable_assignment")
+                   if _assigned_name(doc, a) == name and not (loop.start_byte <= a.start_byte < loop.end_byte)]
+        if len(outside) != 1:
+            return None
+        node = loop
+        while node.parent is not None:
+            parent = node.parent
+            for stmt in reversed([s for s in S.block_statements(parent) if s.end_byte <= node.start_byte]):
+                if stmt.id == outside[0].id or (stmt.type == "declaration_command" and outside[0].parent is not None
+                                                  and outside[0].parent.id == stmt.id):
+                    return stmt
+            node = parent
+        return None
+
+    def _right_before(self, stmt: Node) -> bool:
+        """Only quick statements (assignments, messages) run between ``stmt`` and the loop."""
+        parent = self.loop.parent
+        if parent is None or stmt.parent is None or stmt.parent.id != parent.id:
+            return False
+        between = [s for s in S.block_statements(parent) if stmt.end_byte <= s.start_byte and s.end_byte <= self.loop.start_byte]
+        for s in between:
+            if s.type in ("variable_assignment", "declaration_command"):
+                calls = [command_name(self.doc, c) for c in self.doc.commands(within=s)]
+                if all(c == "date" for c in calls):
+                    continue
+                return False
+            if not (self._is_message(s) or (s.type == "command" and command_name(self.doc, s) in QUICK_COMMANDS)):
+                return False
+        return True
+
+    def _argument(self, position: int, default: int | None) -> B.Lin | None:
+        """A count the function around the loop gets as ``$N``: the same literal from every call."""
+        doc = self.doc
+        function = self.loop.parent
+        while function is not None and function.type != "function_definition":
+            function = function.parent
+        if function is None:
+            return None
+        fname_node = function.child_by_field_name("name")
+        fname = doc.masked_text(fname_node) if fname_node is not None else ""
+        calls = [c for c in doc.commands(fname)
+                 if not (function.start_byte <= c.start_byte < function.end_byte)]
+        if not calls:
+            raise B.Unreadable(f"takes its count from the callers of {fname}, and this script has none")
+        values = []
+        for call in calls:
+            args = S.arg_texts(doc, call)
+            text = args[position - 1].strip("\"'") if len(args) >= position else (str(default) if default is not None else "")
+            if not re.fullmatch(r"\d+", text):
+                raise B.Unreadable(f"takes its count from the callers of {fname}, and one passes '{_short(text)}'")
+            values.append(text)
+        if len(set(values)) > 1:
+            raise B.Unreadable(f"takes its count from the callers of {fname}, who pass different counts "
+                               f"({', '.join(sorted(set(values), key=int))})")
+        lines = sorted(doc.line_of(c.start_byte) for c in calls)
+        self.count_from = (f"the call on line {lines[0]}" if len(lines) == 1
+                           else f"the calls on lines {', '.join(map(str, lines))}")
+        return B.const(int(values[0]))
+
+    def _used_after(self, name: str) -> bool:
         for node in self.doc.find("variable_name"):
-            if node.start_byte >= self.loop.end_byte and self.doc.masked_text(node) == counter:
+            if node.start_byte >= self.loop.end_byte and self.doc.masked_text(node) == name \
+                    and node.parent is not None and node.parent.type != "variable_assignment":
                 return True
         return False
+
+    def _read_outside(self, name: str, stmt: Node) -> bool:
+        """Is ``name`` read anywhere but in the loop and its own assignment?"""
+        for node in self.doc.find("variable_name"):
+            inside = (self.loop.start_byte <= node.start_byte < self.loop.end_byte
+                      or stmt.start_byte <= node.start_byte < stmt.end_byte)
+            if not inside and self.doc.masked_text(node) == name:
+                return True
+        return False
+
+    # -- the rewrite --------------------------------------------------------------------------------
+    def _edits(self, plan: Plan, success: str | None, failure: str | None) -> None:
+        doc, loop = self.doc, self.loop
+        call = plan.call(S.sipid(self.job))
+        assert call is not None
+        span = doc.full_lines(loop.start_byte, loop.end_byte)
+        if span is None:
+            plan.blockers.append("shares its lines with other code")
+            return
+        indent = S.indent_of(doc, loop)
+        unit = "\t" if indent.startswith("\t") else "  "
+
+        def block(text: str) -> str:
+            return textwrap.indent(text, indent + unit)
+
+        if success is not None and failure is not None:
+            text = f"{indent}if {call}; then\n{block(success)}{indent}else\n{block(failure)}{indent}fi\n"
+        elif success is not None:
+            text = f"{indent}if {call}; then\n{block(success)}{indent}fi\n"
+        elif failure is not None:
+            text = f"{indent}if ! {call}; then\n{block(failure)}{indent}fi\n"
+        else:
+            # the loop went on to the next statement either way, with status 0
+            text = f"{indent}{call} || true\n"
+        fix = f"healthcheck@{loop.start_byte}"
+        plan.edits.append(Edit(span[0], span[1], text, fix))
+        gone: set[int] = set()
+        for name, stmt in self.assignments.items():
+            if not self._removable(name, stmt):
+                continue
+            stmt_span = doc.full_lines(stmt.start_byte, stmt.end_byte)
+            if stmt_span is not None and not doc.tags_in(*stmt_span):
+                plan.edits.append(S.statement_removal(doc, stmt, stmt_span, fix, gone))
+
+    def _removable(self, name: str, stmt: Node) -> bool:
+        """Set only for the loop: a plain or ``local`` assignment nothing else reads (never an
+        ``export``: later commands would see the difference; never a global of a helper that
+        other scripts source: they may read it)."""
+        if name in self.kept_reads or self._read_outside(name, stmt):
+            return False
+        if stmt.type == "variable_assignment":
+            return not S.job_helper_source(self.job, self.doc.path)
+        if stmt.type == "declaration_command":
+            keyword = self.doc.masked_text(stmt).split(None, 1)[0]
+            assigned = [c for c in stmt.named_children if c.type == "variable_assignment"]
+            return keyword == "local" and len(assigned) == 1 and len(stmt.named_children) == 1
+        return False
+
+
+_NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+
+
+def _unwrap(cond: Node) -> Node:
+    """The condition of ``while X; do`` without the ``;`` node's wrapping, when it has one."""
+    named = [c for c in cond.named_children] if cond.type in ("condition",) else []
+    return named[0] if len(named) == 1 else cond
+
+
+def _assigned_name(doc: Document, assignment: Node) -> str | None:
+    name = assignment.child_by_field_name("name")
+    return doc.masked_text(name) if name is not None else None
+
+
+def _value(doc: Document, stmt: Node) -> str:
+    """The value text of a plain assignment or of a declaration's one assignment."""
+    assignment = stmt if stmt.type == "variable_assignment" else next(
+        (c for c in stmt.named_children if c.type == "variable_assignment"), None)
+    value = assignment.child_by_field_name("value") if assignment is not None else None
+    return doc.masked_text(value) if value is not None else ""
+
+
+def _threshold(comparison: B.Comparison) -> float:
+    """The seconds at which a time comparison flips (``t < 90`` -> 90)."""
+    diff = B.add(comparison.left, comparison.right, -1.0)
+    return -diff.get("", 0.0) / diff["t"]
 
 
 def _duration(seconds: float) -> str:

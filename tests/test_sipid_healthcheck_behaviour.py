@@ -43,6 +43,59 @@ LOOPS = {
         done
         exit 1
         """,
+    "date-deadline": """\
+        #!/bin/bash
+        deadline=$(( $(date +%s) + 1 ))
+        until curl -sf http://127.0.0.1:{port}/health > /dev/null; do
+          if [ "$(date +%s)" -ge "$deadline" ]; then
+            exit 1
+          fi
+          sleep 0.25
+        done
+        echo "healthy"
+        """,
+    "seconds-deadline": """\
+        #!/bin/bash
+        SECONDS=0
+        while (( SECONDS < 1 )); do
+          if curl -fsS http://127.0.0.1:{port}/health > /dev/null 2>&1; then
+            echo "healthy"
+            exit 0
+          fi
+          sleep 0.25
+        done
+        exit 1
+        """,
+    "function-count": """\
+        #!/bin/bash
+        wait_for() {{
+          local url=$1
+          local max_attempts=$2
+          local attempt=0
+          while [ "$attempt" -lt "$max_attempts" ]; do
+            if curl -fs "$url" > /dev/null; then
+              echo "healthy"
+              return 0
+            fi
+            attempt=$((attempt + 1))
+            sleep 0.2
+          done
+          return 1
+        }}
+        wait_for http://127.0.0.1:{port}/health 5 || exit 1
+        """,
+    "count-checked-in-the-body": """\
+        #!/bin/bash
+        count=1
+        while [ "$(curl -s -o /dev/null -w '%{{http_code}}' http://127.0.0.1:{port}/health)" != "200" ]; do
+          sleep 0.2
+          if [ $count = 5 ]; then
+            exit 1
+          fi
+          count=$((count + 1))
+        done
+        echo "healthy"
+        """,
 }
 
 
@@ -97,7 +150,7 @@ def test_a_failing_service_fails_before_and_after_within_the_budget(tmp_path: Pa
     new_rc, new_time, new_out = run(tmp_path, "after", after)
     assert old_rc == new_rc == 1
     assert "healthy\n" not in old_out + new_out
-    assert 1.0 <= new_time < 5, "5 tries 0.2 s apart: sipid gives up after about 1 s"
+    assert 1.0 <= new_time < 5, "every loop here gave up after about 1 s: so does sipid"
 
 
 BREAK_LOOP = """\

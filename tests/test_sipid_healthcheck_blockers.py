@@ -1,0 +1,212 @@
+"""Probes sipid wait-until-healthy cannot stand for: the loop stays, and its finding names what
+blocks the rewrite (and the bounds the tool read, so a human can rewrite it by hand).
+
+sipid sends a plain GET with no headers, verifies TLS, gives each try up to 30 s, and counts only
+a 200 after redirects. A curl probe that needs anything else (``-k``, ``-H``, ``-m``, a body match,
+another status) would check something else after a rewrite.
+"""
+
+from __future__ import annotations
+
+import http.server
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from codemods.sipid_healthcheck import SipidHealthcheck
+from tests.support import sipid_standin
+from tests.support.codemod_case import assert_unchanged, run_codemods
+from tests.support.sandbox import Sandbox
+
+CM = SipidHealthcheck()
+HOOK = {"script": "bin/post-start", "source": "post-start.erb"}
+
+
+def blocked(script: str) -> str:
+    """The one review finding of a loop left alone (asserts there is exactly one)."""
+    outcome = assert_unchanged(CM, script, **HOOK)
+    [message] = outcome.messages("review")
+    assert message.startswith("left unchanged"), message
+    return message
+
+
+# -- a Host header: today's rewrite dropped it ------------------------------------------------------
+HOST_LOOP = """\
+    #!/bin/bash
+    for i in $(seq 1 5); do
+      if curl -sf -H "Host: api.internal" http://127.0.0.1:{port}/health > /dev/null; then
+        echo "healthy"
+        exit 0
+      fi
+      sleep 0.2
+    done
+    exit 1
+    """
+
+
+class _VirtualHost(http.server.BaseHTTPRequestHandler):
+    """Answers 200 only for the virtual host the probe names, 404 for any other Host."""
+
+    def do_GET(self) -> None:
+        self.send_response(200 if self.headers.get("Host") == "api.internal" else 404)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def virtual_host():
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), _VirtualHost)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd
+    httpd.shutdown()
+
+
+def _run(tmp_path: Path, name: str, text: str) -> int:
+    box = Sandbox(tmp_path / name)
+    sipid_standin.install(box)
+    script = box.install("/var/vcap/jobs/job/bin/post-start", text)
+    return box.run(script, timeout=30).returncode
+
+
+def test_a_host_header_probe_still_passes_after_the_tool_ran(tmp_path: Path, virtual_host) -> None:
+    """The server answers only when the Host header names it: the original passes, and so must
+    whatever the tool leaves (a rewrite that drops -H would probe the wrong virtual host)."""
+    before = textwrap.dedent(HOST_LOOP.format(port=virtual_host.server_port))
+    after = run_codemods([CM], before, **HOOK).text
+    assert _run(tmp_path, "before", before) == 0
+    assert _run(tmp_path, "after", after) == 0
+
+
+def test_a_header_is_a_blocker_named_in_the_finding() -> None:
+    message = blocked(HOST_LOOP.format(port=8080))
+    assert "-H" in message and "header" in message
+    assert "5 tries, 0.2 s apart" in message
+
+
+def test_insecure_tls_is_named_with_the_bound_the_tool_read() -> None:
+    outcome = assert_unchanged(CM, """\
+        for i in $(seq 1 20); do
+          if curl -sfk https://127.0.0.1:8443/health; then exit 0; fi
+          sleep 3
+        done
+        exit 1
+        """, **HOOK)
+    [finding] = [f for f in outcome.findings if f.severity == "review"]
+    assert "-k" in finding.message and "verifies TLS" in finding.message
+    assert "20 tries, 3 s apart" in finding.message
+    assert finding.suggestion is not None
+    assert "--timeout 60s --polling-frequency 3s" in finding.suggestion
+
+
+def test_a_per_try_time_limit_is_a_blocker() -> None:
+    message = blocked("""\
+        for i in {1..10}; do
+          if curl -sf --max-time 2 http://127.0.0.1:8080/health; then break; fi
+          sleep 5
+        done
+        """)
+    assert "--max-time" in message and "per try" in message
+
+
+def test_a_body_match_is_a_blocker() -> None:
+    message = blocked("""\
+        for i in {1..10}; do
+          if curl -s http://127.0.0.1:9200/_cluster/health | grep -q '"status":"green"'; then exit 0; fi
+          sleep 5
+        done
+        exit 1
+        """)
+    assert "body" in message
+
+
+def test_a_status_other_than_200_is_a_blocker() -> None:
+    message = blocked("""\
+        for i in {1..10}; do
+          if [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/login)" == "302" ]; then exit 0; fi
+          sleep 5
+        done
+        exit 1
+        """)
+    assert "302" in message and "200" in message
+
+
+def test_curl_without_fail_counts_any_status_so_is_a_blocker() -> None:
+    message = blocked("""\
+        n=21
+        while [[ $n -ne 0 ]]; do
+          if curl -Ls http://127.0.0.1:8200/v1/sys/init >/dev/null; then
+            break
+          fi
+          n=$(( n - 1 ))
+          sleep 1
+        done
+        """)
+    assert "without -f" in message and "200" in message
+    assert "21 tries, 1 s apart" in message
+
+
+def test_every_blocker_is_named_not_only_the_first() -> None:
+    message = blocked("""\
+        for i in {1..10}; do
+          if curl -sfk -H 'Accept: application/json' https://127.0.0.1:9200/ready; then exit 0; fi
+          sleep 5
+        done
+        exit 1
+        """)
+    assert "-k" in message and "-H" in message
+
+
+def test_an_endless_body_match_loop_names_both() -> None:
+    message = blocked("""\
+        while [[ -z $(curl -s http://127.0.0.1:8500/v1/status/leader | tr -d '"') ]]
+        do sleep 1
+        done
+        """)
+    assert "no bound" in message and "body" in message
+
+
+def test_a_probe_in_the_condition_with_a_blocker_gives_its_bound() -> None:
+    message = blocked("""\
+        count=1
+        while [ "`curl -s -o /dev/null -k -I -w "%{http_code}" ${URL}`" != "200" ];do
+          echo "[${count}/60] Waiting until ${URL} is ready ..."
+          sleep 5
+          if [ $count = 60 ];then
+            echo "gave up" >&2
+            exit 1
+          fi
+          count=$((count + 1))
+        done
+        """)
+    assert "-k" in message and "-I" in message
+    assert "60 tries, 5 s apart" in message
+
+
+# -- loops that are not retries of one probe: no finding at all -------------------------------------
+@pytest.mark.parametrize("script", [
+    pytest.param("""\
+        for f in /var/vcap/packages/app/blobs/*.tgz; do
+          curl -fsS -T "$f" http://127.0.0.1:8080/upload/
+        done
+        """, id="upload-each-file"),
+    pytest.param("""\
+        for i in $(seq 1 5); do
+          curl -fsS -X POST "http://127.0.0.1:8080/shards/$i"
+          sleep 1
+        done
+        """, id="one-request-per-item"),
+    pytest.param("""\
+        while true; do
+          curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:15672/api/overview
+          curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:15672/api/nodes
+          sleep 10
+        done
+        """, id="periodic-metrics"),
+])
+def test_a_loop_that_is_not_a_retry_of_one_probe_is_not_reported(script: str) -> None:
+    outcome = assert_unchanged(CM, script, **HOOK)
+    assert outcome.findings == []

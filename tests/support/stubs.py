@@ -66,6 +66,7 @@ _BEHAVIOUR = {
     "sleep": "exit 0",
     "kill": _PROCESSES + 'sig=TERM; while [ $# -gt 0 ]; do case "$1" in -s|-n) sig=$2; shift 2 ;; --) shift; break ;; '
     '-l|-L) exit 0 ;; -*) sig=${1#-}; shift ;; *) break ;; esac; done\n'
+    '[ $# -gt 0 ] || { echo "kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ..." >&2; exit 2; }\n'
     'rc=0; for p do if [ "$sig" = 0 ] || [ "$sig" = SIG0 ]; then alive "$p" || rc=1; else signalled "$p" || rc=1; fi; done\n'
     'exit $rc',
     "pgrep": "exit 1",

@@ -89,7 +89,7 @@ class SipidPidfiles(Codemod):
         "removals, the TERM/poll/KILL loops "
         "and the pid_guard/kill_and_wait helpers; set-up of the run folder may move before the claim; where "
         "kill_and_wait ended the script, or the pid write failed on a missing folder (sipid creates it), what "
-        "follows now runs",
+        "follows now runs; a stop that failed when nothing ran (kill with no pid) now succeeds",
         may_vanish=(shapes("kill", "sleep", "seq", "ps", "pgrep", "pidof"), shapes("cat", "rm", "head", names_pidfile=True)),
         may_appear=(shapes("sipid", subcommand="claim"), shapes("sipid", subcommand="kill"),
                     shapes("rm", names_pidfile=True)),
@@ -97,6 +97,7 @@ class SipidPidfiles(Codemod):
         vanishing_functions=frozenset({"pid_guard", "kill_and_wait", "wait_pid", "wait_pid_death", "pid_is_running"}),
         ended_the_script=frozenset({"kill_and_wait"}),
         claim_creates_folder=True,
+        failure_may_go=True,
     )
 
     def transform(self, job: JobContext, doc: Document) -> CodemodResult:

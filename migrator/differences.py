@@ -70,6 +70,9 @@ class DeclaredDifferences:
     #: the claim creates the pidfile's folder: where the original failed to write its pidfile into
     #: a missing folder, the migrated run goes on after the claim (and may succeed)
     claim_creates_folder: bool = False
+    #: where the original failed on its last call and that call is one the rewrite takes out (a
+    #: ``kill`` with no pid when nothing runs), the migrated run may succeed instead
+    failure_may_go: bool = False
 
 
 #: what a codemod that declares nothing promises

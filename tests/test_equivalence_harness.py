@@ -214,3 +214,13 @@ def test_a_program_started_with_another_environment_differs(tmp_path: Path) -> N
     new = HEAD + "GOMAXPROCS=4\n/var/vcap/packages/j/bin/j\n"  # no longer exported
     verdict = one(tmp_path, old, new, ("erb-to-config",))
     assert verdict.status == "differing" and "environment differs: GOMAXPROCS='4'->None" in verdict.detail
+
+
+def test_a_stop_that_failed_with_nothing_to_kill_may_now_succeed(tmp_path: Path) -> None:
+    # the start never writes the pidfile (the program would): the old stop's kill gets no pid
+    old = CTL.replace("#!/bin/bash\n", "#!/bin/bash\nset -e\n").replace("    echo $$ > $PIDFILE\n", "")
+    new = SIPID.replace("#!/bin/bash\n", "#!/bin/bash\nset -e\n").replace(
+        '    /var/vcap/packages/sipid/bin/sipid claim --pid "$$" --pid-file "$PIDFILE"\n', "")
+    assert one(tmp_path / "declared", old, new, ("sipid-pidfiles",)).status == "equivalent"
+    verdict = one(tmp_path / "undeclared", old, new, ("erb-to-config",))
+    assert verdict.status == "differing"

@@ -499,7 +499,9 @@ def first_difference(old: Run, new: Run, declared: Sequence[DeclaredDifferences]
             return _describe(old.phase, gone, added)
     if _failed_on_missing_folder(old, declared, pidfiles):
         return None  # the original stopped where the migrated one went on: nothing more to compare
-    if old.rc != new.rc:
+    failure_went = (new.rc == 0 and old.rc not in (0, None) and any(d.failure_may_go for d in declared)
+                    and bool(old.calls) and _vanishes(old.calls[-1], declared, pidfiles))
+    if old.rc != new.rc and not failure_went:
         return f"{old.phase}: exit status {old.rc} became {new.rc} ({_last_line(new.stderr or old.stderr)})"
     created = ({p.rsplit("/", 1)[0] + "/" for p in pidfiles} if any(d.claim_creates_folder for d in declared)
                else set())

@@ -119,7 +119,8 @@ class SipidHealthcheck(Codemod):
             result.edits += plan.edits
             notes = [f"curl retry loop{budget} replaced by sipid wait-until-healthy with a "
                      f"{plan.timeout:g} s timeout", *plan.notes]
-            result.findings.append(self.finding(doc, loop.start_byte, "; ".join(notes), "review"))
+            result.findings.append(self.finding(doc, loop.start_byte, "; ".join(notes), "review",
+                                                fix=plan.edits[0].fix))
         if result.edits:
             result.spec_changes.append(S.package_change(job))
         return result

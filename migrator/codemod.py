@@ -36,6 +36,9 @@ class Finding:
     """Something a human should know: a rewrite's side effect, or why something was left alone.
 
     ``line`` is 1-based in the file as the codemod saw it; the engine maps it back to the original.
+    ``fix`` names the edits (their ``Edit.fix`` label) whose side effect the finding describes: when
+    those edits are not made (a suppression comment, a rewrite the gate refuses), the engine drops
+    the finding too, so no finding describes a rewrite that did not happen.
     """
 
     codemod: str
@@ -44,6 +47,7 @@ class Finding:
     message: str
     severity: Severity = "review"
     suggestion: str | None = None
+    fix: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,7 @@ class Codemod:
         message: str,
         severity: Severity = "review",
         suggestion: str | None = None,
+        fix: str = "",
     ) -> Finding:
         line = doc.line_of(offset) if offset is not None else None
-        return Finding(self.id, doc.path, line, message, severity, suggestion)
+        return Finding(self.id, doc.path, line, message, severity, suggestion, fix)

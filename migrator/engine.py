@@ -95,6 +95,8 @@ def _drop_suppressed(codemod: Codemod, doc: Document, result: CodemodResult) -> 
                 notes.append(Finding(codemod.id, doc.path, ln, "rewrite suppressed by comment", "info"))
                 break
     result.edits = [e for e in result.edits if e not in blocked and not (e.fix and e.fix in blocked_fixes)]
+    # what the suppressed edits would have changed did not happen: their findings go with them
+    result.findings = [f for f in result.findings if not (f.fix and f.fix in blocked_fixes)]
     # one note per line
     seen, unique = set(), []
     for n in notes:
@@ -153,6 +155,8 @@ class Pipeline:
             return ScriptResult(template, original, original, [], result)
         failure = self.verify(ctx, original, final, result)
         if failure:
+            # findings that describe a rewrite (tied to its edits) would describe one not made
+            result.findings = [f for f in result.findings if not f.fix]
             result.findings.append(Finding(
                 "engine", template.rel, None,
                 f"left unchanged: {failure} after {', '.join(applied) or 'the codemods'}; the rewrite was not made",
@@ -211,13 +215,12 @@ def _map_finding(finding: Finding, doc: Document, maps: list[OffsetMap], origina
     offset = doc.line_start_of(finding.line)
     for m in reversed(maps):
         offset = m.to_original(offset)
-    line = original.line_of(offset)
-    return Finding(finding.codemod, finding.path, line, finding.message, finding.severity, finding.suggestion)
+    return replace(finding, line=original.line_of(offset))
 
 
 def _with_release_path(f: Finding, job: Job) -> Finding:
     rel = job.rel_to_release(job.dir / f.path) if not f.path.startswith("jobs/") else f.path
-    return Finding(f.codemod, rel, f.line, f.message, f.severity, f.suggestion)
+    return replace(f, path=rel)
 
 
 # -- one job ------------------------------------------------------------------------------------
@@ -380,7 +383,10 @@ def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, ou
     spec_changes: list[SpecChange] = []
     new_files: dict[str, tuple[NewFile, str]] = {}
     for r in results:
-        outcome.findings += [_with_release_path(f, job) for f in r.result.findings]
+        findings = [_with_release_path(f, job) for f in r.result.findings]
+        # when the script is left unchanged below, findings that describe its rewrite do not hold
+        outcome.findings += [f for f in findings if not f.fix]
+        kept = [f for f in findings if f.fix]
         candidate = spec_now
         if r.result.spec_changes:
             # a script that needs a spec change (a new template, a package) is only rewritten when
@@ -398,6 +404,7 @@ def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, ou
                                             f"left unchanged: its new file {blocked} already exists (or is made "
                                             "by another script) with other content", "error"))
             continue
+        outcome.findings += kept
         spec_now = candidate
         spec_changes += r.result.spec_changes
         if r.final.source != r.original.source:

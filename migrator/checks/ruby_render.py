@@ -115,8 +115,10 @@ def _tags_and_rest(doc: Document) -> tuple[list[bytes], bytes]:
 
 
 def _undone(r: ScriptResult, finding: Finding) -> ScriptResult:
-    """The script as it was: no edits, no new files, no spec changes; the codemods' findings stay."""
-    return replace(r, final=r.original, applied=[], result=CodemodResult(findings=[*r.result.findings, finding]))
+    """The script as it was: no edits, no new files, no spec changes; the codemods' findings stay,
+    except those that describe the rewrite (tied to its edits), which was not made."""
+    kept = [f for f in r.result.findings if not f.fix]
+    return replace(r, final=r.original, applied=[], result=CodemodResult(findings=[*kept, finding]))
 
 
 def _jsonable(value: Any) -> Any:

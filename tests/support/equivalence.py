@@ -143,12 +143,20 @@ class Run:
 
 
 #: the first process of a run's own pid namespace: sets where its pids start, runs the script,
-#: then gives leftover processes a moment to log before the namespace (and they) end with it
+#: then lets leftover processes (a background job, a process substitution) log their start before
+#: the namespace, and they, end with it: until none is left or the call log has been quiet for
+#: 0.15 s (a process substitution may wait for ever on a pipe another one holds), at most 2 s
 _INIT = """\
 [ "$1" -gt 1 ] && echo "$1" > /proc/sys/kernel/ns_last_pid
 shift
 "$@"; rc=$?
-/bin/sleep 0.05
+last=-1; quiet=0; n=0
+while [ $n -lt 40 ] && [ $quiet -lt 3 ]; do
+  set -- /proc/[0-9]*; [ $# -le 1 ] && break
+  size=$(/usr/bin/stat -c %s "$__EQ_DIR/calls")
+  if [ "$size" = "$last" ]; then quiet=$((quiet + 1)); else quiet=0; last=$size; fi
+  /bin/sleep 0.05; n=$((n + 1))
+done
 exit $rc
 """
 #: where a run's pids start: high enough not to look like a number a script writes (a pid is

@@ -556,8 +556,8 @@ class _Loop:
     def _used_after(self, name: str) -> bool:
         for node in self.doc.find("variable_name"):
             if node.start_byte >= self.loop.end_byte and self.doc.masked_text(node) == name \
-                    and node.parent is not None and node.parent.type != "variable_assignment":
-                return True
+                    and node.parent is not None and node.parent.type not in ("variable_assignment", "for_statement"):
+                return True  # a read (not a later assignment, not another loop's own variable)
         return False
 
     def _read_outside(self, name: str, stmt: Node) -> bool:

@@ -259,3 +259,41 @@ def test_a_loop_that_sleeps_before_probing_keeps_the_same_first_probe() -> None:
     [note] = outcome.messages("review")
     assert "late" not in note
 
+
+
+def test_two_loops_with_the_same_variable_are_both_rewritten() -> None:
+    """The second loop's ``for i`` sets ``i`` again: it is not a read of the first loop's ``$i``."""
+    outcome = assert_codemod(
+        CM,
+        """\
+        for i in {1..3}; do
+          if curl -sf http://127.0.0.1:8080/a; then echo "a up"; break; fi
+          sleep 1
+        done
+        for i in {1..3}; do
+          if curl -sf http://127.0.0.1:8080/b; then echo "b up"; break; fi
+          sleep 1
+        done
+        """,
+        f"""\
+        if {SIPID} wait-until-healthy --url http://127.0.0.1:8080/a --timeout 3s --polling-frequency 1s; then
+          echo "a up"
+        fi
+        if {SIPID} wait-until-healthy --url http://127.0.0.1:8080/b --timeout 3s --polling-frequency 1s; then
+          echo "b up"
+        fi
+        """,
+        **HOOK,
+    )
+    assert len(outcome.messages("review")) == 2
+
+
+def test_a_loop_variable_read_after_the_loop_leaves_it() -> None:
+    outcome = assert_unchanged(CM, """\
+        for i in {1..3}; do
+          if curl -sf http://127.0.0.1:8080/a; then break; fi
+          sleep 1
+        done
+        echo "stopped at try $i"
+        """, **HOOK)
+    assert any("uses $i after the loop" in m for m in outcome.messages("review"))

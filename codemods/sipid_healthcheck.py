@@ -11,7 +11,7 @@ from tree_sitter import Node
 
 from codemods import _health_bounds as B
 from codemods import _sipid as S
-from codemods._health_probe import curl_blockers, read_probe
+from codemods._health_probe import Probe, curl_blockers, read_probe
 from migrator.codemod import Codemod, CodemodResult, Edit, JobContext
 from migrator.differences import DeclaredDifferences, shapes
 from migrator.document import Document, command_name
@@ -191,48 +191,82 @@ class _Loop:
         return plan
 
     def _read(self, plan: Plan) -> None:
-        doc, loop = self.doc, self.loop
+        """Read the loop part by part; each part either fills the plan or says what blocks it."""
         assert self.body is not None
         statements = S.block_statements(self.body)
-        until = loop.type == "while_statement" and doc.masked[loop.start_byte:loop.start_byte + 5] == b"until"
-        cond = loop.child_by_field_name("condition") if loop.type == "while_statement" else None
-        probe_in_condition = self._condition_has_curl()
+        probe, probe_stmt, success = self._probe(plan, statements)
+        steps, failure, tallies = self._tries(plan, statements, probe_stmt)
+        run, deadline = self._give_up(plan, steps)
+        self._dangling(success, failure, tallies)
+        if plan.blockers:
+            return
+        if deadline is not None and abs(run.gives_up_after - deadline) > 1e-9:
+            plan.notes.append(f"the loop checked its {deadline:g} s deadline only between tries, so it gave up "
+                              f"after {run.gives_up_after:g} s; that is the timeout now")
+        if probe.counted_by == "fail":
+            plan.notes.append("only HTTP 200 counts now (curl -f accepted any status below 400)")
+        elif not probe.follows_redirects:
+            plan.notes.append("sipid follows redirects (the loop's curl did not)")
+        plan.notes.append("TLS certificates are verified")
+        if run.probes_at_once:
+            plan.notes.append("the first probe comes one interval late (the loop probed at once)")
+        self._edits(plan, success, failure)
 
-        # the probe, and what the loop did when it succeeded
-        success: str | None = None
-        probe_stmt: Node | None = None
-        if probe_in_condition:
-            assert cond is not None
-            probe = read_probe(doc, _unwrap(cond), healthy_when_true=until)
+    @property
+    def _until(self) -> bool:
+        return self.loop.type == "while_statement" and \
+            self.doc.masked[self.loop.start_byte:self.loop.start_byte + 5] == b"until"
+
+    @property
+    def _condition(self) -> Node | None:
+        return self.loop.child_by_field_name("condition") if self.loop.type == "while_statement" else None
+
+    def _probe(self, plan: Plan, statements: list[Node]) -> tuple[Probe, Node | None, str | None]:
+        """The probe (in the loop's condition, or in one ``if``/``&&`` of its body), the statement
+        that holds it, and what the loop did when it succeeded (None: it only left the loop)."""
+        doc = self.doc
+        if self._condition_has_curl():
+            assert self._condition is not None
+            probe = read_probe(doc, self._condition, healthy_when_true=self._until)
             if any(self._has_curl(s) for s in statements):
                 raise Unsupported("probes again inside the loop")
+            probe_stmt, success = None, None
         else:
             probing = [s for s in statements if self._has_curl(s)]
             if len(probing) > 1:
-                curls = list(doc.commands("curl", within=self.body))
-                requests = 0
-                for curl in curls:
-                    found = curl_blockers(doc, curl)
-                    if any("not a plain GET" in b for b in found):
-                        requests += 1  # a request the loop makes besides probing: not a probe's blocker
-                        continue
-                    plan.blockers += [b for b in found if b not in plan.blockers]
-                besides = f", {requests} of them not a GET" if requests else ""
-                raise Unsupported(f"runs {len(curls)} curl commands per try{besides}, not one probe")
+                self._several_requests(plan)
             if not probing:
                 raise Unsupported("probes outside the loop's body")
             probe_stmt = probing[0]
             if probe_stmt.type not in ("if_statement", "list"):
                 raise Unsupported("probes outside an if")
             probe_cond, on_success = self._probe_parts(probe_stmt)
-            probe = read_probe(doc, _unwrap(probe_cond))
+            probe = read_probe(doc, probe_cond)
             success = self._leaving_text(on_success, "on success")
         plan.blockers += probe.blockers
         if probe.url is not None:
             plan.url = doc.node_text(probe.url)
             self._check_scheme(doc.masked_text(probe.url), plan)
+        return probe, probe_stmt, success
 
-        # the rest of each try: one sleep, a counter, messages, a check that gives up
+    def _several_requests(self, plan: Plan) -> None:
+        """A try that runs several curl commands: name what their probes would need, then stop."""
+        curls = list(self.doc.commands("curl", within=self.body))
+        requests = 0
+        for curl in curls:
+            found = curl_blockers(self.doc, curl)
+            if any("not a plain GET" in b for b in found):
+                requests += 1  # a request the loop makes besides probing: not a probe's blocker
+                continue
+            plan.blockers += [b for b in found if b not in plan.blockers]
+        besides = f", {requests} of them not a GET" if requests else ""
+        raise Unsupported(f"runs {len(curls)} curl commands per try{besides}, not one probe")
+
+    def _tries(self, plan: Plan, statements: list[Node], probe_stmt: Node | None
+               ) -> tuple[list[B.Step], str | None, set[str]]:
+        """One try as steps (probe, sleep, counter, check), what the loop did when it gave up,
+        and the variables that only counted tries for messages."""
+        doc, loop = self.doc, self.loop
         sleeps = [s for s in statements if s.type == "command" and command_name(doc, s) == "sleep"]
         if len(sleeps) != 1:
             raise Unsupported("does not sleep a fixed interval once per try")
@@ -246,84 +280,68 @@ class _Loop:
         interval = self._interval(sleeps[0])
         plan.interval = interval
 
-        steps: list[B.Step] = []
+        steps = [B.Step(B.PROBE)] if probe_stmt is None else []
         failure: str | None = None
-        checks = 0
-        if probe_in_condition:
-            steps.append(B.Step(B.PROBE))
         for s in statements:
+            update = updates[s.id]
             if probe_stmt is not None and s.id == probe_stmt.id:
                 steps.append(B.Step(B.PROBE))
             elif s.id == sleeps[0].id:
                 steps.append(B.Step(B.SLEEP, seconds=interval))
-            elif updates[s.id]:
+            elif update:
                 if not counted:
-                    steps.append(B.Step(B.UPDATE, delta=updates[s.id][1]))  # type: ignore[index]
+                    steps.append(B.Step(B.UPDATE, delta=update[1]))
             elif self._is_message(s):
                 continue
             elif (check := self._give_up_check(s)) is not None:
                 comparison, on_failure = check
-                checks += 1
                 steps.append(B.Step(B.CHECK, check=comparison))
                 failure = self._leaving_text(on_failure, "when it gives up")
             else:
                 raise Unsupported(f"does more between tries ('{_short(doc.masked_text(s))}')")
+        if counted:
+            steps.append(B.Step(B.UPDATE, delta=1))
+        return steps, failure, tallies
 
-        # how the loop gives up
-        start, while_holds = self._loop_bound(cond, until, probe_in_condition)
+    def _give_up(self, plan: Plan, steps: list[B.Step]) -> tuple[B.Run, float | None]:
+        """When the loop gives up if no probe succeeds, and the deadline it checked (if any)."""
+        start, while_holds = self._loop_bound()
+        checks = [st.check for st in steps if st.check is not None]
         if while_holds is None and not checks:
             raise Unsupported("has no bound the tool can read (it retries until the probe succeeds)")
         if while_holds is not None and checks:
             raise Unsupported("gives up in more than one way")
-        if checks > 1:
+        if len(checks) > 1:
             raise Unsupported("checks more than one bound")
-        if counted:
-            steps.append(B.Step(B.UPDATE, delta=1))
-        comparisons = [st.check for st in steps if st.check is not None] + ([while_holds] if while_holds else [])
-        for comparison in comparisons:
-            if not comparison.readable:
-                raise Unsupported("has no bound the tool can read (its deadline counts from before the loop)")
+        comparisons = checks + ([while_holds] if while_holds else [])
+        if not all(c.readable for c in comparisons):
+            raise Unsupported("has no bound the tool can read (its deadline counts from before the loop)")
         run = B.simulate(steps, start, while_holds)
         if run is None:
-            raise Unsupported("never gives up (its bound cannot be reached)")
+            raise Unsupported(f"has no bound the tool can read (it does not give up within {B.MAX_TRIES} tries)")
         if run.gives_up_after <= 0:
             raise Unsupported("never sleeps before it gives up")
+        interval = plan.interval or 0
         deadline = next((_threshold(c) for c in comparisons if c.uses_time), None)
-        if deadline is not None:
-            plan.reading = f"a {deadline:g} s deadline, {interval:g} s apart"
-        else:
-            plan.reading = f"{run.probes} tries, {interval:g} s apart"
+        plan.reading = (f"a {deadline:g} s deadline, {interval:g} s apart" if deadline is not None
+                        else f"{run.probes} tries, {interval:g} s apart")
         if self.count_from:
             plan.reading += f"; the count comes from {self.count_from}"
         plan.timeout = run.gives_up_after
+        return run, deadline
 
-        # what the rewrite would leave dangling: state that changed with the tries, read later
+    def _dangling(self, success: str | None, failure: str | None, tallies: set[str]) -> None:
+        """State that changed with the tries must not be read later: not after the loop, not in
+        what the loop did as it left (that text stays, the state goes)."""
         state = [n for n in (self.counter, self._loop_variable(), *sorted(tallies), *sorted(self.timed))
                  if n and n != "SECONDS"]
         for name in state:
             if self._used_after(name):
                 raise Unsupported(f"uses ${name} after the loop")
-        kept = (success or "") + (failure or "")
-        self.kept_reads = {n for n in re.findall(r"\$\{?(\w+)", kept)}
+        self.kept_reads = set(re.findall(r"\$\{?(\w+)", (success or "") + (failure or "")))
         for name in state:
             if name in self.kept_reads:
                 raise Unsupported(f"reads ${name} in what it does after the tries")
-        if plan.blockers:
-            return
-
-        # the rewrite
-        notes = plan.notes
-        if deadline is not None and abs(run.gives_up_after - deadline) > 1e-9:
-            notes.append(f"the loop checked its {deadline:g} s deadline only between tries, so it gave up after "
-                         f"{run.gives_up_after:g} s; that is the timeout now")
-        if probe.counted_by == "fail":
-            notes.append("only HTTP 200 counts now (curl -f accepted any status below 400)")
-        elif not probe.follows_redirects:
-            notes.append("sipid follows redirects (the loop's curl did not)")
-        notes.append("TLS certificates are verified")
-        if run.probes_at_once:
-            notes.append("the first probe comes one interval late (the loop probed at once)")
-        self._edits(plan, success, failure)
 
     # -- parts of the loop ------------------------------------------------------------------------
     def _has_curl(self, node: Node) -> bool:
@@ -376,7 +394,7 @@ class _Loop:
         cond = stmt.child_by_field_name("condition")
         if cond is None:
             return None
-        comparison = B.comparison(self.doc.masked_text(_unwrap(cond)), self._resolve)
+        comparison = B.comparison(self.doc.masked_text(cond), self._resolve)
         if comparison is None:
             return None
         diff = B.add(comparison.left, comparison.right, -1.0)
@@ -407,10 +425,10 @@ class _Loop:
         return textwrap.dedent(doc.slice(span[0], span[1]))
 
     # -- bounds -------------------------------------------------------------------------------------
-    def _loop_bound(self, cond: Node | None, until: bool, probe_in_condition: bool) -> tuple[float, B.Comparison | None]:
+    def _loop_bound(self) -> tuple[float, B.Comparison | None]:
         """The counter's start and the condition that keeps the loop going (None: the loop
         condition is the probe or ``true``, a check in the body ends it)."""
-        doc, loop = self.doc, self.loop
+        doc, loop, cond = self.doc, self.loop, self._condition
         if loop.type == "for_statement":
             count = S.iterations(doc, loop)
             if count is None or count <= 0:
@@ -419,15 +437,15 @@ class _Loop:
         if loop.type == "c_style_for_statement":
             return self._c_style_bound()
         start = self._counter_start()
-        if probe_in_condition or cond is None:
+        if cond is None or self._condition_has_curl():
             return start, None
-        text = doc.masked_text(_unwrap(cond)).strip().rstrip(";").strip()
+        text = doc.masked_text(cond).strip().rstrip(";").strip()
         if text in ("true", ":", "[ 1 ]"):
             return start, None
         comparison = B.comparison(text, self._resolve)
         if comparison is None:
             raise Unsupported("has no bound the tool can read (an endless loop, or a deadline in another shape)")
-        if until:
+        if self._until:
             comparison = B.Comparison(comparison.left, _NEGATED[comparison.op], comparison.right)
         return start, comparison
 
@@ -619,12 +637,6 @@ class _Loop:
 
 
 _NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
-
-
-def _unwrap(cond: Node) -> Node:
-    """The condition of ``while X; do`` without the ``;`` node's wrapping, when it has one."""
-    named = [c for c in cond.named_children] if cond.type in ("condition",) else []
-    return named[0] if len(named) == 1 else cond
 
 
 def _assigned_name(doc: Document, assignment: Node) -> str | None:

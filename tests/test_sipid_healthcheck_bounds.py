@@ -297,3 +297,46 @@ def test_a_loop_variable_read_after_the_loop_leaves_it() -> None:
         echo "stopped at try $i"
         """, **HOOK)
     assert any("uses $i after the loop" in m for m in outcome.messages("review"))
+
+
+def test_an_endless_loop_with_a_count_checked_in_its_body_keeps_both_paths() -> None:
+    assert_codemod(
+        CM,
+        """\
+        n=0
+        while true; do
+          if curl -sf http://127.0.0.1:8080/health; then
+            echo "up"
+            exit 0
+          fi
+          n=$((n + 1))
+          if [ $n -ge 10 ]; then
+            echo "down" >&2
+            exit 1
+          fi
+          sleep 2
+        done
+        """,
+        f"""\
+        if {SIPID} wait-until-healthy --url http://127.0.0.1:8080/health --timeout 18s --polling-frequency 2s; then
+          echo "up"
+          exit 0
+        else
+          echo "down" >&2
+          exit 1
+        fi
+        """,
+        **HOOK,
+    )
+
+
+def test_a_bound_the_counter_never_reaches_is_no_bound() -> None:
+    outcome = assert_unchanged(CM, """\
+        n=0
+        while [ $n -ne 5 ]; do
+          if curl -sf http://127.0.0.1:8080/health; then exit 0; fi
+          n=$((n + 2))
+          sleep 1
+        done
+        """, **HOOK)
+    assert any("no bound" in m for m in outcome.messages("review"))

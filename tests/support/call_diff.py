@@ -77,8 +77,6 @@ def first_difference(old: Run, new: Run, declared: Sequence[DeclaredDifferences]
             added = []  # the original ended inside a helper that a call before these replaced
         if gone or added:
             return _describe(old.phase, gone, added)
-    if failed_on_missing_folder(old, declared, pidfiles):
-        return None  # the original stopped where the migrated one went on: nothing more to compare
     failure_went = (new.rc == 0 and old.rc not in (0, None) and any(d.failure_may_go for d in declared)
                     and bool(old.calls) and _vanishes(old.calls[-1], declared, pidfiles))
     if old.rc != new.rc and not failure_went:
@@ -100,22 +98,27 @@ def first_difference(old: Run, new: Run, declared: Sequence[DeclaredDifferences]
 
 def _went_on(old: Run, before: Sequence[Call], ended: frozenset[str], declared: Sequence[DeclaredDifferences],
              pidfiles: frozenset[str]) -> bool:
-    """Did the original end inside a helper that ended the script (``exit`` in ``kill_and_wait``),
-    or fail to write its pidfile into a missing folder (which ``sipid claim`` creates), while the
-    migrated run called what replaced it, so that it went on?"""
-    ended_in_helper = bool(ended and old.calls and ended & set(old.calls[-1].functions))
-    if not ended_in_helper and not failed_on_missing_folder(old, declared, pidfiles):
+    """Did the original end inside a helper that ended the script (``exit`` in ``kill_and_wait``)
+    while the migrated run called what replaced it, so that it went on?"""
+    if not ended or not old.calls or not ended & set(old.calls[-1].functions):
         return False
     shapes = [s for d in declared for s in d.may_appear]
     return any(_match(s, c, pidfiles) for c in before for s in shapes)
 
 
-def failed_on_missing_folder(old: Run, declared: Sequence[DeclaredDifferences], pidfiles: frozenset[str]) -> bool:
-    if old.rc in (0, None) or not any(d.claim_creates_folder for d in declared):
-        return False
-    # the folder is missing after the run (stderr may have gone to a log file the script chose)
-    return any(f"{p}: No such file or directory" in old.stderr or f"{p.rsplit('/', 1)[0]}/" not in old.files
-               for p in pidfiles)
+def claimed_without_folder(old: Run, new: Run, declared: Sequence[DeclaredDifferences]) -> str | None:
+    """A pidfile the migrated run claims whose folder the original never had: the original could not
+    write its pid there (a sandbox lacks what set-up outside the script would make), ``sipid claim``
+    creates the folder, and from there the two runs part for a reason the codemod declares."""
+    if not any(d.claim_creates_folder for d in declared):
+        return None
+    for call in new.calls:
+        if call.name.rsplit("/", 1)[-1] == "sipid" and call.args[:1] == ("claim",) and "--pid-file" in call.args:
+            i = call.args.index("--pid-file")
+            path = call.args[i + 1] if i + 1 < len(call.args) else ""
+            if path and f"{path.rsplit('/', 1)[0]}/" not in old.files:
+                return path
+    return None
 
 
 def _moves(old: Sequence[Call], new: Sequence[Call], blocks: Sequence[tuple[int, int, int, int]],

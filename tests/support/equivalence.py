@@ -38,7 +38,7 @@ from migrator.engine import find_helpers
 from migrator.ruby_erb.contexts import manifest_properties
 from migrator.ruby_erb.renderer import RenderRequest, default_renderer
 from tests.support import stubs
-from tests.support.call_diff import failed_on_missing_folder, first_difference, last_line, pidfiles_named
+from tests.support.call_diff import claimed_without_folder, first_difference, last_line, pidfiles_named
 from tests.support.job_sandbox import TIMEOUT, Call, JobSandbox, Run, is_control_script, shell_options
 
 __all__ = ["CONTEXTS", "Call", "JobPair", "JobRun", "Run", "Verdict", "compare_jobs", "compare_scripts",
@@ -232,14 +232,14 @@ def _compare_unit(root: Path, pair: JobPair, script: str, context: str,
                 verdict.status = "unrunnable"
                 verdict.detail = f"{old_run.phase}: both versions run longer than {timeout:g} s{last}"
                 break
-            difference = first_difference(old_run, new_run, pair.declared, pidfiles)
-            if difference:
-                verdict.status, verdict.detail = "differing", difference
-                break
-            if failed_on_missing_folder(old_run, pair.declared, pidfiles):
+            if claimed_without_folder(old_run, new_run, pair.declared):
                 verdict.status = "unrunnable"
                 verdict.detail = (f"{old_run.phase}: the original cannot write its pidfile here (its folder is "
                                   "missing; sipid claim creates it), so the runs part from there")
+                break
+            difference = first_difference(old_run, new_run, pair.declared, pidfiles)
+            if difference:
+                verdict.status, verdict.detail = "differing", difference
                 break
         return verdict
     finally:

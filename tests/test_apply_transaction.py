@@ -217,6 +217,15 @@ def test_a_signal_during_apply_leaves_every_job_all_old_or_all_new(tmp_path: Pat
     assert set(listed_not_written.group(1).split(", ")) == changed_before - written
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def test_an_interrupt_while_planning_stops_with_nothing_written(tmp_path: Path) -> None:
     copies = 30
     rel = copy_sample(tmp_path / "rel", copies)
@@ -224,7 +233,10 @@ def test_an_interrupt_while_planning_stops_with_nothing_written(tmp_path: Path) 
     proc = subprocess.Popen([sys.executable, "-m", "migrator", "-j", "1", str(rel)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-    time.sleep(0.4)  # planning 450 jobs takes seconds; start-up is about 0.1 s
+    # past start-up (about 0.1 s of CPU) and well before the end of planning (seconds of CPU for 450
+    # jobs): measured in the process's own CPU time, so a loaded machine does not shift it
+    while _cpu_seconds(proc.pid) < 0.4 and proc.poll() is None:
+        time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr

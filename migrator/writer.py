@@ -100,7 +100,7 @@ class Transaction:
             for step in self.steps:
                 if step.exists:
                     step.backup_name = _free_name(step.write.path, ".bak")
-            if self.journal_dir is not None:
+            if self.journal_dir is not None and self.journal_dir.is_dir():
                 current = self.journal_dir
                 self.journal = journal.begin(self.journal_dir, [
                     (s.write.path, s.backup_name, not s.exists) for s in self.steps

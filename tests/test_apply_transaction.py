@@ -186,9 +186,9 @@ def _wait_for_first_commit(proc: subprocess.Popen, spec: Path, timeout: float = 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_during_apply_leaves_every_job_all_old_or_all_new(tmp_path: Path, signum: int, code: int) -> None:
-    """A release of 450 jobs; the signal is sent as soon as the first job is committed, while the
+    """Every sample job 8 times (about 180 jobs); the signal is sent as soon as the first job is committed, while the
     others are still being written (a real signal to the real process, no test hook)."""
-    copies = 30
+    copies = 8
     rel = copy_sample(tmp_path / "rel", copies)
     before = jobs_of(rel)
     reference = migrated_reference(tmp_path, copies)
@@ -214,7 +214,8 @@ def test_a_signal_during_apply_leaves_every_job_all_old_or_all_new(tmp_path: Pat
     listed_not_written = re.search(r"^not written: (.+)$", stderr, re.M)
     assert listed_not_written, stderr
     changed_before = {n for n in after if reference[n] != before[n]}
-    assert set(listed_not_written.group(1).split(", ")) == changed_before - written
+    listed = set(listed_not_written.group(1).split(", ")) & set(after)  # jobs (not release-level changes)
+    assert listed == changed_before - written
 
 
 def _cpu_seconds(pid: int) -> float:

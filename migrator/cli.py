@@ -223,7 +223,13 @@ def main(argv: list[str] | None = None) -> None:
         except ImportError:  # pragma: no cover
             click.echo("error: bulk mode is not available in this build", err=True)
             sys.exit(EXIT_USAGE)
-        bulk.main(args=args[1:], prog_name="exemplar-migrate bulk")
+        try:
+            bulk.main(args=args[1:], prog_name="exemplar-migrate bulk")
+        except Exception as exc:  # a bug outside bulk's per-repo guard: one line, the traceback saved
+            from migrator.faults import internal_error
+
+            click.echo(internal_error(exc), err=True)
+            sys.exit(EXIT_INTERNAL)
         return
     from migrator.interrupts import Interrupted, stop_on_signals
 

@@ -160,3 +160,12 @@ def test_ignoring_every_codemod_is_honoured_by_parallel_workers(rel: Path) -> No
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""
     assert proc.stderr.startswith("nothing to change.")
+
+
+def test_bulk_mode_has_the_same_last_line_of_defence(rel: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    proc = run("tests.support.buggy_codemods", "bulk", str(rel), "--select", "test-fails-to-start", "--dry-run",
+               "--workdir", str(tmp_path / "work"), env={"XDG_CACHE_HOME": str(cache)})
+    assert proc.returncode == 123, proc.stderr
+    [report] = list((cache / "exemplar-migrate").glob("crash-*.txt"))
+    assert one_line(proc.stderr) == f"internal error: RuntimeError: cannot start; full report saved to {report}"

@@ -1,4 +1,4 @@
-"""The real CLI with two codemods that have bugs, for the internal-error tests only.
+"""The real CLI with codemods that have bugs, for the internal-error tests only.
 
 ``python -m tests.support.buggy_codemods ARGS`` adds them to the registry of this process and runs
 ``migrator.cli.main``: the product has no hook for this, and its registry is untouched elsewhere.
@@ -38,11 +38,23 @@ class ReturnsBrokenFile(Codemod):
         return CodemodResult(new_files=[NewFile("templates/broken.env.erb", None)])  # type: ignore[arg-type]
 
 
+class FailsToStart(Codemod):
+    """A codemod that cannot even be created: bulk mode creates the chosen codemods before it
+    processes any repo, outside the per-repo guard."""
+
+    id = "test-fails-to-start"
+    summary = "raises in its constructor"
+    rationale = "tests the last line of defence of bulk mode"
+
+    def __init__(self) -> None:
+        raise RuntimeError("cannot start")
+
+
 def main() -> None:
     import codemods
     from migrator.cli import main as cli_main
 
-    codemods.REGISTRY = (*codemods.REGISTRY, RaisesInTransform, ReturnsBrokenFile)
+    codemods.REGISTRY = (*codemods.REGISTRY, RaisesInTransform, ReturnsBrokenFile, FailsToStart)
     cli_main()
 
 

@@ -20,7 +20,9 @@ _SECRET = re.compile(r"(password|passwd|secret|token|key|credentials?)$", re.I)
 _ADDRESS = re.compile(r"(host|address|ip|addr|domain|hostname|server|endpoint)$", re.I)
 _URL = re.compile(r"(url|uri)$", re.I)
 _LIST = re.compile(r"(hosts|ips|addresses|servers|nodes|peers|members|seeds|urls|domains|list|args|flags|"
-                   r"options|opts)$", re.I)
+                   r"options|opts|roles|services|machines|users|plugins|zones|brokers|clusters|networks|"
+                   r"endpoints|targets|routes|groups|tags|extensions|modules|databases|queues|topics|"
+                   r"instances_list|items|entries|rules|names)$", re.I)
 
 
 def made_up_value(name: str, declared: Mapping[str, Any] | None = None) -> Any:

@@ -1,0 +1,30 @@
+"""Made-up manifest properties: plausible enough that real templates render and their scripts run."""
+
+from __future__ import annotations
+
+import pytest
+
+from migrator.ruby_erb.contexts import made_up_value, manifest_properties
+
+
+@pytest.mark.parametrize("name,kind", [
+    ("web.port", int), ("web.tls.enabled", bool), ("web.hosts", list), ("kafka.roles", list),
+    ("x.services", list), ("x.machines", list), ("db.admin_password", str), ("x.timeout", int),
+])
+def test_a_value_has_the_kind_its_name_suggests(name: str, kind: type) -> None:
+    assert isinstance(made_up_value(name), kind)
+
+
+def test_an_example_in_the_spec_wins() -> None:
+    assert made_up_value("x.anything", {"example": ["a", "b"]}) == ["a", "b"]
+
+
+def test_defaults_are_left_to_the_renderer_and_flipped_when_boolean() -> None:
+    spec = {"a.on": {"default": False}, "a.level": {"default": "info"}, "a.port": {}}
+    assert manifest_properties(spec) == {"a": {"port": 4242}}
+    assert manifest_properties(spec, flip_booleans=True) == {"a": {"on": True, "port": 4242}}
+
+
+def test_a_property_and_its_child_both_declared_do_not_crash() -> None:
+    tree = manifest_properties({"a": {}, "a.b": {}})
+    assert isinstance(tree["a"], dict) and "b" in tree["a"]

@@ -44,11 +44,12 @@ def sipid(job: JobContext) -> str:
     return job.options.sipid_path
 
 
-def package_change(job: JobContext) -> SpecChange:
-    """The job must depend on the package that ships the binary: the one named in the sipid
-    path (``/var/vcap/packages/<name>/...``), else ``sipid``."""
+def package_changes(job: JobContext) -> list[SpecChange]:
+    """The job must depend on the package that ships the binary: the one named in the sipid path
+    (``/var/vcap/packages/<name>/...``). A path outside the packages (a sipid the stemcell or an
+    add-on puts on the VM) is no package of this release: no dependency."""
     m = re.match(r"/var/vcap/packages/([^/]+)/", sipid(job))
-    return SpecChange("add_package", m.group(1) if m else "sipid")
+    return [SpecChange("add_package", m.group(1))] if m else []
 
 
 # -- shell text ---------------------------------------------------------------------------------

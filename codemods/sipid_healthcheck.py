@@ -122,7 +122,7 @@ class SipidHealthcheck(Codemod):
             result.findings.append(self.finding(doc, loop.start_byte, "; ".join(notes), "review",
                                                 fix=plan.edits[0].fix))
         if result.edits:
-            result.spec_changes.append(S.package_change(job))
+            result.spec_changes += S.package_changes(job)
         return result
 
 

@@ -139,7 +139,7 @@ def _settled(cm: SipidPidfiles, job: JobContext, doc: Document, rounds: int = 3)
         return first
     final = current.source if not result.edits else apply_edits(current.source, result.edits)
     first.edits = [_one_edit(doc.source, final)]
-    first.spec_changes = first.spec_changes or [S.package_change(job)]
+    first.spec_changes = first.spec_changes or S.package_changes(job)
     return first
 
 
@@ -211,7 +211,7 @@ class _Pass:
         self._leftover_calls()
         if self.result.edits:
             S.drop_unused_sources(self.cm, self.job, self.doc, self.replaced, self.rewritten, self.result, self.gone)
-            self.result.spec_changes.append(S.package_change(self.job))
+            self.result.spec_changes += S.package_changes(self.job)
         return self.result
 
     # -- pidfile expressions --------------------------------------------------------------------

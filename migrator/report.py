@@ -8,6 +8,7 @@ from typing import Any, Collection
 from migrator import __version__
 from migrator.codemod import Finding
 from migrator.diffing import diffstat, unified_diff
+from migrator.release_packages import AddedPackage
 from migrator.runner import ApplyResult, RunResult, job_label
 
 
@@ -35,14 +36,30 @@ def summary_line(result: RunResult, applied: bool, not_written: Collection[str] 
     if errors:
         parts.append(f"{_plural(errors, 'file')} could not be processed" if errors else "")
     text = ", ".join(parts) + "."
-    if result.required_packages:
-        text += " The release must ship package(s): " + ", ".join(result.required_packages) + "."
+    added = [p for p in result.added_packages if f"packages/{p.name}" not in not_written]
+    for package in added:
+        text += f" {'Added' if applied else 'Would add'} {package.describe()}."
+    if result.unshipped_packages:
+        text += " The release must ship package(s): " + ", ".join(result.unshipped_packages) + "."
     if not_written:
         text += f" {_plural(len(not_written), 'job')} not written (listed below)."
     text += " verified: " + ", ".join(verified(result))
     # a check that could not run is said once per run, before the summary, with how to get it
     notes = [f"note: the {check} check was skipped: {why}" for check, why in skipped_checks(result).items()]
-    return "\n".join([*notes, text])
+    return "\n".join([*notes, text, *package_steps(added)])
+
+
+def package_steps(added: Collection[AddedPackage]) -> list[str]:
+    """What the maintainer runs once for each package the run adds (the tool cannot fetch)."""
+    lines: list[str] = []
+    for package in added:
+        if package.note:
+            lines.append(f"note: packages/{package.name} uses {package.go_package}: {package.note}")
+        if package.commands:
+            lines.append(f"packages/{package.name} needs, once, in {package.release_root} "
+                         "(before bosh create-release):")
+            lines += [f"    {command}" for command in package.commands]
+    return lines
 
 
 def skipped_checks(result: RunResult) -> dict[str, str]:
@@ -64,6 +81,19 @@ def verified(result: RunResult) -> list[str]:
 
 def diffs(result: RunResult) -> str:
     return "".join(unified_diff(c) for c in result.changes)
+
+
+def _requirement(result: RunResult, name: str) -> dict[str, Any]:
+    """A package the jobs now need: already in the release, added by this run, or still missing."""
+    for package in result.added_packages:
+        if package.name == name:
+            return {"package": name, "status": "added", "reason": f"jobs now use {name}; this run adds "
+                    f"{package.describe()}", "files": list(package.files), "go_package": package.go_package,
+                    "commands": list(package.commands), "note": package.note}
+    if name in result.shipped_packages:
+        return {"package": name, "status": "shipped", "reason": f"jobs now use {name}; the release has it"}
+    return {"package": name, "status": "missing",
+            "reason": f"jobs now use {name}; the release must ship a '{name}' package"}
 
 
 def as_json(result: RunResult, mode: str, applied: ApplyResult | None = None) -> str:
@@ -94,10 +124,7 @@ def as_json(result: RunResult, mode: str, applied: ApplyResult | None = None) ->
             }
             for f in result.findings
         ],
-        "release_requirements": [
-            {"package": p, "reason": f"jobs now use {p}; the release must ship a '{p}' package"}
-            for p in result.required_packages
-        ],
+        "release_requirements": [_requirement(result, p) for p in result.required_packages],
         "summary": {
             "files_changed": len(result.changes),
             "findings_review": sum(1 for f in result.findings if f.severity == "review"),

@@ -9,16 +9,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from migrator import interrupts, journal
+from migrator import interrupts, journal, release_packages
 from migrator.codemod import Options
 from migrator.discovery import Job
 from migrator.engine import FileChange, JobOutcome, Pipeline, migrate_job
+from migrator.release_packages import AddedPackage
 from migrator.writer import Write, WriteFailed, stale_files, write_job
 
 
 @dataclass
 class RunResult:
-    outcomes: list[JobOutcome] = field(default_factory=list)
+    outcomes: list[JobOutcome] = field(default_factory=list)  # the jobs, then release-level changes
+    added_packages: list[AddedPackage] = field(default_factory=list)  # packages the run adds to a release
+    shipped_packages: set[str] = field(default_factory=set)  # needed packages the release already has
 
     @property
     def changes(self) -> list[FileChange]:
@@ -35,6 +38,12 @@ class RunResult:
     @property
     def required_packages(self) -> list[str]:
         return sorted({p for o in self.outcomes for p in o.required_packages})
+
+    @property
+    def unshipped_packages(self) -> list[str]:
+        """Packages the jobs now need that the release neither has nor gets from this run."""
+        added = {p.name for p in self.added_packages}
+        return [p for p in self.required_packages if p not in added and p not in self.shipped_packages]
 
 
 def _pipeline(codemod_ids: Sequence[str], options: Options) -> Pipeline:
@@ -76,6 +85,11 @@ def run_jobs(
             result.outcomes.append(outcome)
             if progress:
                 progress(outcome)
+    # release-level changes come after every job is planned: they follow from what the jobs need
+    release = release_packages.plan(jobs, result.outcomes, [c.id for c in pipeline.codemods],
+                                    pipeline.options.sipid_path)
+    result.outcomes += release.outcomes
+    result.added_packages, result.shipped_packages = release.added, release.shipped
     return result
 
 
@@ -179,7 +193,10 @@ def check_clean(changes: list[FileChange]) -> None:
     """Refuse to overwrite files with uncommitted changes in a git work tree (nothing is lost)."""
     by_root: dict[Path, list[Path]] = {}
     for change in changes:
-        by_root.setdefault(change.path.parent, []).append(change.path)
+        folder = change.path.parent
+        while not folder.is_dir() and folder != folder.parent:  # a new package's folder: ask its parent
+            folder = folder.parent
+        by_root.setdefault(folder, []).append(change.path)
     dirty: list[str] = []
     for folder, paths in by_root.items():
         try:

@@ -1,5 +1,6 @@
 """Job-level effects of the sipid codemods through the real CLI: the spec gains the package, the
-report says the release must ship it, and a job-shipped helper leaves only when nobody sources it."""
+release gets it (or the report says it must ship it), and a job-shipped helper leaves only when
+nobody sources it."""
 
 from __future__ import annotations
 
@@ -75,7 +76,9 @@ def test_unsourced_job_helper_leaves_with_its_spec_entry_and_sipid_joins(tmp_pat
         """)
     ctl = (job / "templates" / "j_ctl.erb").read_text()
     assert "source" not in ctl and "pid_guard" not in ctl and "kill_and_wait" not in ctl
-    assert "The release must ship package(s): sipid" in proc.stderr
+    # the release (tmp_path, with jobs/) has no sipid package: the run adds one and says so
+    assert "Added packages/sipid (builds sipid from source with golang-1-linux)" in proc.stderr
+    assert (tmp_path / "packages" / "sipid" / "spec").is_file()
 
 
 def test_helper_still_sourced_by_another_script_stays(tmp_path: Path) -> None:

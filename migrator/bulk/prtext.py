@@ -1,8 +1,9 @@
 """Commit messages and pull-request texts, written from the same run result the engine produced.
 
 The PR text is what a reviewer reads first, so it says per codemod and job what changed, lists every
-finding that needs a human with ``file:line``, and names what the release itself must add (a package
-the rewritten jobs now need) because the tool cannot create that for them.
+finding that needs a human with ``file:line``, and names what the release itself must add: the
+package the rewritten jobs now need when the tool could not create it, and for a package it did
+create (``packages/sipid``) the commands the maintainer runs once to bring in its source and Go.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from migrator.bulk.gitops import TRAILER_KEY, TRAILER_VALUE
 from migrator.codemod import Finding
 from migrator.diffing import diffstat
 from migrator.engine import FileChange
+from migrator.release_packages import AddedPackage
 
 CODEMODS_TRAILER = "Exemplar-migrate-codemods"
 
@@ -44,6 +46,12 @@ class Migration:
     required_packages: Sequence[str]
     base: str = ""
     branch: str = ""
+    added_packages: Sequence[AddedPackage] = ()  # packages this change adds to the release
+    shipped_packages: Sequence[str] = ()  # required packages the release already had
+
+    def unshipped(self) -> list[str]:
+        added = {p.name for p in self.added_packages}
+        return [p for p in self.required_packages if p not in added and p not in self.shipped_packages]
 
     def job_of(self, rel: str) -> str:
         parts = rel.split("/")
@@ -96,9 +104,19 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _added_note(package: AddedPackage) -> str:
+    text = (f"`packages/{package.name}` is new in this change: it compiles `{package.name}` from source with "
+            f"`{package.go_package}`" + (f" ({package.note})" if package.note else "") + ".")
+    if package.commands:
+        text += " Run once in the release before `bosh create-release`:\n\n  ```sh\n"
+        text += "".join(f"  {command}\n" for command in package.commands) + "  ```"
+    return text
+
+
 def requirements(m: Migration) -> list[str]:
-    return [_PACKAGE_NOTES.get(p, f"jobs now use `{p}`; the release must ship a `{p}` package.")
-            for p in m.required_packages]
+    return [*(_added_note(p) for p in m.added_packages),
+            *(_PACKAGE_NOTES.get(p, f"jobs now use `{p}`; the release must ship a `{p}` package.")
+              for p in m.unshipped())]
 
 
 def body(m: Migration) -> str:
@@ -169,8 +187,12 @@ def commit_message(m: Migration) -> str:
     human = m.needs_human()
     if human:
         lines += ["", f"{len(human)} finding(s) need a human; see the pull-request text."]
-    if m.required_packages:
-        lines += ["", "The release must ship package(s): " + ", ".join(m.required_packages) + "."]
+    for package in m.added_packages:
+        lines += ["", f"Adds {package.describe()}."]
+        if package.commands:
+            lines += ["Run once in the release before bosh create-release:", *(f"  {c}" for c in package.commands)]
+    if m.unshipped():
+        lines += ["", "The release must ship package(s): " + ", ".join(m.unshipped()) + "."]
     lines += ["", f"{TRAILER_KEY}: {TRAILER_VALUE}", f"{CODEMODS_TRAILER}: {','.join(applied)}"]
     return "\n".join(lines) + "\n"
 

@@ -131,6 +131,8 @@ def run_engine(root: Path, settings: Settings, repo_name: str, apply: bool) -> P
         changes=result.changes,
         findings=result.findings,
         required_packages=result.required_packages,
+        added_packages=result.added_packages,
+        shipped_packages=sorted(result.shipped_packages),
     )
     return Plan(migration, result.changes, result.internal_errors)
 

@@ -60,3 +60,16 @@ def test_links_from_the_context(spec: Path) -> None:
 
 def test_rendered_bytes_are_kept(spec: Path) -> None:
     assert render(spec, '<%= "a\\rb" %>') == "a\rb"
+
+
+def test_a_made_up_value_read_as_an_object_answers_made_up_values(spec: Path) -> None:
+    """Real templates read a hash-valued property without a default as an object
+    (``p("x.ldap").login``); a made-up string must let them render, the same for old and new."""
+    made_up = {"a": {"host": "made-up-host"}}
+    assert render(spec, '<%= p("a.host").login %>', made_up) == "made-up-login"
+    assert render(spec, '<%= p("a.host").enabled? ? 1 : 0 %>', made_up) == "0"
+    assert render(spec, '<% p("a.host").each do |h| %>[<%= h %>]<% end %>', made_up) == "[made-up-host]"
+    assert render(spec, '<%= p("a.host").upcase %>', made_up) == "MADE-UP-HOST"
+    assert render(spec, '<%= p("a.host") %>', {"a": {"host": "real"}}) == "real"
+    with pytest.raises(RenderError):
+        render(spec, '<%= p("a.host").login %>', {"a": {"host": "real"}})

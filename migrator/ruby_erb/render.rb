@@ -52,6 +52,26 @@ module PropertyLookup
   end
 end
 
+# A made-up value (a property without a default nobody set) that a template reads as an object,
+# e.g. p("x.ldap").login: an unknown method answers another made-up value, so the render goes on
+# and the old and the new template see the same answers. Conversions (to_*) are left alone.
+class MadeUp < String
+  def method_missing(name, *args, &block)
+    text = name.to_s
+    return super if text.start_with?("to_") || text.end_with?("=", "!")
+    text.end_with?("?") ? false : MadeUp.new("made-up-#{text.tr("_", "-")}")
+  end
+
+  def respond_to_missing?(name, include_private = false)
+    text = name.to_s
+    !(text.start_with?("to_") || text.end_with?("=", "!")) || super
+  end
+
+  def each(&block) = [self].each(&block)
+  def map(&block) = [self].map(&block)
+  def each_with_index(&block) = [self].each_with_index(&block)
+end
+
 class IfResult
   def initialize(matched, ctx = nil)
     @matched = matched
@@ -133,6 +153,7 @@ class Context
   def lookup(name)
     raise UnknownProperty, "property '#{name}' is not declared in the job spec" unless @declared.key?(name)
     value = PropertyLookup.dig(@manifest, name)
+    return MadeUp.new(value) if value.is_a?(String) && value.start_with?("made-up-")
     value.nil? ? (@declared[name] || {})["default"] : value
   end
 

@@ -69,6 +69,35 @@ def quoted(text: str) -> str:
     return f'"{text}"'
 
 
+_PID_WORD = re.compile(r'"?\$(?:\{([$!])\}|([$!]))"?')
+#: printf formats that print one pid and nothing else (a trailing newline or not)
+_PID_FORMATS = frozenset({"%d", "%s", "%i", "%u", "%d\\n", "%s\\n", "%i\\n", "%u\\n"})
+
+
+def pid_word(text: str) -> str | None:
+    """``$$`` or ``$!`` when a word is one of them in any spelling (``"${!}"``, ``${$}``)."""
+    m = _PID_WORD.fullmatch(text)
+    if m is None or text.count('"') not in (0, 2):
+        return None
+    return "$" + (m.group(1) or m.group(2))
+
+
+def printed_word(doc: Document, command: Node) -> Node | None:
+    """The one word an ``echo [-n] W`` or ``printf FMT W`` (FMT a pid format) prints, or None:
+    the shapes that write a pid and nothing else into a file."""
+    name = command_name(doc, command)
+    args = args_of(doc, command)
+    texts = [doc.masked_text(a) for a in args]
+    if name == "echo":
+        flags = 0
+        while flags < len(texts) and texts[flags] in ("-n", "-e", "-ne", "-en"):
+            flags += 1
+        return args[flags] if len(args) == flags + 1 else None
+    if name == "printf" and len(args) == 2 and texts[0].strip("'\"") in _PID_FORMATS and texts[0][:1] in "'\"%":
+        return args[1]
+    return None
+
+
 def args_of(doc: Document, command: Node) -> list[Node]:
     return command.children_by_field_name("argument")
 
@@ -106,6 +135,22 @@ def iterations(doc: Document, loop: Node) -> int | None:
     m = re.search(r"\$\{?\w+\}?\s+-(lt|le)\s+(\d+)", text) or re.search(r"(?:\bi|count\w*|tries|n)\s*(<|<=)\s*(\d+)", text)
     if m:
         return int(m.group(2)) + (1 if m.group(1) in ("le", "<=") else 0)
+    return None
+
+
+def start_stop_daemon_at(doc: Document) -> int | None:
+    """Where a script first runs ``start-stop-daemon`` (any path to it, or a mention outside a
+    comment, such as a variable holding its path), or None."""
+    if b"start-stop-daemon" not in doc.masked:
+        return None
+    for cmd in doc.commands():
+        name = command_name(doc, cmd) or ""
+        if name.rsplit("/", 1)[-1] == "start-stop-daemon":
+            return cmd.start_byte
+    for m in re.finditer(rb"start-stop-daemon", doc.masked):
+        line = doc.masked[doc.line_start(m.start()):m.start()]
+        if b"#" not in line:
+            return m.start()
     return None
 
 

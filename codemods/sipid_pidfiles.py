@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from tree_sitter import Node
 
 from codemods import _sipid as S
+from codemods import _sipid_dead as D
+from codemods import _sipid_pairs as P
+from codemods import _sipid_start as F
 from codemods._log_shapes import helper_constants
 from migrator import helpers
 from migrator.codemod import (
@@ -40,8 +43,11 @@ SIGNALS = {
 #: commands a TERM-poll-KILL loop may contain besides kill (anything else: not a stop loop)
 POLL_COMMANDS = {"sleep", "echo", "printf", "break", "continue", "true", ":", "[", "[[", "test", "let", "ps",
                  "cat", "head", "seq"}
-#: commands that may run between a start guard and the pid write (set-up a refused start may do)
-SETUP_COMMANDS = {"mkdir", "chown", "chmod", "echo", "printf", "export", "local", "declare", "true", ":", "cd"}
+#: commands that may run between a start guard and the pid write (set-up a refused start may do:
+#: folders, ownership, messages, and settings of the script's own shell; ``exec`` only without a
+#: command, as a redirection of the script's output)
+SETUP_COMMANDS = {"mkdir", "chown", "chmod", "echo", "printf", "export", "local", "declare", "true", ":", "cd",
+                  "ulimit", "umask", "shopt", "set", "exec"}
 #: commands a hand-written start guard may contain
 GUARD_COMMANDS = {"[", "[[", "test", "kill", "cat", "head", "echo", "printf", "exit", "rm", "ps", "grep",
                   "true", ":"}
@@ -82,7 +88,7 @@ class SipidPidfiles(Codemod):
         "The exemplar-release guide, 'Monit Start' (write the pidfile with sipid claim) and "
         "'Monit Stop' (use sipid kill instead of writing TERM/KILL logic in bash)."
     )
-    triggers = (b"$$", b"$!", b"kill", b"pid_guard", b"wait_pid")
+    triggers = (b"$$", b"$!", b"${$}", b"${!}", b"kill", b"pid_guard", b"wait_pid", b"start-stop-daemon")
     introduces = frozenset({"rm"})  # a rewritten stop removes the pidfile sipid kill may leave
     differences: ClassVar[DeclaredDifferences] = DeclaredDifferences(
         "sipid claim/kill calls (and a removal of the stale pidfile) replace pidfile writes, reads, kills and "
@@ -101,8 +107,16 @@ class SipidPidfiles(Codemod):
     )
 
     def transform(self, job: JobContext, doc: Document) -> CodemodResult:
-        if b"start-stop-daemon" in doc.masked or S.job_helper_source(job, doc.path):
+        if S.job_helper_source(job, doc.path):
             return CodemodResult()
+        daemon = S.start_stop_daemon_at(doc)
+        if daemon is not None:
+            return CodemodResult(findings=[self.finding(
+                doc, daemon, "left unchanged: this script runs its process with start-stop-daemon, which keeps the "
+                "pidfile itself (--start refuses a second copy, --stop signals the pid in it on its own --retry "
+                "schedule); sipid would add nothing, so none of its pidfile lines are rewritten", "info",
+                "nothing to do: start-stop-daemon is what the exemplar-release guide recommends today; for a new "
+                "job, consider BPM")])
         return _settled(self, job, doc)
 
     def finish_job(self, job: JobContext, documents: Mapping[str, Document]) -> CodemodResult:
@@ -132,13 +146,16 @@ def _settled(cm: SipidPidfiles, job: JobContext, doc: Document, rounds: int = 3)
                 for m in reversed(maps):
                     offset = m.to_original(offset)
                 line = doc.line_of(offset) if f.line is not None else None
-                first.findings.append(Finding(f.codemod, f.path, line, f.message, f.severity, f.suggestion))
+                first.findings.append(Finding(f.codemod, f.path, line, f.message, f.severity, f.suggestion, f.fix))
     seen: set[tuple[int | None, str]] = set()
     first.findings = [f for f in first.findings if (f.line, f.message) not in seen and not seen.add((f.line, f.message))]
     if current is doc or current.source == apply_edits(doc.source, first.edits):
         return first
     final = current.source if not result.edits else apply_edits(current.source, result.edits)
     first.edits = [_one_edit(doc.source, final)]
+    # the passes' edits are one now: what described any of them stands or falls with it
+    first.findings = [replace(f, fix=first.edits[0].fix) if f.fix else f for f in first.findings]
+    first.requires = [*first.requires, *(q for q in result.requires if q not in first.requires)]
     first.spec_changes = first.spec_changes or S.package_changes(job)
     return first
 
@@ -168,8 +185,9 @@ class Kill:
 class _Pass:
     """One transform of one document."""
 
-    def __init__(self, cm: SipidPidfiles, job: JobContext, doc: Document):
+    def __init__(self, cm: SipidPidfiles, job: JobContext, doc: Document, pairing: bool = True):
         self.cm, self.job, self.doc = cm, job, doc
+        self.pairing = pairing  # look across the job's scripts for the other half of a two-stage start
         self.result = CodemodResult()
         self.replaced: list[tuple[int, int]] = []
         self.rewritten: set[str] = set()  # helper functions whose calls went away
@@ -177,11 +195,16 @@ class _Pass:
         self.sipid = S.sipid(job)
         self.multi = self._multi_pid_files()
         self.constants = helper_constants(doc)  # NAME=literal set once: a grace read through a variable
+        self.pid_vars: dict[int, tuple[str, Node]] = {}  # pid write -> (variable it printed, its assignment)
+        self.claims: list[P.Claim] = []  # the claims this pass writes (what a two-stage start pairs with)
 
     # -- output ---------------------------------------------------------------------------------
-    def finding(self, node: Node | int, message: str, severity: str = "review", suggestion: str | None = None) -> None:
+    def finding(self, node: Node | int, message: str, severity: str = "review", suggestion: str | None = None,
+                fix: str = "") -> None:
+        """``fix``: the label of the edits the finding describes (it goes when they are not made)."""
         offset = node if isinstance(node, int) else node.start_byte
-        self.result.findings.append(self.cm.finding(self.doc, offset, message, severity, suggestion))  # type: ignore[arg-type]
+        self.result.findings.append(self.cm.finding(self.doc, offset, message, severity, suggestion,  # type: ignore[arg-type]
+                                                    fix=fix))
 
     def edit(self, start: int, end: int, text: str, fix: str) -> None:
         self.result.edits.append(Edit(start, end, text, fix))
@@ -211,8 +234,33 @@ class _Pass:
         self._leftover_calls()
         if self.result.edits:
             S.drop_unused_sources(self.cm, self.job, self.doc, self.replaced, self.rewritten, self.result, self.gone)
+            self._dead_assignments()
             self.result.spec_changes += S.package_changes(self.job)
         return self.result
+
+    def _dead_assignments(self) -> None:
+        """Remove assignments only the replaced lines read (``timeout=10``, ``local pid``,
+        ``PIDNUM=$$``), tied to the rewrite that read them: suppress it and they stay."""
+        labels: dict[str, set[str]] = {}
+        for e in self.result.edits:
+            if e.fix.startswith(("claim@", "kill@", "pair@")):
+                for name in D.read_in(self.doc, [(e.start, e.end)]):
+                    labels.setdefault(name, set()).add(e.fix)
+        names = {n for n, found in labels.items() if len(found) == 1}
+        if not names:
+            return
+        new = Document.parse(self.doc.path, apply_edits(self.doc.source, self.result.edits))
+        others = {k: v for k, v in self.job.files.items() if k != self.doc.path}
+        back = OffsetMap.from_edits(self.result.edits)
+        for stmt, name in D.dead_statements(new, names, self.sipid, others, D.sourced_texts(self.job, new)):
+            start = back.to_original(stmt.start_byte)
+            original = next((n for n in self.doc.find(stmt.type) if n.start_byte == start), None)
+            if original is None or self.taken(original) or self.doc.node_text(original) != new.node_text(stmt):
+                continue
+            (fix,) = labels[name]
+            if self.remove(original, fix):
+                self.finding(original, f"removed '{_short(self.doc.node_text(original))}': nothing reads {name} "
+                             "once the lines the sipid call replaced are gone", "info", fix=fix)
 
     # -- pidfile expressions --------------------------------------------------------------------
     def pid_source(self, node: Node) -> str | None:
@@ -296,15 +344,18 @@ class _Pass:
 
     # -- start side -----------------------------------------------------------------------------
     def _pid_writes(self) -> list[tuple[Node, str, str]]:
-        """``echo $$ > F`` / ``echo $! > F`` statements: (statement, pid word, key)."""
+        """Statements that write the script's or the last background job's pid, and nothing else,
+        into a file: ``echo $$ > F``, ``echo "${!}" > F``, ``printf '%d' $! > F``, or a variable
+        set to one of them just before (``pid=$!; echo "$pid" > F``): (statement, pid, key)."""
         out = []
         for stmt in self.doc.find("redirected_statement"):
             body = stmt.child_by_field_name("body")
             redirects = stmt.children_by_field_name("redirect")
-            if body is None or body.type != "command" or command_name(self.doc, body) != "echo" or len(redirects) != 1:
+            if body is None or body.type != "command" or len(redirects) != 1:
                 continue
-            args = [a for a in S.arg_texts(self.doc, body) if a != "-n"]
-            if len(args) != 1 or args[0].strip('"') not in ("$$", "$!"):
+            word = S.printed_word(self.doc, body)
+            pid = self._pid_of(stmt, word) if word is not None else None
+            if pid is None:
                 continue
             r = redirects[0]
             dest = r.child_by_field_name("destination")
@@ -312,19 +363,47 @@ class _Pass:
                 continue
             if self.skip(stmt):
                 continue
-            out.append((stmt, args[0].strip('"'), S.path_key(self.doc.node_text(dest))))
+            out.append((stmt, pid, S.path_key(self.doc.node_text(dest))))
         return out
 
+    def _pid_of(self, stmt: Node, word: Node) -> str | None:
+        """``$$``/``$!`` for a printed word that is one, or a variable set to one by an assignment
+        earlier in the same block with nothing but set-up between (so it still holds that pid)."""
+        pid = S.pid_word(self.doc.masked_text(word))
+        if pid is not None:
+            return pid
+        var = self.var_ref(word)
+        if var is None or not _is_block_statement(stmt):
+            return None
+        siblings = S.block_statements(stmt.parent)
+        index = next(i for i, s in enumerate(siblings) if s.id == stmt.id)
+        for before in reversed(siblings[:index]):
+            assigned = _assignments_in(self.doc, before)
+            if var in assigned:
+                value = assigned[var]
+                found = S.pid_word(self.doc.masked_text(value)) if value is not None else None
+                if found is not None and not _backgrounds_between(before, stmt):
+                    self.pid_vars[stmt.id] = (var, before)
+                    return found
+                return None
+            if before.type in ("variable_assignment", "declaration_command"):
+                continue
+            cmd = self._plain_command(before)
+            if cmd is None or command_name(self.doc, cmd) not in SETUP_COMMANDS:
+                return None
+        return None
+
     def _start_side(self) -> None:
-        guards = {}  # key -> pid_guard statements
+        guards: dict[str, list[Node]] = {}  # key -> pid_guard statements
         for cmd in self.doc.commands("pid_guard"):
             if self.skip(cmd):
                 continue
             args = S.args_of(self.doc, cmd)
             if args:
                 guards.setdefault(S.path_key(self.doc.node_text(args[0])), []).append(cmd)
-        claimed: dict[str, Node] = {}  # key -> the pid write that became a claim
-        for stmt, pid, key in self._pid_writes():
+        claimed: dict[str, tuple[Node, str]] = {}  # key -> (where the claim now is, its fix label)
+        writes = self._pid_writes()
+        for stmt, pid, key in writes:
             redirect = stmt.children_by_field_name("redirect")[0]
             dest = redirect.child_by_field_name("destination")
             if key in self.multi or redirect_operator(self.doc, redirect) == ">>":
@@ -335,50 +414,131 @@ class _Pass:
                 self.finding(stmt, "left unchanged: the pid write is part of a larger command line",
                              suggestion="write it as its own line, then re-run; or use sipid claim by hand")
                 continue
+            earlier = claimed[key][0] if key in claimed else self._existing_claim(key, stmt)
+            user = self._used_since_claim(earlier, stmt, key)
+            if earlier is not None and user is not None:
+                self.finding(stmt, f"left unchanged: {key} is claimed on line {self.doc.line_of(earlier.start_byte)} "
+                             f"and used after that (line {self.doc.line_of(user.start_byte)}); a second claim here "
+                             "would follow that use", suggestion="write the pid once, then re-run")
+                continue
             hand_guard = self._hand_guard(stmt, key)
             guarded = bool(guards.get(key)) or hand_guard is not None
+            fix = f"claim@{stmt.start_byte}"
+            at: Node = stmt
             if pid == "$!":
-                if not guarded:
-                    self.finding(stmt, "left unchanged: the process is started before its pid is recorded, and "
-                                 "nothing before it refuses a second start; 'sipid claim' here would fail only "
-                                 "after a second process already runs",
-                                 suggestion="exec the process in the foreground after 'sipid claim --pid \"$$\"'")
+                background = self._foreground(stmt)
+                if background is None:
+                    if guarded:
+                        self._claim(stmt, pid, dest, key)
+                        self.finding(stmt, "sipid claim records the background pid; the guard before the start is "
+                                     "kept, because the process starts before the claim", "info", fix=fix)
+                    else:
+                        self.finding(stmt, "left unchanged: the process is started before its pid is recorded, and "
+                                     "nothing before it refuses a second start; 'sipid claim' here would fail only "
+                                     f"after a second process already runs ({self._why_background(stmt)})",
+                                     suggestion="exec the process in the foreground after 'sipid claim --pid \"$$\"'")
                     continue
-                self._claim(stmt, pid, dest, key)
-                self.finding(stmt, "sipid claim records the background pid; the guard before the start is kept, "
-                             "because the process starts before the claim", "info")
+                at = background.statement
+                if not self._claim_foreground(stmt, background, dest, fix, guarded):
+                    continue
+            elif not self._claim(stmt, pid, dest, key):
                 continue
-            if not self._claim(stmt, pid, dest, key):
-                continue
-            claimed[key] = stmt
+            else:
+                self._note_unguarded(stmt, guarded, fix)
+            claimed[key] = (at, fix)
             if hand_guard is not None and not self.taken(hand_guard):
-                busy = self._work_between(hand_guard, stmt)
+                busy = self._work_between(hand_guard, at)
                 if busy is None:
-                    self.remove(hand_guard, f"claim@{stmt.start_byte}")
+                    self.remove(hand_guard, fix)
                 else:
-                    self._guard_kept(hand_guard, busy)
-            if not guarded:
-                self.finding(stmt, "start now refuses when the pidfile names a running process "
-                             "(the old script overwrote it and started a second copy)", "info")
+                    self._guard_kept(hand_guard, busy, fix)
         for key, cmds in guards.items():
             for cmd in cmds:
                 if key in claimed:
+                    at, fix = claimed[key]
                     stmt = _statement(cmd)
-                    busy = self._work_between(stmt, claimed[key])
+                    busy = self._work_between(stmt, at)
                     if busy is not None:
-                        self._guard_kept(cmd, busy)
+                        self._guard_kept(cmd, busy, fix)
                         continue
                     own_line = stmt is cmd or _is_guard_list(self.doc, stmt, cmd)
-                    if own_line and self.remove(stmt, f"guard@{cmd.start_byte}"):
+                    if own_line and self.remove(stmt, fix):
                         self.rewritten.add("pid_guard")
                         continue
-                    self.finding(cmd, "pid_guard left: it shares its line with other code")
-                elif not any(k == key and p == "$!" for _, p, k in self._pid_writes()):
-                    self.finding(cmd, f"left unchanged: pid_guard {key} without an 'echo $$ > {key}' in this "
-                                 "script (in a two-stage start the exec'd script writes the pid); the guard, and "
-                                 "so its helper, stay",
-                                 suggestion="once the script that writes the pid uses sipid claim, this guard "
-                                            "is redundant and can go")
+                    self.finding(cmd, "pid_guard left: it shares its line with other code", fix=fix)
+                elif not any(k == key for _, _p, k in writes):
+                    self._unpaired_guard(cmd, key)
+
+    def _existing_claim(self, key: str, write: Node) -> Node | None:
+        """A ``sipid claim`` of ``key`` already in the script before ``write`` (an earlier pass's)."""
+        for cmd in self.doc.commands():
+            if cmd.start_byte >= write.start_byte:
+                break
+            args = S.arg_texts(self.doc, cmd)
+            if (command_name(self.doc, cmd) or "").endswith("sipid") and args[:1] == ["claim"] and "--pid-file" in args:
+                i = args.index("--pid-file")
+                if i + 1 < len(args) and S.path_key(args[i + 1]) == key:
+                    return cmd
+        return None
+
+    def _used_since_claim(self, claim: Node | None, write: Node, key: str) -> Node | None:
+        """A command between an earlier claim of ``key`` and this pid write that uses the pidfile."""
+        if claim is None:
+            return None
+        for cmd in self.doc.commands():
+            if claim.end_byte <= cmd.start_byte and cmd.end_byte <= write.start_byte and any(
+                    S.path_key(self.doc.node_text(a)) == key or self.pid_source(a) == key
+                    for a in S.args_of(self.doc, cmd)):
+                return cmd
+        return None
+
+    def _claims_of(self, other: Document) -> list[P.Claim]:
+        """The claims this codemod would write into another script of the job (no pairing there)."""
+        if S.job_helper_source(self.job, other.path) or S.start_stop_daemon_at(other) is not None:
+            return []
+        if not self.cm.applies_to(other):
+            return []
+        partner = _Pass(self.cm, self.job, other, pairing=False)
+        partner.run()
+        return partner.claims
+
+    def _note_unguarded(self, stmt: Node, guarded: bool, fix: str) -> None:
+        """What the claim of ``$$`` changes for a second start: nothing when a guard refused it
+        already (here, or in the control script that runs this one), else the start now refuses."""
+        if guarded:
+            return
+        guard = P.guard_of(self.cm, self.job, self.doc, self._claims_of) if self.pairing else None
+        if guard is not None:
+            self.finding(stmt, f"sipid claim refuses a second start here, as the pid_guard of {guard} did "
+                         "before it ran this script", "info", fix=fix)
+            return
+        self.finding(stmt, "start now refuses when the pidfile names a running process (the old script "
+                     "overwrote it and started a second copy)", "review", fix=fix)
+
+    def _unpaired_guard(self, cmd: Node, key: str) -> None:
+        """A pid_guard whose pid is written elsewhere: in the script this start execs (one claim
+        there, the guard goes), or by the process itself (the guard stays)."""
+        partner = P.partner_of(self.cm, self.job, self.doc, cmd, key, self._claims_of) if self.pairing else None
+        if isinstance(partner, P.Partner):
+            stmt = _statement(cmd)
+            fix = f"pair@{cmd.start_byte}"
+            own_line = stmt is cmd or _is_guard_list(self.doc, stmt, cmd)
+            if own_line and self.remove(stmt, fix):
+                self.rewritten.add("pid_guard")
+                self.result.requires.append(P.requirement(partner))
+                self.finding(cmd, f"pid_guard removed: {partner.rendered}, which this start runs (line "
+                             f"{self.doc.line_of(partner.runs_at)}), now claims the pidfile with sipid claim "
+                             f"(its line {partner.write_line}), which refuses a second start as the guard did",
+                             "info", fix=fix)
+                return
+            self.finding(cmd, "pid_guard left: it shares its line with other code")
+            return
+        why = partner if isinstance(partner, str) else (
+            f"no script of the job writes {key} with 'echo $$' after it: the process probably writes it itself")
+        self.finding(cmd, f"left unchanged: pid_guard {key} without an 'echo $$ > {key}' in this script; {why}; the "
+                     "guard, and so its helper, stay",
+                     suggestion="if the process writes its own pidfile, keep the guard; if a script it runs writes "
+                                "the pid, make that script claim it with sipid claim and drop the guard")
 
     def _work_between(self, guard: Node, write: Node) -> Node | None:
         """A command between the guard and the pid write that a refused second start must not
@@ -387,15 +547,69 @@ class _Pass:
             return guard
         for cmd in self.doc.commands():
             between = guard.end_byte <= cmd.start_byte and cmd.end_byte <= write.start_byte
-            if between and command_name(self.doc, cmd) not in SETUP_COMMANDS:
+            name = command_name(self.doc, cmd)
+            if between and (name not in SETUP_COMMANDS or name == "exec" and S.args_of(self.doc, cmd)):
                 return cmd
         return None
 
-    def _guard_kept(self, guard: Node, busy: Node) -> None:
+    def _guard_kept(self, guard: Node, busy: Node, fix: str) -> None:
         self.finding(guard, f"guard kept: between it and the pid write the script runs "
                      f"'{_short(self.doc.masked_text(busy))}' (line {self.doc.line_of(busy.start_byte)}), which a "
                      "refused second start must not do", "info",
-                     "move that work after the sipid claim, then drop the guard")
+                     "move that work after the sipid claim, then drop the guard", fix=fix)
+
+    def _foreground(self, write: Node) -> F.Background | None:
+        """The backgrounded start whose ``$!`` ``write`` records, when it may become an ``exec``
+        after a claim of ``$$``: it is the last thing the control script's start does."""
+        background = F.background_before(self.doc, write)
+        if background is None or F.blockers(self.doc) or not F.ends_start(self.doc, write):
+            return None
+        span = self.doc.full_lines(background.statement.start_byte, write.end_byte)
+        if span is None or any(not t.is_output for t in self.doc.tags_in(*span)):
+            return None
+        return background
+
+    def _why_background(self, write: Node) -> str:
+        """Why a background start cannot become the guide's foreground start."""
+        if F.background_before(self.doc, write) is None:
+            return "the pid write does not follow the backgrounded command"
+        blocker = F.blockers(self.doc)
+        if blocker:
+            return f"it cannot become an exec: {blocker}"
+        if not F.ends_start(self.doc, write):
+            return "it cannot become an exec: the script goes on after the pid write, or it is not a start"
+        return "ERB control tags run through it"
+
+    def _claim_foreground(self, write: Node, background: F.Background, dest: Node, fix: str, guarded: bool) -> bool:
+        """``X &`` + ``echo $! > F`` -> ``sipid claim --pid "$$" ...`` + ``exec X``."""
+        stmt = background.statement
+        tail = "" if errexit_on_at(self.doc.masked, stmt.start_byte) else " || exit 1"
+        claim = f'{self.sipid} claim --pid "$$" --pid-file {S.quoted(self.doc.node_text(dest))}{tail}'
+        indent = S.indent_of(self.doc, stmt)
+        start = self.doc.line_start(stmt.start_byte)
+        end = self.doc.line_end(background.amp.end_byte - 1)
+        if self.doc.slice(background.amp.end_byte, end).strip() or self.doc.slice(start, stmt.start_byte).strip():
+            return False  # the line goes on after the '&', or begins before the statement
+        write_span = self.doc.full_lines(write.start_byte, write.end_byte)
+        if write_span is None:
+            return False
+        text = f"{indent}{claim}\n{indent}{F.exec_text(self.doc, background)}\n"
+        if not self.doc.slice(end, write_span[0]).strip():  # only blank lines between: they go too
+            self.edit(start, write_span[1], text, fix)
+        else:
+            self.edit(start, end, text, fix)
+            self.result.edits.append(S.removal_edit(self.doc, write_span, fix))
+            self.replaced.append(write_span)
+        self._record(S.path_key(self.doc.node_text(dest)), "$$", claim, write)
+        self.gone.add(write.id)
+        notes = ["the process now starts in the foreground: the start claims the pidfile with its own pid and "
+                 "execs the process (the exemplar-release start), so the start program no longer returns while "
+                 "the process runs (monit does not wait for it; it watches the pidfile)"]
+        if not guarded:
+            notes.append("start now refuses when the pidfile names a running process (the old script started a "
+                         "second copy)")
+        self.finding(write, "; ".join(notes), "review", fix=fix)
+        return True
 
     def _claim(self, stmt: Node, pid: str, dest: Node, key: str) -> bool:
         """Replace the pid write with ``sipid claim``; False (with a finding) when it is left."""
@@ -429,10 +643,15 @@ class _Pass:
             if users:
                 lines = ", ".join(str(self.doc.line_of(u.start_byte)) for u in users)
                 note += f"; what used the pidfile there (line {lines}) now follows the claim, which creates it"
-            self.finding(stmt, note, "info")
+            self.finding(stmt, note, "info", fix=fix)
+            self._record(key, pid, text, stmt)
             return True
         self.edit(stmt.start_byte, stmt.end_byte, text, fix)
+        self._record(key, pid, text, stmt)
         return True
+
+    def _record(self, key: str, pid: str, text: str, at: Node) -> None:
+        self.claims.append(P.Claim(key, pid, text.removesuffix(" || exit 1"), self.doc.line_of(at.start_byte)))
 
     def _setup_after(self, stmt: Node, key: str) -> tuple[Node | None, list[Node]]:
         """The last of the folder set-up statements (mkdir/chown/chmod) right after the pid write,
@@ -521,24 +740,23 @@ class _Pass:
                 self.finding(cmd, f"left unchanged: {blocker}", suggestion=_KEEP_GRACE)
                 continue
             last = self._following_rm(stmt, key) or stmt
-            if not self._replace_stop(stmt, last, pidfile, key, wrapper=None):
+            fix = self._replace_stop(stmt, last, pidfile, key, wrapper=None)
+            if fix is None:
                 continue
             self.rewritten.add("kill_and_wait")
             notes = []
-            severity = "info"
             if timeout != S.SIPID_GRACE:
                 origin = "" if len(texts) > 1 else "kill_and_wait's default "
                 notes.append(f"the wait before SIGKILL changes from {origin}{timeout} s to sipid's fixed "
                              f"{S.SIPID_GRACE} s")
-                severity = "review"
             if exits:
                 after = _code_after(self.doc, stmt)
                 if after is not None:
                     notes.append(f"kill_and_wait ended the script with 'exit'; the code after it "
                                  f"(line {self.doc.line_of(after.start_byte)}) now runs")
-                    severity = "review"
             notes.append("a SIGQUIT now comes 100 ms before the SIGKILL (stack dump in Go and Java)")
-            self.finding(cmd, "kill_and_wait replaced by sipid kill: " + "; ".join(notes), severity)
+            # every one of these is something an operator sees (a stack dump in the logs at least)
+            self.finding(cmd, "kill_and_wait replaced by sipid kill: " + "; ".join(notes), "review", fix=fix)
 
     def _following_rm(self, stmt: Node, key: str) -> Node | None:
         nxt = _next_statement(stmt)
@@ -617,10 +835,12 @@ class _Pass:
         wrapper = self._wrapping_test(run)
         lead = S.block_statements(wrapper)[:-len(run)] if wrapper is not None else []
         messages = [self.doc.node_text(s) for s in lead + run if self._is_message(s)]
-        if not self._replace_stop(run[0], run[-1], pidfile, key, wrapper, messages):
+        fix = self._replace_stop(run[0], run[-1], pidfile, key, wrapper, messages)
+        if fix is None:
             return len(run)
-        self.finding(run[0], "stop logic replaced by sipid kill: " + "; ".join(self._kill_notes(kill)),
-                     "review" if self._kill_changes_timing(kill) else "info")
+        # a new wait, a new SIGTERM or SIGQUIT, a new SIGKILL: each shows in how the process stops
+        self.finding(run[0], "stop logic replaced by sipid kill: " + "; ".join(self._kill_notes(kill)), "review",
+                     fix=fix)
         return len(run)
 
     def _classify(self, stmt: Node, pidvars: dict[str, str], kill: Kill, inits: set[str]):
@@ -767,17 +987,17 @@ class _Pass:
         return parent if _is_block_statement(parent) else None
 
     def _replace_stop(self, first: Node, last: Node, pidfile: str, key: str, wrapper: Node | None,
-                      messages: list[str] = ()) -> bool:
+                      messages: list[str] = ()) -> str | None:
         """Put the guarded sipid kill in place of a stop run; messages the run printed stay first."""
         outer_first, outer_last = (wrapper, wrapper) if wrapper is not None else (first, last)
         span = self.doc.full_lines(outer_first.start_byte, outer_last.end_byte)
         if span is None:
             self.finding(first, "left unchanged: the stop logic shares its lines with other code")
-            return False
+            return None
         if any(not t.is_output for t in self.doc.tags_in(*span)):
             self.finding(first, "left unchanged: ERB control tags run through the stop logic",
                          suggestion="move the condition into a config template, then re-run")
-            return False
+            return None
         indent = S.indent_of(self.doc, outer_first)
         unit = "\t" if indent.startswith("\t") else "  "
         quoted = S.quoted(pidfile)
@@ -791,8 +1011,9 @@ class _Pass:
             text = f"{indent}if [ -f {quoted} ]; then\n{said}{stop}{indent}fi\n"
         else:
             text = said + stop
-        self.edit(span[0], span[1], text, f"kill@{outer_first.start_byte}")
-        return True
+        fix = f"kill@{outer_first.start_byte}"
+        self.edit(span[0], span[1], text, fix)
+        return fix
 
     def _assigned(self, run: list[Node]) -> set[str]:
         names = set()
@@ -875,11 +1096,6 @@ class _Pass:
                     f"send SIGTERM, wait {S.SIPID_GRACE} s, then SIGQUIT and SIGKILL")
         return self._grace_blocker(kill.wait, sigkill="KILL" in kill.signals)
 
-    def _kill_changes_timing(self, kill: Kill) -> bool:
-        if kill.signals == {"KILL"} or kill.unbounded or "KILL" not in kill.signals and kill.loops:
-            return True
-        return bool(kill.loops) and (kill.wait is None or round(kill.wait) != S.SIPID_GRACE)
-
     # -- what is left ------------------------------------------------------------------------------
     def _leftover_calls(self) -> None:
         noted = {f.line for f in self.result.findings}
@@ -924,6 +1140,29 @@ def _statement(cmd: Node) -> Node:
     while current.parent is not None and current.parent.type in ("redirected_statement", "list"):
         current = current.parent
     return current
+
+
+def _assignments_in(doc: Document, stmt: Node) -> dict[str, Node | None]:
+    """Names a statement assigns (``V=x``, ``export V=x``, ``local V``) with their values."""
+    nodes = [stmt] if stmt.type == "variable_assignment" else []
+    if stmt.type == "declaration_command":
+        nodes = [c for c in stmt.named_children if c.type in ("variable_assignment", "variable_name")]
+    out: dict[str, Node | None] = {}
+    for node in nodes:
+        if node.type == "variable_name":
+            out[doc.masked_text(node)] = None
+            continue
+        name = node.child_by_field_name("name")
+        if name is not None:
+            out[doc.masked_text(name)] = node.child_by_field_name("value")
+    return out
+
+
+def _backgrounds_between(first: Node, last: Node) -> bool:
+    """Is a job put in the background (``&``) between two statements of one block?"""
+    parent = first.parent
+    return parent is not None and any(c.type == "&" and first.end_byte <= c.start_byte < last.start_byte
+                                      for c in parent.children)
 
 
 def _is_guard_list(doc: Document, stmt: Node, cmd: Node) -> bool:

@@ -73,6 +73,17 @@ class SpecChange:
     codemod: str = field(default="", compare=False)  # set by the engine
 
 
+@dataclass(frozen=True)
+class Requirement:
+    """A script's rewrite is only safe together with another script's: ``template``'s rewritten
+    text must contain ``text`` (a two-stage start drops its guard because the script it runs now
+    claims the pidfile). The engine undoes the script when that rewrite was not made."""
+
+    template: str  # relative to the job directory, like a Finding's path
+    text: str
+    why: str
+
+
 @dataclass
 class CodemodResult:
     edits: list[Edit] = field(default_factory=list)
@@ -80,6 +91,7 @@ class CodemodResult:
     removed_files: list[str] = field(default_factory=list)
     spec_changes: list[SpecChange] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    requires: list[Requirement] = field(default_factory=list)
 
     def merge(self, other: "CodemodResult") -> None:
         self.edits += other.edits
@@ -87,6 +99,7 @@ class CodemodResult:
         self.removed_files += other.removed_files
         self.spec_changes += other.spec_changes
         self.findings += other.findings
+        self.requires += other.requires
 
     @property
     def changes_anything(self) -> bool:

@@ -131,6 +131,7 @@ class Pipeline:
             collected.new_files += [replace(nf, codemod=codemod.id) for nf in result.new_files]
             collected.removed_files += result.removed_files
             collected.spec_changes += [replace(sc, codemod=codemod.id) for sc in result.spec_changes]
+            collected.requires += result.requires if result.edits else []
             if result.edits:
                 new_source = apply(current.source, result.edits)
                 if new_source != current.source:
@@ -334,6 +335,7 @@ def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
     results, ruby_skipped = ruby_render.gate(ctx, results)
     if ruby_skipped:
         outcome.skipped_checks[ruby_render.CHECK] = ruby_skipped
+    results = _keep_requirements(results)
 
     finals = {r.template.rel: r.final for r in results}
     removed_by: dict[str, str] = {}
@@ -354,6 +356,27 @@ def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
 
     _collect(job, results, job_level, outcome, removed_by)
     return outcome
+
+
+def _keep_requirements(results: list[ScriptResult]) -> list[ScriptResult]:
+    """Undo each rewrite that relies on another script's rewrite which was not made (refused by a
+    check, kept by a suppression): alone it would be unsafe (a guard gone with no claim to replace
+    it). Repeated, since undoing one may leave another without what it relied on."""
+    results = list(results)
+    undone = True
+    while undone:
+        undone = False
+        finals = {r.template.rel: r.final.text for r in results}
+        for i, r in enumerate(results):
+            unmet = next((q for q in r.result.requires if q.text not in finals.get(q.template, "")), None)
+            if unmet is None or r.final.source == r.original.source:
+                continue
+            kept = [f for f in r.result.findings if not f.fix]
+            results[i] = replace(r, final=r.original, applied=[], result=CodemodResult(findings=[*kept, Finding(
+                "engine", r.template.rel, None,
+                f"left unchanged: {unmet.why}, but that rewrite of {unmet.template} was not made", "error")]))
+            undone = True
+    return results
 
 
 def _one_line(exc: BaseException) -> str:

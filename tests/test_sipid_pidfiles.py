@@ -35,7 +35,8 @@ def test_echo_pid_becomes_claim_that_exits_when_refused() -> None:
         """,
     )
     assert outcome.result.result.spec_changes == [SpecChange("add_package", "sipid")]
-    assert any("refuses" in m for m in outcome.messages("info"))
+    # a start that now refuses is a change an operator sees: review, not info (issue 9)
+    assert any("refuses" in m for m in outcome.messages("review"))
 
 
 def test_under_set_e_the_claim_needs_no_exit() -> None:
@@ -196,7 +197,8 @@ def test_kill_cat_and_rm_become_guarded_sipid_kill() -> None:
         }}
         """,
     )
-    assert any("returned at once" in m for m in outcome.messages("info"))
+    # the stop now waits and may send SIGQUIT and SIGKILL: review, not info (issue 9)
+    assert any("returned at once" in m for m in outcome.messages("review"))
 
 
 def test_sigkill_only_with_backticks_says_term_comes_first() -> None:
@@ -356,12 +358,15 @@ def test_wait_pidfile_is_left_with_a_finding() -> None:
     assert any("wait_pidfile has no sipid equivalent" in m for m in outcome.messages("review"))
 
 
-def test_start_stop_daemon_scripts_are_left_alone() -> None:
+def test_start_stop_daemon_scripts_are_left_alone_and_say_so() -> None:
+    # issue 9: they used to be left silently; the finding says why and that nothing needs doing
     outcome = assert_unchanged(CM, """\
         start-stop-daemon --start --pidfile $PIDFILE --exec /bin/w
         kill $(cat $PIDFILE)
         """)
-    assert outcome.findings == []
+    assert [(f.line, f.severity) for f in outcome.findings] == [(1, "info")]
+    assert "start-stop-daemon, which keeps the pidfile itself" in outcome.findings[0].message
+    assert "nothing to do" in (outcome.findings[0].suggestion or "")
 
 
 def test_kill_of_another_signal_is_not_a_stop() -> None:

@@ -4,6 +4,8 @@ top levels, log paths. Pure functions over the tree-sitter bash tree."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 from tree_sitter import Node
 
@@ -157,28 +159,85 @@ def is_read_date_loop(doc: Document, loop: Node) -> bool:
     return "date" in text and ("echo" in text or "printf" in text)
 
 
-def is_fanout_function(doc: Document, fn: Node) -> bool:
-    """A function whose work is ``exec N> >(...)`` fan-out (plus reading its parameters)."""
+def _is_exec_fanout(doc: Document, stmt: Node) -> bool:
+    """``exec N> >(...)``: a bare ``exec`` with a redirect into a process substitution."""
+    if stmt.type != "redirected_statement":
+        return False
+    cmd = stmt.child_by_field_name("body")
+    if cmd is None or cmd.type != "command" or command_name(doc, cmd) != "exec" or cmd.children_by_field_name("argument"):
+        return False
+    dests = [r.child_by_field_name("destination") for r in stmt.children_by_field_name("redirect")]
+    return any(d is not None and d.type == "process_substitution" for d in dests)
+
+
+@dataclass(frozen=True)
+class FanoutParts:
+    """What a fan-out helper function is made of, apart from reading its parameters."""
+
+    guards: tuple[Node, ...]  # leading ``if ...; then return; fi`` statements
+    execs: tuple[Node, ...]  # its ``exec N> >(...)`` statements
+    choice: Node | None  # an ``if``/``else`` whose branches are each only fan-out (a format picked by an argument)
+
+
+def if_branches(node: Node) -> list[list[Node]] | None:
+    """The statements of each branch of an if/elif/else, or None when it has no ``else``."""
+    cond = node.child_by_field_name("condition")
+    branches: list[list[Node]] = [[]]
+    has_else = False
+    for child in node.named_children:
+        if child == cond or child.type == "comment":
+            continue
+        if child.type == "elif_clause":
+            return None  # the conditions of several arms: not a plain two-way choice
+        if child.type == "else_clause":
+            has_else = True
+            branches.append([c for c in child.named_children if c.type != "comment"])
+        else:
+            branches[0].append(child)
+    return branches if has_else else None
+
+
+def fanout_parts(doc: Document, fn: Node) -> FanoutParts | None:
+    """A function whose work is ``exec N> >(...)`` fan-out, possibly after guard clauses, or
+    chosen between by an ``if``/``else``; None for any other function."""
     body = fn.child_by_field_name("body")
     if body is None:
-        return False
-    saw_exec = False
+        return None
+    guards: list[Node] = []
+    execs: list[Node] = []
+    choice = None
     for stmt in body.named_children:
-        if stmt.type == "comment":
+        if stmt.type in ("comment", "declaration_command", "variable_assignment"):
             continue
-        if stmt.type in ("declaration_command", "variable_assignment"):
+        if _is_exec_fanout(doc, stmt):
+            execs.append(stmt)
             continue
-        if stmt.type == "redirected_statement":
-            cmd = stmt.child_by_field_name("body")
-            if cmd is not None and cmd.type == "command" and command_name(doc, cmd) == "exec" and not cmd.children_by_field_name("argument"):
-                dests = [r.child_by_field_name("destination") for r in stmt.children_by_field_name("redirect")]
-                if any(d is not None and d.type == "process_substitution" for d in dests):
-                    saw_exec = True
-                    continue
         if stmt.type == "command" and command_name(doc, stmt) == "mkdir":
             continue
-        return False
-    return saw_exec
+        if stmt.type == "if_statement" and not execs and choice is None:
+            branches = if_branches(stmt)
+            if branches is None:
+                guards.append(stmt)  # read as a guard by the caller (codemods._log_guards)
+                continue
+            if all(b and all(_is_exec_fanout(doc, s) for s in b) for b in branches):
+                choice = stmt
+                continue
+        return None
+    if not execs and choice is None:
+        return None
+    if choice is not None and execs:
+        return None
+    return FanoutParts(tuple(guards), tuple(execs), choice)
+
+
+def is_fanout_function(doc: Document, fn: Node) -> bool:
+    """A function whose work is ``exec N> >(...)`` fan-out (plus reading its parameters)."""
+    return fanout_parts(doc, fn) is not None
+
+
+def has_exec_fanout(doc: Document, fn: Node) -> bool:
+    """Does a function perform ``exec N> >(...)`` fan-out anywhere in its body?"""
+    return any(_is_exec_fanout(doc, stmt) for stmt in doc.find("redirected_statement", within=fn))
 
 
 def positional_locals(doc: Document, fn: Node) -> dict[str, int]:
@@ -373,3 +432,106 @@ def writes_elsewhere(tool: str | None, text: str) -> bool:
     kind = "awk" if tool in ("awk", "gawk", "mawk", "nawk") else tool
     pattern = _WRITES_ELSEWHERE.get(kind or "")
     return bool(pattern and pattern.search(text))
+
+
+# -- whose output matters -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OutputReader:
+    """Someone who reads a script's own stdout and stderr (monit, by contrast, discards them)."""
+
+    who: str  # a noun phrase for findings: "... which {who} records"
+    #: stdout is an answer, not a log: drain prints its wait in seconds, BBR metadata prints YAML;
+    #: nothing that was not on it may be put there
+    stdout_is_protocol: bool = False
+
+
+#: Scripts whose inherited stdout and stderr are read, by the path the spec renders them to. The
+#: BOSH agent records its hooks' output (``bosh logs``) and reads drain's stdout (the drain
+#: protocol); ``bosh run-errand`` prints an errand's; BBR prints and logs its scripts' output and
+#: reads metadata's stdout. A tee to the inherited stream stays in these; only syslog and the
+#: timestamp prefixer go.
+OUTPUT_READERS: tuple[tuple[str, OutputReader], ...] = (
+    ("bin/run", OutputReader("`bosh run-errand` (the errand's output)")),
+    ("bin/pre-start", OutputReader("the BOSH agent (pre-start.stdout.log/.stderr.log)")),
+    ("bin/post-start", OutputReader("the BOSH agent (post-start.stdout.log/.stderr.log)")),
+    ("bin/post-deploy", OutputReader("the BOSH agent (post-deploy.stdout.log/.stderr.log)")),
+    ("bin/pre-stop", OutputReader("the BOSH agent (pre-stop.stdout.log/.stderr.log)")),
+    ("bin/post-stop", OutputReader("the BOSH agent (post-stop.stdout.log/.stderr.log)")),
+    ("bin/drain", OutputReader("the BOSH agent (drain's stdout is the drain protocol)", stdout_is_protocol=True)),
+    ("bin/bbr/metadata", OutputReader("BBR (metadata's stdout is its answer)", stdout_is_protocol=True)),
+    ("bin/bbr/*", OutputReader("BBR (bbr backup/restore print and log it)")),
+)
+
+
+def output_reader(rendered: str | None) -> OutputReader | None:
+    """Who reads the output of the script rendered to ``rendered``, if anyone but monit."""
+    if rendered is None:
+        return None
+    for pattern, reader in OUTPUT_READERS:
+        if fnmatchcase(rendered, pattern) and "/" not in rendered[len(pattern.rstrip("*")):]:
+            return reader
+    return None
+
+
+def run_by_monit(monit: str, job: str, rendered: str | None) -> bool:
+    """Does the job's monit file run this script itself (so that its own output is discarded)?"""
+    if not rendered or not monit:
+        return False
+    return bool(re.search(rf"/var/vcap/jobs/[^/\s\"']+/{re.escape(rendered)}(?![\w./-])", monit))
+
+
+# -- device paths in the plumbing ---------------------------------------------------------------
+_DEV_FD = re.compile(r"/dev/(?:stdout|stderr|fd/(\d+))")
+
+
+def device_target(path: str) -> str | None:
+    """The fd a ``/dev/...`` path writes to (``/dev/stderr`` -> ``"2"``), ``""`` for
+    ``/dev/null``; None for a path that is not a device. Such a path is never a log file: no
+    ``mkdir -p /dev``, no ``exec >> /dev/stdout``."""
+    path = path.strip("\"'")
+    if path == "/dev/null":
+        return ""
+    if path == "/dev/stdout":
+        return "1"
+    if path == "/dev/stderr":
+        return "2"
+    m = _DEV_FD.fullmatch(path)
+    if m and m.group(1):
+        return m.group(1)
+    if path.startswith("/dev/"):
+        return "?"
+    return None
+
+
+def fd_uses(masked: bytes, fd: str, skip: list[tuple[int, int]]) -> bool:
+    """Is file descriptor ``fd`` (3 and up) used anywhere outside ``skip``?"""
+    pattern = rb"(?<![\w$])" + fd.encode() + rb"(?=[<>])|[<>]&\s*" + fd.encode() + rb"\b|/dev/fd/" + fd.encode() + rb"\b"
+    return any(not any(s <= m.start() < e for s, e in skip) for m in re.finditer(pattern, masked))
+
+
+# -- ERB that chooses ----------------------------------------------------------------------------
+_PROPERTY = re.compile(r"""\b(?:if_)?p\(\s*\[?\s*["']([\w.\-]+)["']|\bproperties\.([\w.]+)""")
+
+
+def properties_read(doc: Document, start: int, end: int, kinds: tuple[str, ...] = ("output", "control")) -> list[str]:
+    """Names of the job properties the ERB tags (of ``kinds``) between ``start`` and ``end`` read."""
+    names: list[str] = []
+    for tag in doc.tags_in(start, end):
+        if tag.kind not in kinds:
+            continue
+        for m in _PROPERTY.finditer(tag.code):
+            name = m.group(1) or m.group(2)
+            if name not in names:
+                names.append(name)
+    return names
+
+
+_TESTED = re.compile(r"""\b(?:if_)?p\([^)]*\)|[=!]=\s*(?:"[^"]*"|'[^']*')""")
+
+
+def ruby_strings(code: str) -> list[str]:
+    """The words an output tag may produce: its string literals, apart from property names and
+    the values they are compared with (``p("f") == "rfc3339" ? "a" : "b"`` -> a, b)."""
+    code = _TESTED.sub(" ", code)
+    pattern = r'"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\''
+    return [m.group(1) if m.group(1) is not None else m.group(2) for m in re.finditer(pattern, code)]

@@ -3,66 +3,49 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from tree_sitter import Node
 
+from codemods._log_helper_calls import HelperCalls
 from codemods._log_shapes import (
+    device_target,
     enclosing_function_name,
+    fd_uses,
     folder_of,
-    helper_constants,
     inside,
     is_fanout_function,
     is_read_date_loop,
     mentioned_outside,
     misread_command,
     normal_path,
-    own_locals,
+    output_reader,
     pipefail_before,
     pipeline_stages,
-    positional_locals,
-    put_constants,
+    properties_read,
+    ruby_strings,
     runs_before,
     shorten,
     stage_command,
-    substitute_arguments,
     substitution_body,
     tail_owner,
-    top_level_fanouts,
     top_statement,
     writes_elsewhere,
     writes_fd,
 )
+from codemods._log_targets import Flow, Target, Targets
 from migrator import helpers
 from migrator.codemod import Codemod, CodemodResult, Edit, JobContext
 from migrator.differences import DeclaredDifferences, shapes
 from migrator.document import Document, command_name
 from migrator.shell import errexit_may_be_on, redirect_fd, redirect_operator
 
-LOG_ROOT = "/var/vcap/sys/log"
-#: Scripts whose inherited stdout/stderr the BOSH agent itself records (or, for drain, reads):
-#: output that still reaches them must keep doing so.
-AGENT_CAPTURED = {"pre-start", "post-start", "post-deploy", "drain", "pre-stop"}
 PREFIX_TOOLS = {"awk", "gawk", "mawk", "nawk", "perl", "sed", "ts"}
 #: nodes whose children are statements run in order (a `mkdir -p X; ` can go before one of them)
 _STATEMENT_LISTS = {"program", "compound_statement", "do_group", "case_item", "if_statement", "elif_clause",
                     "else_clause", "subshell", "while_statement"}
-#: _target's answer when a stream should simply stay on the inherited fd
-INHERIT = ("", True)
 _STALE_COMMENT = re.compile(r"syslog|logger|\btee\b|\bfan(?:s|ned)?\b|fan-out|timestamp", re.I)
 TIME_HINTS = ("date", "strftime", "localtime", "systime", "%Y", "%H:%M", "time")
-
-
-@dataclass
-class Flow:
-    """Where one output stream ends up after the plumbing: files, syslog, or the inherited fd."""
-
-    files: list[tuple[str, bool]] = field(default_factory=list)  # (text of the path, append?)
-    syslog: bool = False
-    inherited: bool = False
-    prefixed: bool = False
-    problem: str | None = None  # set when the plumbing has a shape we do not understand
 
 
 class LogPipelines(Codemod):
@@ -73,7 +56,15 @@ class LogPipelines(Codemod):
     command) and statements piped into log plumbing (``cmd 2>&1 | tee -a FILE | logger``), works out
     which files each stream reached, and rewrites the redirect to ``>> FILE`` / ``2>> FILE``.
     Calls of fan-out helpers such as ``tee_output_to_sys_log`` become the ``exec`` redirections the
-    helper performed; timestamp prefixer functions left unused are removed.
+    helper performed (a guard clause of the helper stays as the condition of those lines where the
+    tool cannot tell it is false); timestamp prefixer functions left unused are removed.
+
+    Whose output matters: monit discards a control script's own stdout, but errands (``bin/run``),
+    the BOSH hooks (``pre-start``, ``post-start``, ``post-deploy``, ``drain``, ...) and BBR scripts
+    (``bin/bbr/*``) are read by the BOSH agent, the operator or BBR. There a ``tee`` to the
+    inherited stream stays (only the syslog and prefixer parts go), and output that went to syslog
+    stays on the script's own stream instead, except drain's and BBR metadata's stdout, which are
+    answers, not logs.
 
     Why it is bad: every log line starts several processes, output is lost or reordered when one
     of them dies, and forwarding to syslog is the operator's choice (syslog-release), not the job's.
@@ -82,7 +73,7 @@ class LogPipelines(Codemod):
     old code wrote are kept, so operators collect the same files; a stream that went only to
     syslog goes to ``/var/vcap/sys/log/<job>/<script>.stdout.log`` (or ``.stderr.log``), with a
     finding. A fan-out that wrote two files, an unknown stage in the plumbing, a pipeline whose exit
-    status would change, or output the BOSH agent records is left alone with a finding.
+    status would change, or a guard clause whose status matters is left alone with a finding.
     """
 
     id = "log-pipelines"
@@ -107,7 +98,7 @@ class LogPipelines(Codemod):
         return _Rewrite(self, job, doc).run()
 
 
-class _Rewrite:
+class _Rewrite(HelperCalls, Targets):
     """One pass of the codemod over one document (state for a single transform call)."""
 
     def __init__(self, codemod: LogPipelines, job: JobContext, doc: Document):
@@ -117,9 +108,13 @@ class _Rewrite:
         self.result = CodemodResult()
         self.replaced: list[tuple[int, int]] = []  # byte ranges whose old text goes away
         self.script = job.script_name(doc.path)
+        self.rendered = job.rendered_path(doc.path)
+        self.reader = output_reader(self.rendered)
         self.functions = self._functions()
         self.ensured: list[tuple[str, Node]] = []  # log folders this pass creates, before which statement
         self.dropped_comments: set[int] = set()
+        self.fd_origins: dict[str, str] = {}  # fds saved from the script's streams (`3>&1`), while following one
+        self.noted_properties: dict[str, str] = {}  # property -> the fix whose finding named it
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> CodemodResult:
@@ -133,18 +128,58 @@ class _Rewrite:
                          suggestion="put each pipeline and continued redirect on lines of its own, or "
                          "rewrite by hand")
             return self.result
+        drops: dict[int, tuple[Node, list[tuple[Node, str]]]] = {}
         for node in self.doc.find("file_redirect"):
-            self._redirect_into_substitution(node)
+            self._redirect_into_substitution(node, drops)
+        for stmt, dropped in drops.values():
+            self._drop_redirects(stmt, dropped)
         for node in self.doc.find("pipeline"):
             self._statement_pipeline(node)
         self._fanout_helper_calls()
         self._sourcing_side_effects()
         self._remove_unused_prefixers()
+        self._close_gaps()
         return self.result
 
+    def _close_gaps(self) -> None:
+        """Removals next to each other (a prefixer function, the comment and the ``exec`` that
+        used it) must not leave two blank lines where the original had one."""
+        src = self.doc.source
+        removed = sorted((e.start, e.end) for e in self.result.edits if not e.text and e.start < e.end)
+
+        def gone(start: int, end: int) -> bool:
+            return any(s <= start and end <= e for s, e in removed)
+
+        for edit in [e for e in self.result.edits if not e.text and e.start < e.end]:
+            if edit.start != self.doc.line_start(edit.start) or (edit.end < len(src) and src[edit.end - 1 : edit.end] != b"\n"):
+                continue
+            back = edit.start  # the nearest kept line before the removal
+            while back > 0:
+                line = self.doc.line_start(back - 1)
+                if not gone(line, back):
+                    break
+                back = line
+            if back > 0 and src[self.doc.line_start(back - 1) : back].strip():
+                continue
+            ahead = edit.end  # the nearest kept line after it
+            while ahead < len(src) and gone(ahead, self.doc.line_end(ahead)):
+                ahead = self.doc.line_end(ahead)
+            if ahead >= len(src) or back == 0:
+                continue
+            end = self.doc.line_end(ahead)
+            if not src[ahead:end].strip() and not any(s < end and ahead < e for s, e in
+                                                      ((x.start, x.end) for x in self.result.edits)):
+                self.result.edits.append(Edit(ahead, end, "", edit.fix))
+                removed.append((ahead, end))
+
     # -- findings and edits --------------------------------------------------------------------
-    def finding(self, offset: int, message: str, severity="review", suggestion=None) -> None:
-        self.result.findings.append(self.cm.finding(self.doc, offset, message, severity, suggestion))
+    def finding(self, offset: int, message: str, severity="review", suggestion=None, fix: str = "") -> None:
+        self.result.findings.append(self.cm.finding(self.doc, offset, message, severity, suggestion, fix))
+
+    def abandon(self, fix: str) -> None:
+        """A rewrite is not made after all: the findings that describe it go."""
+        self.result.findings = [f for f in self.result.findings if f.fix != fix]
+        self.noted_properties = {k: v for k, v in self.noted_properties.items() if v != fix}
 
     def edit(self, start: int, end: int, text: str, fix: str) -> None:
         self.result.edits.append(Edit(start, end, text, fix))
@@ -172,7 +207,7 @@ class _Rewrite:
         if not folder and "<%" in path:
             self.finding(at.start_byte, f"the folder of {path} is computed by ERB, so it is not created here; "
                          "a plain redirect fails (and stops a 'set -e' script) when it is missing",
-                         suggestion="make sure the script creates it before this line")
+                         suggestion="make sure the script creates it before this line", fix=fix)
         if not folder or self._dir_made_before(at, folder):
             return
         stmt = top_statement(at)
@@ -184,7 +219,7 @@ class _Rewrite:
         if self.doc.masked[start : stmt.start_byte].strip():
             if stmt.parent is None or stmt.parent.type not in _STATEMENT_LISTS:
                 self.finding(at.start_byte, f"the folder {folder} is not created here; a plain redirect fails "
-                             "when it is missing", suggestion="make sure the script creates it first")
+                             "when it is missing", suggestion="make sure the script creates it first", fix=fix)
                 return
             # shares its line with other code (`start) exec ... ;;`, `then exec ...; fi`): create
             # the folder on that line, right before the statement
@@ -261,11 +296,43 @@ class _Rewrite:
 
     def _is_prefixer_command(self, cmd: Node) -> bool:
         name = command_name(self.doc, cmd)
+        control = [t for t in self.doc.tags_in(cmd.start_byte, cmd.end_byte) if t.kind == "control"]
+        if any(re.match(r"(else|elsif|when)\b", t.code) for t in control):
+            # `<% if p("fmt") == "x" %>perl ...<% else %>awk ...<% end %>`: each alternative ERB
+            # may leave must be a prefixer by itself (masked, they read as one command)
+            cuts = [cmd.start_byte] + [b for t in control for b in (t.start, t.end)] + [cmd.end_byte]
+            texts = [self.doc.slice(a, b).strip() for a, b in zip(cuts[::2], cuts[1::2])]
+            return all(self._is_prefixer_text(t) for t in texts if t) and any(texts)
         if name in PREFIX_TOOLS:
             text = self.doc.masked_text(cmd)
             return any(h in text for h in TIME_HINTS) and not writes_elsewhere(name, text)
         fn = self.functions.get(name or "")
-        return fn is not None and self._is_prefixer_function(fn)
+        if fn is not None:
+            return self._is_prefixer_function(fn)
+        return self._erb_chosen_prefixer(cmd)
+
+    def _erb_chosen_prefixer(self, cmd: Node) -> bool:
+        """``| <%= p("logging.format.timestamp") == "rfc3339" ? "stamp_rfc3339" : "stamp" %>``: a
+        stage whose command ERB picks, by a property, among the script's prefixers."""
+        name = cmd.child_by_field_name("name")
+        if name is None or cmd.children_by_field_name("argument"):
+            return False
+        tags = self.doc.tags_in(name.start_byte, name.end_byte)
+        if len(tags) != 1 or not tags[0].is_output or (tags[0].start, tags[0].end) != (name.start_byte, name.end_byte):
+            return False
+        words = ruby_strings(tags[0].code)
+        if not words or not properties_read(self.doc, name.start_byte, name.end_byte):
+            return False
+        return all(self._is_prefixer_text(word) for word in words)
+
+    def _is_prefixer_text(self, text: str) -> bool:
+        """One command as text (an alternative ERB may leave): a prefixer function's name, or a
+        prefixer tool with a time format that writes nowhere else."""
+        fn = self.functions.get(text.strip())
+        if fn is not None:
+            return self._is_prefixer_function(fn)
+        tool = text.split(None, 1)[0] if text.strip() else ""
+        return tool in PREFIX_TOOLS and any(h in text for h in TIME_HINTS) and not writes_elsewhere(tool, text)
 
     def _is_prefixer_function(self, fn: Node) -> bool:
         body = fn.child_by_field_name("body")
@@ -285,6 +352,11 @@ class _Rewrite:
                 return False
         return True
 
+    def _prefixer_source(self, cmd: Node) -> Node:
+        """Where a prefixer stage is written: its function's definition, or the stage itself."""
+        fn = self.functions.get(command_name(self.doc, cmd) or "")
+        return fn if fn is not None else cmd
+
     # -- flow analysis -------------------------------------------------------------------------
     def flow_of(self, node: Node) -> Flow:
         """Follow one stream through a chain of plumbing (the inside of ``>( ... )``)."""
@@ -302,6 +374,7 @@ class _Rewrite:
                 body = stage.child_by_field_name("body") if stage.type == "redirected_statement" else stage
                 if body is not None and body.type == "while_statement" and is_read_date_loop(self.doc, body):
                     flow.prefixed = True
+                    flow.prefixers.append((self.doc, body))
                     if self._stdout_redirect(redirects, flow):
                         return
                     continue
@@ -317,25 +390,45 @@ class _Rewrite:
                     return
                 flow.syslog = True
                 return
-            elif self._is_prefixer_command(cmd) or name == "cat":
-                flow.prefixed = flow.prefixed or name != "cat"
+            elif name == "cat":
+                pass
+            elif self._is_prefixer_command(cmd):
+                flow.prefixed = True
+                flow.prefixers.append((self.doc, self._prefixer_source(cmd)))
             else:
                 flow.problem = f"unknown stage '{shorten(self.doc.masked_text(cmd))}'"
                 return
             if self._stdout_redirect(redirects, flow):
                 return
-        flow.inherited = True
+        flow.inherited_fds.add("1")
+
+    def _origin(self, fd: str) -> str | None:
+        """Which of the script's own streams fd ``fd`` is, inside the plumbing being followed."""
+        if fd in ("1", "2"):
+            return fd
+        return self.fd_origins.get(fd)
 
     def _stdout_redirect(self, redirects: list[Node], flow: Flow) -> bool:
-        """Record a stage's ``>> FILE``; True when the stream ends there."""
+        """Record where a stage's stdout goes (a file, or ``>&3`` back to a saved stream); True
+        when the stream ends there."""
         for r in redirects:
             fd = redirect_fd(self.doc, r)
             op = redirect_operator(self.doc, r)
             dest = r.child_by_field_name("destination")
+            if fd in (None, "1") and op == ">&" and dest is not None and dest.type == "number":
+                origin = self._origin(self.doc.masked_text(dest))
+                if origin is None:
+                    flow.problem = f"redirect '{self.doc.masked_text(r)}' to a descriptor the tool cannot follow"
+                    return True
+                flow.inherited_fds.add(origin)
+                return True
             if fd in (None, "1") and op in (">", ">>", ">|") and dest is not None:
                 if dest.type == "process_substitution":
                     flow.problem = "nested process substitution on a stage's output"
                     return True
+                device = device_target(self.doc.node_text(dest))
+                if device is not None:
+                    return self._device(device, flow)
                 flow.files.append((self.doc.node_text(dest), op == ">>"))
                 return True
             if fd == "2" or (fd is None and op in ("<", "<<<")):
@@ -343,6 +436,17 @@ class _Rewrite:
             flow.problem = f"redirect '{self.doc.masked_text(r)}' inside the plumbing"
             return True
         return False
+
+    def _device(self, device: str, flow: Flow) -> bool:
+        """Output into ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N`` or ``/dev/null``."""
+        if device == "":
+            return True  # /dev/null: this copy was thrown away
+        origin = self._origin(device) if device.isdigit() else None
+        if origin is None:
+            flow.problem = "output into a device the tool cannot follow"
+        else:
+            flow.inherited_fds.add(origin)
+        return True
 
     def _tee(self, cmd: Node, flow: Flow) -> bool:
         append = False
@@ -357,6 +461,7 @@ class _Rewrite:
                 flow.files += sub.files
                 flow.syslog |= sub.syslog
                 flow.prefixed |= sub.prefixed
+                flow.prefixers += sub.prefixers
                 if sub.inherited:
                     flow.problem = "a tee branch writes to the inherited output"
                     return False
@@ -367,12 +472,43 @@ class _Rewrite:
             elif text.startswith("-"):
                 flow.problem = f"tee option {text}"
                 return False
+            elif (device := device_target(self.doc.node_text(arg))) is not None:
+                self._device(device, flow)
+                if flow.problem:
+                    return False
             else:
                 flow.files.append((self.doc.node_text(arg), append))
         return True
 
+    def _saved_fds(self, at: Node) -> dict[str, str]:
+        """Descriptors that hold one of the script's own streams at ``at``: ``exec 3>&1`` on an
+        earlier line, or ``3>&1`` earlier on the same statement (``exec 3>&1 1> >(... >&3)``)."""
+        saved: dict[str, str] = {}
+        stmt = at.parent
+        for node in self.doc.find("file_redirect"):
+            if node.start_byte >= at.start_byte:
+                break
+            parent = node.parent
+            same = parent == stmt
+            body = parent.child_by_field_name("body") if parent is not None and parent.type == "redirected_statement" else None
+            bare_exec = (body is not None and body.type == "command" and command_name(self.doc, body) == "exec"
+                         and not body.children_by_field_name("argument"))
+            if not same and not (bare_exec and runs_before(parent, at)):
+                continue
+            fd = redirect_fd(self.doc, node)
+            dest = node.child_by_field_name("destination")
+            if fd is None or fd in ("0", "1", "2") or dest is None:
+                continue
+            if redirect_operator(self.doc, node) == ">&" and dest.type == "number":
+                origin = saved.get(self.doc.masked_text(dest), self.doc.masked_text(dest))
+                if origin in ("1", "2"):
+                    saved[fd] = origin
+                    continue
+            saved.pop(fd, None)
+        return saved
+
     # -- shape 1 and 2: N> >( ... ) ------------------------------------------------------------
-    def _redirect_into_substitution(self, redirect: Node) -> None:
+    def _redirect_into_substitution(self, redirect: Node, drops: dict[int, tuple[Node, list[tuple[Node, str]]]]) -> None:
         dest = redirect.child_by_field_name("destination")
         if dest is None or dest.type != "process_substitution" or not self.doc.masked_text(dest).startswith(">("):
             return
@@ -385,20 +521,37 @@ class _Rewrite:
             self.finding(redirect.start_byte, f"left unchanged: redirect of fd {fd} into a process substitution")
             return
         inner = substitution_body(dest)
+        self.fd_origins = self._saved_fds(redirect)
         flow = self.flow_of(inner) if inner is not None else Flow(problem="empty >( )")
-        target = self._target(redirect, flow, fd)
+        self.fd_origins = {}
+        fix = f"redirect@{redirect.start_byte}"
+        target = self._target(redirect, flow, fd, fix)
         if target is None:
             return
-        fix = f"redirect@{redirect.start_byte}"
-        if target is INHERIT:
-            self._drop_redirect(redirect, fix)
+        if target.file is None and target.fd == fd:
+            stmt = redirect.parent
+            drops.setdefault(stmt.id, (stmt, []))[1].append((redirect, fix))
+            self.replaced.append((redirect.start_byte, redirect.end_byte))
+            self.drop_stale_comment(redirect, fix)
             return
-        op = ">>" if target[1] else ">"
         explicit = redirect_fd(self.doc, redirect) or ""  # keep a written `1>` as `1>>`: minimal diff
+        if target.file is None:
+            text = f"{fd if fd != '1' else explicit}>&{target.fd}"
+        elif target.fd is not None:
+            text = f"{explicit}> >({self._tee_text(target)})"
+        else:
+            text = f"{explicit}{'>>' if target.file[1] else '>'} {target.file[0]}"
         # only the operator and its destination: words after them are the command's arguments
-        self.edit(redirect.start_byte, dest.end_byte, f"{explicit}{op} {target[0]}", fix)
-        self.ensure_log_dir(redirect, target[0], fix)
+        self.edit(redirect.start_byte, dest.end_byte, text, fix)
+        if target.file is not None and target.fd is None:
+            self.ensure_log_dir(redirect, target.file[0], fix)
         self.drop_stale_comment(redirect, fix)
+
+    @staticmethod
+    def _tee_text(target: Target) -> str:
+        assert target.file is not None
+        path, append = target.file
+        return f"tee {'-a ' if append else ''}{path}" + (" >&2" if target.fd == "2" else "")
 
     def _earlier_output(self, at: Node, fd: str) -> int | None:
         """The line of an earlier redirect that may have sent the script's ``fd`` somewhere other
@@ -427,22 +580,39 @@ class _Rewrite:
                 return self.doc.line_of(cmd.start_byte)
         for node, path in helpers.source_commands(self.doc):
             text = self._release_text(node, path)
-            if node.start_byte < at.start_byte and text is not None and top_level_fanouts(helpers.parse_helper(text))[0]:
+            if node.start_byte < at.start_byte and text is not None and self._sources_fanout(text):
                 return self.doc.line_of(node.start_byte)
         return None
 
-    def _drop_redirect(self, redirect: Node, fix: str) -> None:
-        """Remove a redirect so the stream stays on the inherited fd; a bare ``exec`` left with
-        nothing to do goes too."""
-        stmt = redirect.parent
-        body = stmt.child_by_field_name("body") if stmt is not None else None
-        others = [r for r in stmt.children_by_field_name("redirect") if r != redirect] if stmt is not None else []
-        if (body is not None and body.type == "command" and command_name(self.doc, body) == "exec"
-                and not body.children_by_field_name("argument") and not others):
+    def _drop_redirects(self, stmt: Node, dropped: list[tuple[Node, str]]) -> None:
+        """Remove redirects so their streams stay on the inherited fds. Descriptors saved only for
+        them (``3>&1``) go too, and a bare ``exec`` left with nothing to do goes whole."""
+        fix = dropped[0][1]
+        gone = [r for r, _ in dropped]
+        spans = [(r.start_byte, r.end_byte) for r in gone]
+        for r in stmt.children_by_field_name("redirect"):
+            fd = redirect_fd(self.doc, r)
+            dest = r.child_by_field_name("destination")
+            if (r in gone or fd is None or fd in ("0", "1", "2") or redirect_operator(self.doc, r) != ">&"
+                    or dest is None or dest.type != "number"):
+                continue
+            if not fd_uses(self.doc.masked, fd, spans + [(r.start_byte, r.end_byte)]):
+                gone.append(r)
+                dropped.append((r, fix))
+                spans.append((r.start_byte, r.end_byte))
+        body = stmt.child_by_field_name("body")
+        bare_exec = (body is not None and body.type == "command" and command_name(self.doc, body) == "exec"
+                     and not body.children_by_field_name("argument"))
+        if bare_exec and all(r in gone for r in stmt.children_by_field_name("redirect")):
             span = self.doc.full_lines(stmt.start_byte, stmt.end_byte)
             if span is not None:
                 self.remove_lines(span, fix)
                 return
+        for redirect, label in sorted(dropped, key=lambda d: d[0].start_byte):
+            self._drop_redirect(redirect, label)
+
+    def _drop_redirect(self, redirect: Node, fix: str) -> None:
+        """Remove one redirect (with the continuation before it when it is alone on its line)."""
         src = self.doc.source
         start = redirect.start_byte
         line = self.doc.line_start(start)
@@ -452,59 +622,6 @@ class _Rewrite:
             start -= 1
         dest = redirect.child_by_field_name("destination")
         self.edit(start, dest.end_byte if dest is not None else redirect.end_byte, "", fix)
-
-    def _target(self, at: Node, flow: Flow, fd: str) -> tuple[str, bool] | None:
-        """The single file a stream should now go to, or None (with a finding) when unsafe."""
-        stream = "stdout" if fd == "1" else "stderr"
-        if flow.problem:
-            self.finding(at.start_byte, f"left unchanged: unknown log fan-out shape ({flow.problem})",
-                         suggestion="rewrite it by hand to plain >>/2>> redirection into /var/vcap/sys/log/<job>/")
-            return None
-        if len(flow.files) > 1:
-            files = ", ".join(f for f, _ in flow.files)
-            self.finding(at.start_byte, f"left unchanged: {stream} goes to several files ({files}); plain "
-                         "redirection can write only one", suggestion="pick the file operators collect")
-            return None
-        if flow.inherited and self.script in AGENT_CAPTURED:
-            self.finding(at.start_byte, f"left unchanged: {stream} also reaches the BOSH agent's own log of "
-                         f"{self.script}; a plain redirect would take it away")
-            return None
-        if flow.inherited and flow.files:
-            # tee's own output is the shell's stdout, also inside `2> >(tee ...)`
-            earlier = self._earlier_output(at, "1")
-            if earlier is not None:
-                self.finding(at.start_byte, f"left unchanged: {stream} is also copied to the script's stdout, "
-                             f"which line {earlier} may send to a log file; plain redirection would drop that copy",
-                             suggestion="rewrite it by hand so each line still reaches every file it reached")
-                return None
-        if flow.inherited:
-            self.finding(at.start_byte, f"{stream} was also copied to the script's inherited stdout "
-                         "(discarded when monit runs it); that copy is dropped", "info")
-        if flow.files:
-            path, append = flow.files[0]
-            if not path.strip("\"'").endswith(".log"):
-                self.finding(at.start_byte, f"kept log file {path} does not end in .log; BOSH's log "
-                             "rotation only covers *.log files", "info")
-            if flow.syslog:
-                self.finding(at.start_byte, f"{stream} no longer goes to syslog; operators forward "
-                             f"{path} with their log forwarder (e.g. syslog-release)", "info")
-            return path, append
-        if flow.syslog and self.script in AGENT_CAPTURED and self.script != "drain":
-            self.finding(at.start_byte, f"{stream} went only to syslog; it now stays on the script's "
-                         f"{stream}, which the BOSH agent records in {LOG_ROOT}/{self.job.name}/"
-                         f"{self.script}.{stream}.log", "info")
-            return INHERIT
-        if flow.syslog and self.script == "drain" and stream == "stdout":
-            self.finding(at.start_byte, "left unchanged: drain's stdout is read by BOSH (the drain "
-                         "protocol); choose a log file for this output by hand")
-            return None
-        if flow.syslog:
-            path = f"{LOG_ROOT}/{self.job.name}/{self.script}.{stream}.log"
-            self.finding(at.start_byte, f"{stream} went only to syslog; it now goes to {path}",
-                         suggestion="make sure operators collect this file")
-            return path, True
-        self.finding(at.start_byte, f"left unchanged: {stream} reaches no file and no syslog")
-        return None
 
     # -- shape 3: cmd 2>&1 | tee -a FILE | logger ---------------------------------------------
     def _statement_pipeline(self, pipe: Node) -> None:
@@ -534,55 +651,67 @@ class _Rewrite:
         if first_cmd is None or command_name(self.doc, first_cmd) == "exec":
             self.finding(pipe.start_byte, "left unchanged: unusual command before the log pipeline")
             return
-        parent = pipe.parent
-        status_problem = self._status_matters(pipe, parent)
-        if status_problem:
-            self.finding(pipe.start_byte, f"left unchanged: {status_problem}",
-                         suggestion="rewrite it by hand as 'cmd >> FILE 2>&1' if the exit status does not matter")
-            return
         flow = Flow()
+        self.fd_origins = self._saved_fds(pipe)
         self._follow(stages[1:], [], flow)
-        if stderr_too and not flow.files and flow.syslog and not flow.problem:
-            out = self._target(pipe, flow, "1")
-            err = self._target(pipe, flow, "2")
-            if out is None or err is None:
+        self.fd_origins = {}
+        fix = f"pipeline@{pipe.start_byte}"
+        if self.reader and not flow.syslog and not flow.prefixed:
+            return  # a plain tee already: its copy is what the reader sees
+        both = stderr_too and not flow.files and flow.syslog and not flow.problem and not flow.inherited
+        target = self._target(pipe, flow, "1", fix)
+        if target is None:
+            return
+        if both and target.file is not None:
+            err = self._target(pipe, flow, "2", fix)
+            if err is None or err.file is None:
+                self.abandon(fix)
                 return
-            redirect = "" if out is INHERIT else f">> {out[0]} 2>> {err[0]}"
+            redirect = f">> {target.file[0]} 2>> {err.file[0]}"
+        elif target.file is not None and target.fd is None:
+            redirect = f"{'>>' if target.file[1] else '>'} {target.file[0]}" + (" 2>&1" if stderr_too else "")
+        elif target.file is not None:
+            redirect = f"| {self._tee_text(target)}"  # the pipeline still ends in tee: its status is tee's
         else:
-            target = self._target(pipe, flow, "1")
-            if target is None:
+            redirect = "" if target.fd == "1" else ">&2"
+        if not (target.file is not None and target.fd is not None):
+            status_problem = self._status_matters(pipe, pipe.parent)
+            if status_problem:
+                self.abandon(fix)
+                self.finding(pipe.start_byte, f"left unchanged: {status_problem}",
+                             suggestion="rewrite it by hand as 'cmd >> FILE 2>&1' if the exit status does not matter")
                 return
-            if target is INHERIT:
-                redirect = ""
-            else:
-                redirect = f"{'>>' if target[1] else '>'} {target[0]}" + (" 2>&1" if stderr_too else "")
         head = self.doc.node_text(first_cmd)
         rest = "".join(" " + self.doc.node_text(r) for r in kept_redirects)
-        if stderr_too and not redirect:
+        if stderr_too and (not redirect or redirect.startswith("|")):
             rest += " 2>&1"
         text = f"{head}{rest} {redirect}".rstrip()
-        self.edit(pipe.start_byte, pipe.end_byte, text, f"pipeline@{pipe.start_byte}")
-        for path in re.findall(r">> (\S+)", redirect):
-            self.ensure_log_dir(pipe, path, f"pipeline@{pipe.start_byte}")
-        self.drop_stale_comment(pipe, f"pipeline@{pipe.start_byte}")
+        self.edit(pipe.start_byte, pipe.end_byte, text, fix)
+        if not redirect.startswith("|"):
+            for path in re.findall(r">> (\S+)", redirect):
+                self.ensure_log_dir(pipe, path, fix)
+        self.drop_stale_comment(pipe, fix)
 
-    def _status_matters(self, pipe: Node, parent: Node | None) -> str | None:
-        """Why the pipeline's exit status (that of its last stage) must not change, if it must not."""
+    def _status_matters(self, pipe: Node, parent: Node | None, pipe_status: bool = True) -> str | None:
+        """Why the statement's exit status must not change, if it must not (a pipeline's is that
+        of its last stage; ``pipe_status`` False for a helper call, whose guard may return non-zero)."""
+        what = "pipeline" if pipe_status else "call"
         nxt = pipe.next_sibling
         if nxt is not None and self.doc.masked_text(nxt) == "&":
-            return "the pipeline runs in the background, so $! would change from the last stage to the command"
+            return f"the {what} runs in the background, so $! would change from the last stage to the command"
         if parent is None or parent.type not in ("program", "compound_statement", "do_group", "case_item",
                                                   "if_statement", "elif_clause", "else_clause"):
-            return "the pipeline's exit status is tested; without the pipe it would be the command's own"
+            return f"the {what}'s exit status is tested"
         if parent.type in ("if_statement", "elif_clause"):
             cond = parent.child_by_field_name("condition")
             if cond is not None and cond.start_byte <= pipe.start_byte < cond.end_byte:
-                return "the pipeline is a condition; without the pipe its status would be the command's own"
+                return f"the {what} is a condition"
         masked = self.doc.masked
-        if pipefail_before(masked, pipe.start_byte):
+        if pipe_status and pipefail_before(masked, pipe.start_byte):
             return None
         if errexit_may_be_on(masked):
-            return "'set -e' is on without pipefail: a failing command would now stop the script"
+            return ("'set -e' is on without pipefail: a failing command would now stop the script" if pipe_status
+                    else "'set -e' is on, so that status stops the script")
         owner = tail_owner(pipe, self.doc)
         if owner == "":
             return "it is the script's last command, so the script's exit status would change"
@@ -596,178 +725,8 @@ class _Rewrite:
             nxt = nxt.next_named_sibling
         if (nxt is not None and nxt.type == "command" and command_name(self.doc, nxt) in ("exit", "return")
                 and not nxt.children_by_field_name("argument")):
-            return f"the next command, a bare '{command_name(self.doc, nxt)}', passes on the pipeline's status"
+            return f"the next command, a bare '{command_name(self.doc, nxt)}', passes on the {what}'s status"
         return None
-
-    # -- shape 5: tee_output_to_sys_log-style helper calls -------------------------------------
-    def _helper_functions(self) -> dict[str, tuple[Document, Node]]:
-        """Fan-out functions the script can call: its own, and those of the helpers it sources."""
-        if hasattr(self, "_helper_fns"):
-            return self._helper_fns
-        found: dict[str, tuple[Document, Node]] = {}
-        for name, fn in self.functions.items():
-            if is_fanout_function(self.doc, fn):
-                found[name] = (self.doc, fn)
-        for node, path in helpers.source_commands(self.doc):
-            text = self._helper_text(node, path)
-            if text is None:
-                continue
-            hdoc = helpers.parse_helper(text)
-            for fn in hdoc.find("function_definition"):
-                name = fn.child_by_field_name("name")
-                if name is not None and is_fanout_function(hdoc, fn):
-                    found.setdefault(hdoc.masked_text(name), (hdoc, fn))
-        self._helper_fns = found
-        return found
-
-    def _helper_text(self, node: Node, path: str) -> str | None:
-        """A sourced helper's text: the release's own, else a known copy (``syslog_utils.sh``)
-        where the path resolves to nothing in the release (``migrator.helpers.lookup``)."""
-        return helpers.lookup(self.job, self.doc, node, path).text
-
-    def _release_text(self, node: Node, path: str) -> str | None:
-        """A sourced helper's text only when the release carries it (side effects of sourcing
-        are never assumed from a known copy)."""
-        found = helpers.lookup(self.job, self.doc, node, path)
-        return found.text if found.origin == "release" else None
-
-    def _fanout_helper_calls(self) -> None:
-        fns = self._helper_functions()
-        if not fns:
-            return
-        for cmd in self.doc.commands():
-            name = command_name(self.doc, cmd)
-            if name not in fns or enclosing_function_name(cmd, self.doc) == name:
-                continue
-            if self._inside_replaced(cmd):
-                continue
-            hdoc, fn = fns[name]
-            args = [self.doc.node_text(a) for a in cmd.children_by_field_name("argument")]
-            lines = self._expand_fanout(hdoc, fn, args, cmd)
-            if lines is None:
-                continue
-            span = self.doc.full_lines(cmd.start_byte, cmd.end_byte)
-            if span is None:
-                self.finding(cmd.start_byte, f"left unchanged: {name} shares its line with other code")
-                continue
-            indent = self.doc.slice(span[0], cmd.start_byte)
-            dirs = {folder_of(line.split(" ", 2)[2]) for line in lines}
-            made = [d for d in sorted(x for x in dirs if x) if not self._dir_made_before(cmd, d)]
-            self.ensured += [(d, cmd) for d in made]
-            lines = [f"mkdir -p {d}" for d in made] + lines
-            text = "".join(f"{indent}{line}\n" for line in lines)
-            self.edit(span[0], span[1], text, f"helper@{cmd.start_byte}")
-            self.finding(cmd.start_byte, f"{name} replaced by the plain redirections it performed "
-                         "(syslog copies dropped)", "info")
-        self._drop_unused_sources(fns)
-
-    def _sourcing_side_effects(self) -> None:
-        """A helper that fans output out as a side effect of being sourced (older ``utils.sh``).
-
-        The ``source`` line is replaced by the redirections it performed only when nothing else
-        the helper provides is used; otherwise the line stays, with a finding.
-        """
-        for node, path in helpers.source_commands(self.doc):
-            text = self._release_text(node, path)
-            if text is None or self._inside_replaced(node):
-                continue
-            hdoc = helpers.parse_helper(text)
-            fanouts, others = top_level_fanouts(hdoc)
-            if not fanouts:
-                continue
-            info = helpers.describe(path, text)
-            used = info.used_by(self.doc, exclude=tuple(self.replaced))
-            where = f"{path} (line {hdoc.line_of(fanouts[0].start_byte)})"
-            if used or others:
-                needed = ", ".join(sorted(used)) or "its other top-level commands"
-                self.finding(node.start_byte, f"sourcing {where} fans stdout/stderr out to syslog as a side "
-                             f"effect; the line stays because the script still needs {needed}",
-                             suggestion="migrate the helper itself, or copy what the script needs from it")
-                continue
-            redirects = [r for stmt in fanouts for r in stmt.children_by_field_name("redirect")]
-            args = [self.doc.node_text(a) for a in node.children_by_field_name("argument")[1:]]
-            lines = self._exec_lines(hdoc, redirects, {}, helper_constants(hdoc), args, node)
-            span = self.doc.full_lines(node.start_byte, node.end_byte)
-            if lines is None or span is None:
-                continue
-            indent = self.doc.slice(span[0], node.start_byte)
-            dirs = [d for d in sorted({folder_of(ln.split(" ", 2)[2]) for ln in lines} - {None})
-                    if not self._dir_made_before(node, d)]
-            self.ensured += [(d, node) for d in dirs]
-            text = "".join(f"{indent}{ln}\n" for ln in [f"mkdir -p {d}" for d in dirs] + lines)
-            self.edit(span[0], span[1], text, f"source@{node.start_byte}")
-            self.finding(node.start_byte, f"sourcing {where} only redirected output through syslog "
-                         "fan-out; replaced by the plain redirections to the same files", "info")
-
-    def _expand_fanout(self, hdoc: Document, fn: Node, args: list[str], call: Node) -> list[str] | None:
-        redirects = [r for r in hdoc.find("file_redirect", within=fn)]
-        # `$(basename "$0")` in the helper is the calling script's name: the name it runs under
-        # when it is a job's own bin/ script, else the same expression
-        rendered = self.job.rendered_path(self.doc.path)
-        name = self.script if rendered and rendered.startswith("bin/") and not self._is_library() else '$(basename "$0")'
-        return self._exec_lines(hdoc, redirects, positional_locals(hdoc, fn), {}, args, call,
-                                own=own_locals(hdoc, fn, name))
-
-    def _exec_lines(self, hdoc: Document, redirects: list[Node], params: dict[str, int],
-                    constants: dict[str, str], args: list[str], call: Node,
-                    own: dict[str, str | None] | None = None) -> list[str] | None:
-        """The plain ``exec`` redirections equivalent to a helper's fan-out redirects, with the
-        helper's parameters, its own locals (``own``) and its constants put in; None (with a
-        finding) when that is not plain."""
-        lines = []
-        noted = len(self.result.findings)
-        stdout_moved = False  # an earlier redirect of the helper's already moved stdout
-        for redirect in redirects:
-            dest = redirect.child_by_field_name("destination")
-            if dest is None or dest.type != "process_substitution":
-                continue
-            fd = redirect_fd(hdoc, redirect) or "1"
-            sub = _Rewrite(self.cm, self.job, hdoc)
-            inner = substitution_body(dest)
-            flow = sub.flow_of(inner) if inner is not None else Flow(problem="empty")
-            if flow.inherited and flow.files and stdout_moved and not flow.problem:
-                self.finding(call.start_byte, "left unchanged: the helper's tee also copies its output to the "
-                             "stdout its earlier line sends to a log file; plain redirection would drop that copy",
-                             suggestion="rewrite it by hand so each line still reaches every file it reached")
-                return None
-            stdout_moved |= fd == "1"
-            target = self._target(call, flow, fd)
-            if target is None:
-                return None
-            raw = target[0]
-            if own:
-                unknown = [n for n in re.findall(r"\$\{?(\w+)", raw) if n in own and own[n] is None]
-                if unknown:
-                    self.result.findings[noted:] = [f for f in self.result.findings[noted:] if f.severity != "info"]
-                    self.finding(call.start_byte, f"left unchanged: the helper's log file name uses its own variable "
-                                 f"{unknown[0]}, whose value the tool cannot work out ({shorten(raw)})",
-                                 suggestion="rewrite the call by hand as 'exec >> FILE' with the file it wrote")
-                    return None
-                raw = put_constants(raw, {k: v for k, v in own.items() if v is not None})
-            path = substitute_arguments(put_constants(raw, constants), params, args)
-            if path is None:
-                # the notes about the rewrite (syslog dropped, ...) describe a rewrite not made
-                self.result.findings[noted:] = [f for f in self.result.findings[noted:] if f.severity != "info"]
-                self.finding(call.start_byte, "left unchanged: cannot work out which file the helper wrote "
-                             f"from its arguments ({' '.join(args) or 'none'})")
-                return None
-            op = ">>" if target[1] else ">"
-            lines.append(f"exec {op} {path}" if fd == "1" else f"exec 2{op} {path}")
-        return lines or None
-
-    def _drop_unused_sources(self, fns: dict[str, tuple[Document, Node]]) -> None:
-        for node, path in helpers.source_commands(self.doc):
-            text = self._helper_text(node, path)
-            if text is None:
-                continue
-            info = helpers.describe(path, text)
-            if not info.functions or not info.functions & set(fns) or info.side_effects:
-                continue
-            if info.used_by(self.doc, exclude=tuple(self.replaced)):
-                continue
-            span = self.doc.full_lines(node.start_byte, node.end_byte)
-            if span is not None and not self._inside_replaced(node):
-                self.remove_lines(span, f"source@{node.start_byte}")
 
     # -- shape 4: prefixer functions left unused -----------------------------------------------
     def _remove_unused_prefixers(self) -> None:
@@ -794,7 +753,7 @@ class _Rewrite:
         """Is this file sourced by other scripts (a helper library)? Its functions are used from
         elsewhere, so none is removed as unused: a job's helper outside ``bin/``, or one that a
         script of the job sources."""
-        rendered = self.job.rendered_path(self.doc.path)
+        rendered = self.rendered
         if rendered is None:
             return False
         if not rendered.startswith("bin/"):

@@ -134,6 +134,8 @@ class JobContext:
     files: Mapping[str, str] = field(default_factory=dict)
     options: Options = field(default_factory=Options)
     dialects: Mapping[str, str] = field(default_factory=dict)
+    #: the job's ``monit`` file: which scripts monit runs itself (their own output is discarded)
+    monit: str = ""
 
     def dialect(self, doc: Document) -> str:
         """``bash`` or ``sh``: what a codemod may write into this script. A POSIX ``sh`` script

@@ -284,6 +284,7 @@ def build_context(job: Job, options: Options, texts: dict[str, str]) -> JobConte
         helpers=find_helpers(job, sourced),
         files=texts,
         options=options,
+        monit=_read_text(job.dir / "monit") or "",
     )
 
 

@@ -56,13 +56,19 @@ def dead_statements(new: Document, names: set[str], sipid: str, others: Mapping[
         return []
     out = []
     text = new.masked.decode("utf-8", "replace")
+    comments = [(c.start_byte, c.end_byte) for c in new.find("comment")]
     for name in sorted(names):
         assigns = [s for s in _statements(new) if _only_assigns(new, s, name)]
         if not assigns:
             continue
-        word = re.compile(rf"(?<![\w-]){re.escape(name)}(?!\w)")  # '--pid' is a flag, not a read
+        # a read: $name, ${name...}, ${#name}, or the bare word as a token of its own (arithmetic,
+        # [[ ]], read, unset, a string that mentions it); not part of a path, a flag or a longer
+        # name, and not in a comment
+        word = re.compile(rf"\$\{{?[#!]?{re.escape(name)}(?!\w)|(?<![\w./$-]){re.escape(name)}(?![\w./-])")
         own = {_assigned_name(new, s, name) for s in assigns}
-        if {m.start() for m in word.finditer(text)} - own or any(word.search(t or "") for t in helper_texts):
+        mentions = {m.start() for m in re.finditer(word.pattern.encode(), new.masked)
+                    if not any(a <= m.start() < b for a, b in comments)}
+        if mentions - own or any(word.search(t or "") for t in helper_texts):
             continue
         exported = any(_exports(new, s) for s in assigns) or re.search(rf"\bexport\s+([\w ]+\s)?{re.escape(name)}\b", text)
         if exported and (any(word.search(t) for t in others.values())
@@ -73,10 +79,9 @@ def dead_statements(new: Document, names: set[str], sipid: str, others: Mapping[
 
 
 def _assigned_name(doc: Document, stmt: Node, name: str) -> int:
-    """Character offset of the name a statement assigns (matched against mentions in the text)."""
+    """Offset of the name a statement assigns (matched against the mentions of the name)."""
     node = stmt.child_by_field_name("name") if stmt.type == "variable_assignment" else _name_node(doc, stmt, name)
-    offset = node.start_byte if node is not None else -1
-    return len(doc.masked[:offset].decode("utf-8", "replace")) if offset >= 0 else -1
+    return node.start_byte if node is not None else -1
 
 
 def _statements(doc: Document) -> Iterable[Node]:

@@ -734,8 +734,12 @@ class _Pass:
                 continue
             texts = S.arg_texts(self.doc, cmd)
             timeout = self._number(texts[1]) if len(texts) > 1 else default
-            blocker = self._grace_blocker(timeout, sigkill=len(texts) < 3 or self._number(texts[2]) != 0,
-                                          said=texts[1] if len(texts) > 1 else None)
+            flag = self._number(texts[2]) if len(texts) > 2 else 1
+            blocker = self._grace_blocker(timeout, sigkill=flag != 0, said=texts[1] if len(texts) > 1 else None)
+            if flag is None:  # a flag the tool cannot read may be the 0 that keeps SIGKILL off
+                blocker = (f"this stop passes kill_and_wait a SIGKILL flag ('{texts[2]}') the tool cannot read, so "
+                           f"it may never send SIGKILL; sipid kill would send SIGTERM, wait {S.SIPID_GRACE} s, then "
+                           "SIGQUIT and SIGKILL")
             if blocker:
                 self.finding(cmd, f"left unchanged: {blocker}", suggestion=_KEEP_GRACE)
                 continue
@@ -860,6 +864,11 @@ class _Pass:
                 return ("init", name)
             return None
         if stmt.type == "declaration_command":
+            # ``local pid=$(cat F)``: the pid read of a stop function
+            parts = stmt.named_children
+            keyword = doc.masked_text(stmt.children[0]) if stmt.children else ""
+            if keyword in ("local", "declare") and len(parts) == 1 and parts[0].type == "variable_assignment":
+                return self._classify(parts[0], pidvars, kill, inits)
             return None
         rm = self._rm_key(stmt)
         if rm is not None:

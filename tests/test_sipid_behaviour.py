@@ -31,6 +31,8 @@ JOBS = [
     ("blobstore", "blobstore_ctl", "/var/vcap/sys/run/blobstore/blobstore.pid"),  # bosh-gen ctl_setup.sh
     ("archiver", "archiver_ctl", "/var/vcap/sys/run/archiver/archiver.pid"),  # job-shipped ctl_utils.sh
     ("broker", "broker_ctl", "/var/vcap/sys/run/broker/broker.pid"),        # hand-written guard and loop
+    # pid_guard in the root half, printf of $$ in the vcap half it execs: paired into one claim
+    ("two-stage-start", "two-stage-start_ctl", "/var/vcap/sys/run/two-stage-start/two-stage-start.pid"),
 ]
 
 MAIN = """#!/bin/bash
@@ -229,3 +231,50 @@ def test_start_after_a_crash_replaces_the_stale_pidfile(tmp_path: Path, migrated
             assert j.box.wait_for(lambda j=j, p=proc: j.recorded_pid() == str(p.pid)), label
         finally:
             j.stop_everything(proc)
+
+
+#: (job, script, pidfile, does the legacy start refuse a second start?) of sample jobs whose legacy
+#: start runs the process in the background and records ``$!``; migrated, they claim and exec
+BACKGROUND = [
+    ("background-start", "background-start_ctl", "/var/vcap/sys/run/background-start/background-start.pid", False),
+    ("guarded-subshell", "ctl", "/var/vcap/sys/run/guarded-subshell/guarded-subshell.pid", True),
+]
+
+
+@pytest.mark.parametrize("job,script,pidfile,refused", BACKGROUND, ids=[b[0] for b in BACKGROUND])
+def test_a_background_start_becomes_the_process_and_refuses_a_second_start(
+        tmp_path: Path, migrated: Path, job: str, script: str, pidfile: str, refused: bool) -> None:
+    """Legacy: the start returns and the pidfile names the background job. Migrated: the start
+    script execs the process (the pidfile names the start's own pid) and a second start is
+    refused while it runs; stop ends it and removes the pidfile, in both."""
+    for label, j in both(tmp_path, migrated, job, script, pidfile):
+        proc = j.start_in_background()
+        try:
+            assert j.box.wait_for(lambda j=j: j.started() and j.recorded_pid()), label
+            first = j.recorded_pid()
+            assert j.started() == [first], label
+            if label == "after":
+                assert first == str(proc.pid), "the start script did not become the process"
+            again = j.run("start")
+            if label == "before" and not refused:
+                assert j.box.wait_for(lambda j=j: len(j.started()) == 2), "the legacy start ran a second copy"
+                for pid in j.started():
+                    os.kill(int(pid), signal.SIGKILL)
+                continue
+            assert again.returncode != 0 and j.started() == [first], (label, again.stderr)
+            assert j.run("stop").returncode == 0, label
+            assert j.box.wait_for(lambda pid=int(first): not _alive(pid)), f"{label}: still running"
+            assert not j.pidfile.exists(), label
+        finally:
+            j.stop_everything(proc)
+            for pid in j.started():
+                if _alive(int(pid)):
+                    os.kill(int(pid), signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"

@@ -68,6 +68,8 @@ class Targets:
             self.finding(at.start_byte, f"left unchanged: {stream} goes to several files ({files}); plain "
                          "redirection can write only one", suggestion="pick the file operators collect")
             return None
+        if not flow.files and not flow.syslog and not flow.prefixed:
+            return None  # copies between the script's own streams (`| tee /dev/stderr`): no log plumbing
         if len(flow.inherited_fds) > 1:
             self.finding(at.start_byte, f"left unchanged: {stream} is copied to both the script's stdout and "
                          "its stderr", suggestion="rewrite it by hand")

@@ -759,7 +759,12 @@ class _Rewrite(HelperCalls, Targets):
         if not rendered.startswith("bin/"):
             return True
         target = f"/var/vcap/jobs/{self.job.name}/{rendered}"
-        return target in self.job.helpers or any(target in text for text in self.job.files.values())
+        if target in self.job.helpers:
+            return True
+        # a `source`/`.` line naming it (a bpm.yml or monit file naming it runs it instead)
+        sourced = re.compile(r"(?m)^[^#\n]*(?:\bsource|(?<![\w./-])\.)\s+[\"']?[^\s\"';]*/" + re.escape(rendered)
+                             + r"(?![\w.-])")
+        return any(sourced.search(text) for key, text in self.job.files.items() if key != self.doc.path)
 
     def _still_called(self, name: str, fn: Node) -> bool:
         return mentioned_outside(self.doc, name, fn, self.replaced)

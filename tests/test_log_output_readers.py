@@ -180,3 +180,29 @@ def test_errand_stdout_still_reaches_the_operator_and_the_file(tmp_path: Path) -
     assert proc.stdout.splitlines() == ["smoke ok", "oops"]
     assert box.log_files("j") == {"run.log": "smoke ok\noops\n"}
     assert "logger" not in box.started()
+
+
+@pytest.mark.parametrize("script,source", [("bin/run", "run"), ("bin/web_ctl", "web_ctl.erb")])
+def test_a_message_shown_on_both_streams_is_not_log_plumbing(script: str, source: str) -> None:
+    """`echo "... STARTING ..." | tee /dev/stderr` (a real ctl helper's banner) has no syslog, no
+    prefixer and no file: nothing to migrate, so nothing to say either."""
+    before = 'echo "------------ STARTING $(basename "$0") at $(date) --------------" | tee /dev/stderr\n'
+    outcome = assert_unchanged(CM, before, script=script, source=source)
+    assert not outcome.findings
+
+
+def test_a_script_another_file_only_names_still_loses_its_unused_prefixer() -> None:
+    """bpm.yml names bin/server as its executable: that runs the script, it does not source it,
+    so the prefixer left unused goes (it stayed, as if the script were a helper library)."""
+    outcome = run_codemods(
+        [CM], f"stamp() {{\n  {PREFIX}\n}}\nexec > >(stamp)\nexec /bin/server\n", script="bin/server", source="server",
+        templates={"bpm.yml.erb": "config/bpm.yml"},
+        files={"templates/bpm.yml.erb": "processes:\n- name: j\n  executable: /var/vcap/jobs/job/bin/server\n"})
+    assert outcome.text == "exec /bin/server\n", outcome.text
+
+
+def test_a_script_another_script_sources_keeps_its_functions() -> None:
+    outcome = run_codemods(
+        [CM], f"stamp() {{\n  {PREFIX}\n}}\nexec > >(stamp)\n", script="bin/lib.sh", source="lib.sh",
+        templates={"ctl": "bin/ctl"}, files={"templates/ctl": "source /var/vcap/jobs/job/bin/lib.sh\nstamp\n"})
+    assert "stamp() {" in outcome.text

@@ -39,17 +39,24 @@ def _explain(ctx: click.Context, _param, value: str | None) -> None:
     if cls is None:
         click.echo(f"error: unknown codemod '{value}' (see --list-codemods)", err=True)
         ctx.exit(EXIT_USAGE)
-    click.echo(cls.explain())
+    from migrator.explain import explain_text
+
+    click.echo(explain_text(cls), nl=False)
     ctx.exit(EXIT_OK)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings={"help_option_names": ["-h", "--help"]},
+               epilog="Many release repos at once (one branch, commit and PR text each): "
+                      "exemplar-migrate bulk REPOS... (see exemplar-migrate bulk --help).")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--dry-run", "--diff", "dry_run", is_flag=True, help="Print unified diffs; write nothing.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when anything would change.")
 @click.option("--select", multiple=True, metavar="IDS", help="Only these codemods (comma separated).")
 @click.option("--ignore", multiple=True, metavar="IDS", help="Skip these codemods (comma separated).")
-@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output-format", type=click.Choice(["text", "json", "sarif", "markdown"]), default="text",
+              show_default=True, help="text: diffs and findings; json; sarif (code scanning); markdown (PR text).")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour diffs and findings (auto: on a terminal, unless NO_COLOR is set).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here instead of stdout.")
 @click.option("-j", "--jobs", "workers", type=click.IntRange(min=0), default=0,
               help="Plan this many jobs in parallel (default 0: one process per core on large runs).")
@@ -62,7 +69,7 @@ def _explain(ctx: click.Context, _param, value: str | None) -> None:
 @click.option("--explain", metavar="ID", expose_value=False, is_eager=True, callback=_explain,
               help="Show what a codemod does and why.")
 @click.version_option(package_name="exemplar-migrate")
-def migrate(paths, dry_run, check, select, ignore, output_format, output, workers, sipid_path, allow_dirty,
+def migrate(paths, dry_run, check, select, ignore, output_format, color, output, workers, sipid_path, allow_dirty,
             quiet, verbose) -> None:
     """Migrate BOSH job scripts in PATHS (a release, its jobs/, a job, or script files)."""
     from migrator.faults import internal_error
@@ -70,7 +77,7 @@ def migrate(paths, dry_run, check, select, ignore, output_format, output, worker
 
     try:
         code = _migrate(paths, dry_run, check, _split_ids(select), _split_ids(ignore), output_format, output,
-                        workers, sipid_path, allow_dirty, quiet, verbose)
+                        workers, sipid_path, allow_dirty, quiet, verbose, color=color)
     except Interrupted as exc:
         click.echo(f"interrupted ({exc.name}) while planning: nothing was written", err=True)
         code = exc.exit_code
@@ -81,18 +88,22 @@ def migrate(paths, dry_run, check, select, ignore, output_format, output, worker
 
 
 def _migrate(paths, dry_run, check, select, ignore, output_format, output, workers, sipid_path, allow_dirty,
-             quiet, verbose) -> int:
+             quiet, verbose, color: str = "auto") -> int:
     import codemods
+    from migrator import colour
     from migrator.codemod import Options
     from migrator.config import ConfigError, load_config
     from migrator.discovery import DiscoveryError, discover
     from migrator.engine import Pipeline
     from migrator.faults import crash_line, failure_lines, output_problem, stop_lines
     from migrator.interrupts import deferred
-    from migrator.report import as_json, diffs, format_finding, summary_line
+    from migrator.report import as_json, format_finding, summary_line
     from migrator.runner import DirtyTree, apply_jobs, check_clean, clean_stale, run_jobs
 
-    err = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    paint_out = output is None and colour.enabled(color, sys.stdout)  # a report file is never coloured
+    paint_err = colour.enabled(color, sys.stderr)
+    err = lambda msg: click.echo(msg, err=True, color=paint_err or None)  # noqa: E731
+    shown = lambda f: colour.finding(format_finding(f)) if paint_err else format_finding(f)  # noqa: E731
     if not paths:
         err("error: give at least one path (a release, its jobs/ folder, a job, or a script)")
         return EXIT_USAGE
@@ -144,7 +155,7 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
         """Print or save the report; why it could not be saved, or None."""
         if output is None:
             if text:
-                click.echo(text, nl=False)
+                click.echo(text, nl=False, color=paint_out or None)
             return None
         try:
             output.write_text(text, encoding="utf-8")
@@ -155,7 +166,7 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
     mode = "check" if check else "dry-run" if dry_run else "apply"
     report_after = output_format == "json" and apply and bool(result.changes)  # it says which jobs were written
     if not report_after:
-        problem = emit(as_json(result, mode) if output_format == "json" else diffs(result) if dry_run else "")
+        problem = emit(_report(output_format, result, mode, dry_run, chosen, paint_out))
         if problem:
             err(f"error: -o {output}: cannot write the report: {problem}; nothing was changed")
             return EXIT_USAGE
@@ -173,14 +184,14 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
                         err(f"note: {o.job}: {note}")
             for f in result.findings:
                 if f.severity != "info" or verbose:
-                    err(format_finding(f))
+                    err(shown(f))
             if check:
                 for c in result.changes:
                     err(f"would change {c.rel}")
         elif quiet:
             for f in result.findings:
                 if f.severity == "error":
-                    err(format_finding(f))
+                    err(shown(f))
         for line in failure_lines(applied):
             err(line)
         crashed = crash_line(result)
@@ -201,6 +212,27 @@ def _migrate(paths, dry_run, check, select, ignore, output_format, output, worke
     if (not apply and result.changes) or needs_human or (applied is not None and applied.failed):
         return EXIT_ATTENTION
     return EXIT_OK
+
+
+def _report(output_format: str, result, mode: str, dry_run: bool, chosen: list, paint: bool) -> str:
+    """What goes to stdout (or ``-o FILE``) before anything is applied."""
+    from migrator.report import as_json, diffs
+
+    if output_format == "json":
+        return as_json(result, mode)
+    if output_format == "sarif":
+        from migrator.report_sarif import as_sarif
+
+        return as_sarif(result, [type(c) for c in chosen])
+    if output_format == "markdown":
+        from migrator.report_markdown import as_markdown
+
+        return as_markdown(result, [type(c) for c in chosen])
+    if not dry_run:
+        return ""
+    from migrator import colour
+
+    return colour.diff(diffs(result)) if paint else diffs(result)
 
 
 #: below this many jobs, starting worker processes costs more than it saves

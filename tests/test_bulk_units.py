@@ -81,7 +81,8 @@ def test_pr_text_has_title_summary_findings_and_requirements() -> None:
     assert lines[0] == "# Migrate job scripts with exemplar-migrate (one, two)"
     assert "| `one` | web | 1 | 0 |" in text and "| `two` | db | 1 | 1 |" in text and "| `two` | web | 1 | 0 |" in text
     needs = text.split("## Needs a human", 1)[1].split("##", 1)[0]
-    assert "`jobs/db/templates/db_ctl.erb:7` (two, review): timeout \\| changes *Suggestion:* check it" in needs
+    # no "\\|" escapes outside table cells: GitHub shows them literally in a list item's code span
+    assert "`jobs/db/templates/db_ctl.erb:7` (two, review): timeout | changes *Suggestion:* check it" in needs
     assert "`jobs/db/templates/other.erb` (engine, error)" in needs
     assert "just so you know" not in needs and "just so you know" in text  # info goes to the notes
     adds = text.split("## What the release must add", 1)[1]

@@ -48,6 +48,8 @@ class Migration:
     branch: str = ""
     added_packages: Sequence[AddedPackage] = ()  # packages this change adds to the release
     shipped_packages: Sequence[str] = ()  # required packages the release already had
+    made_by: str = "bulk mode"  # how the change was made, for the first sentence ("" for the plain command)
+    kept_commits: Sequence[tuple[str, str, str]] = ()  # (sha, author, subject) on the branch, not ours, oldest first
 
     def unshipped(self) -> list[str]:
         added = {p.name for p in self.added_packages}
@@ -94,14 +96,22 @@ def _summary_rows(m: Migration) -> list[tuple[str, str, int, int]]:
         for cid in (i for i in change.codemods if i in known):
             rows.setdefault((cid, m.job_of(change.rel)), [0, 0])[0] += 1
     for f in m.needs_human():
-        rows.setdefault((f.codemod, m.job_of(f.path)), [0, 0])[1] += 1
+        if f.codemod in known:  # the engine's own findings are not a codemod's row
+            rows.setdefault((f.codemod, m.job_of(f.path)), [0, 0])[1] += 1
     order = {c.id: i for i, c in enumerate(m.codemods)}
     keys = sorted(rows, key=lambda k: (order.get(k[0], len(order)), k[0], k[1]))
     return [(k[0], k[1], rows[k][0], rows[k][1]) for k in keys]
 
 
+def _cell(text: str) -> str:
+    """Text for a table cell: a ``|`` would end the cell."""
+    return text.replace("|", "\\|")
+
+
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text for a list item: one line. No ``\\|`` escapes: they are only needed in table cells, and
+    inside a code span GitHub would show the backslash."""
+    return text.replace("\n", " ")
 
 
 def _added_note(package: AddedPackage) -> str:
@@ -123,7 +133,7 @@ def body(m: Migration) -> str:
     """The PR description (Markdown)."""
     summaries = {c.id: c.summary for c in m.codemods}
     out: list[str] = [
-        f"This change was made by `exemplar-migrate` {__version__} in bulk mode"
+        f"This change was made by `exemplar-migrate` {__version__}" + (f" in {m.made_by}" if m.made_by else "")
         + (f" on top of `{m.base}`" if m.base else "") + ". Every rewrite is attributed to a codemod below; "
         "anything it could not do safely is listed under *Needs a human*.",
         "",
@@ -133,7 +143,7 @@ def body(m: Migration) -> str:
         "|---|---|---:|---:|",
     ]
     for cid, job, scripts, findings in _summary_rows(m):
-        out.append(f"| `{cid}` | {job} | {scripts} | {findings} |")
+        out.append(f"| `{cid}` | {_cell(job)} | {scripts} | {findings} |")
     out += ["", "Codemods:", ""]
     out += [f"- `{cid}`: {_md(summaries.get(cid, ''))}" for cid in (m.applied() or summaries)]
     out += ["", "## Files", ""]
@@ -146,6 +156,16 @@ def body(m: Migration) -> str:
         why = (", ".join(ids) if ids else f"made for `{origin}`" if origin
                else "spec" if change.rel.endswith("/spec") else "supporting file")
         out.append(f"- `{change.rel}` ({action}; {why})")
+    if m.kept_commits:
+        out += ["", "## Commits on this branch not made by exemplar-migrate", "",
+                "Kept as they are; the migration is added on top of them.", ""]
+        out += [f"- `{sha[:8]}` {_md(subject)} ({_md(author)})" for sha, author, subject in m.kept_commits]
+    changes = behaviour_changes(m)
+    if changes:
+        out += ["", "## Behaviour changes operators will notice", ""]
+        for kind, groups in changes.items():
+            out.append(f"- **{kind}**")
+            out += [f"  - {_md(message)} ({', '.join(f'`{w}`' for w in wheres)})" for message, wheres in groups]
     out += ["", "## Needs a human", ""]
     human = m.needs_human()
     if human:
@@ -159,13 +179,46 @@ def body(m: Migration) -> str:
     reqs = requirements(m)
     out += ["", "## What the release must add", ""]
     out += [f"- {r}" for r in reqs] if reqs else ["Nothing."]
-    info = [f for f in m.findings if f.severity == "info"]
+    shown = {id(f) for f in _behaviour_findings(m)}
+    info = [f for f in m.findings if f.severity == "info" and id(f) not in shown]
     if info:
         out += ["", "<details><summary>Notes</summary>", ""]
         out += [f"- `{_where(f)}` ({f.codemod}): {_md(f.message)}" for f in info]
         out += ["", "</details>"]
-    out += ["", "---", "Re-running `exemplar-migrate bulk` updates this branch; commits you add to it are kept."]
+    if m.made_by == "bulk mode":
+        out += ["", "---", "Re-running `exemplar-migrate bulk` updates this branch; commits you add to it are kept."]
     return "\n".join(out) + "\n"
+
+
+#: the behaviour changes an operator notices first, and how each codemod's findings say them
+BEHAVIOUR_KINDS = (
+    ("Stop grace", "sipid-pidfiles", ("replaced by sipid kill",)),
+    ("Health-check timing", "sipid-healthcheck", ("replaced by sipid wait-until-healthy",)),
+    ("Log destinations", "log-pipelines", ("syslog", "now goes to")),
+)
+
+
+def _kind(f: Finding) -> str | None:
+    for kind, codemod, words in BEHAVIOUR_KINDS:
+        if f.codemod == codemod and any(w in f.message for w in words):
+            return kind
+    return None
+
+
+def _behaviour_findings(m: Migration) -> list[Finding]:
+    return [f for f in m.findings if f.severity in ("info", "review") and _kind(f)]
+
+
+def behaviour_changes(m: Migration) -> dict[str, list[tuple[str, list[str]]]]:
+    """Per kind (in ``BEHAVIOUR_KINDS`` order): each distinct message with the places it applies to.
+
+    These stay in the visible part of the PR text: a reviewer must see that a stop now waits 20 s or
+    that logs no longer reach syslog without opening the collapsed notes."""
+    grouped: dict[str, dict[str, list[str]]] = {}
+    for f in _behaviour_findings(m):
+        grouped.setdefault(_kind(f) or "", {}).setdefault(f.message, []).append(_where(f))
+    order = [kind for kind, _, _ in BEHAVIOUR_KINDS]
+    return {kind: list(grouped[kind].items()) for kind in order if kind in grouped}
 
 
 def pr_markdown(m: Migration) -> str:

@@ -338,3 +338,65 @@ def drop_unused_sources(cm: Codemod, job: JobContext, doc: Document, replaced: l
                 f"removed 'source {path}': the release does not carry it, so this relies on what the common "
                 f"{base} is known to define", "info",
                 "check that the script uses nothing else from it"))
+
+
+# -- where a variable is set -----------------------------------------------------------------------
+def _arm_of(node: Node) -> Node | None:
+    current = node.parent
+    while current is not None and current.type not in ("case_item", "function_definition"):
+        current = current.parent
+    return current
+
+
+def _function_name(doc: Document, fn: Node) -> str:
+    name = fn.child_by_field_name("name")
+    return doc.masked_text(name) if name is not None else ""
+
+
+def _arms_reaching(doc: Document, node: Node) -> set[int] | None:
+    """The case arms from which ``node`` runs (through one level of function call), or None when
+    it runs outside any arm (on every path)."""
+    holder = _arm_of(node)
+    if holder is None:
+        return None
+    if holder.type == "case_item":
+        return {holder.id}
+    arms: set[int] = set()
+    for call in doc.commands(_function_name(doc, holder)):
+        outer = _arm_of(call)
+        if outer is None or outer.type != "case_item":
+            return None
+        arms.add(outer.id)
+    return arms
+
+
+def only_set_elsewhere(doc: Document, node: Node, name: str, helper_texts: Iterable[str | None]) -> list[str]:
+    """The functions that alone set ``name`` when none of them runs on the way to ``node`` (a
+    stop reading ``$PID_FILE`` that only the start's set-up function assigns), else ``[]``."""
+    assigned = [a for a in doc.find("variable_assignment")
+                if (n := a.child_by_field_name("name")) is not None and doc.masked_text(n) == name]
+    if not assigned or any(t is None or re.search(rf"\b{re.escape(name)}=", t) for t in helper_texts):
+        return []
+    functions = []
+    for a in assigned:
+        holder = _arm_of(a)
+        while holder is not None and holder.type == "case_item":
+            holder = _arm_of(holder)
+        if holder is None:
+            return []  # set outside any function: on the way (the case arms are checked by the gate)
+        functions.append(holder)
+    reach = _arms_reaching(doc, node)
+    if reach is None:
+        return []
+    for fn in functions:
+        if inside(node, fn):
+            return []
+        for call in doc.commands(_function_name(doc, fn)):
+            arm = _arm_of(call)
+            if arm is None or arm.type != "case_item" or arm.id in reach:
+                return []
+    return sorted({_function_name(doc, fn) for fn in functions})
+
+
+def inside(node: Node, outer: Node) -> bool:
+    return outer.start_byte <= node.start_byte and node.end_byte <= outer.end_byte

@@ -999,6 +999,13 @@ class _Pass:
                       messages: list[str] = ()) -> str | None:
         """Put the guarded sipid kill in place of a stop run; messages the run printed stay first."""
         outer_first, outer_last = (wrapper, wrapper) if wrapper is not None else (first, last)
+        unset = self._pidfile_never_set(first, pidfile)
+        if unset:
+            name, functions = unset
+            self.finding(first, f"left unchanged: {name} is set only in {', '.join(functions)}, which the stop does "
+                         "not run, so this stop has no pidfile to read (as it is, it fails)",
+                         suggestion=f"set {name} where the stop sees it (at the top of the script), then re-run")
+            return None
         span = self.doc.full_lines(outer_first.start_byte, outer_last.end_byte)
         if span is None:
             self.finding(first, "left unchanged: the stop logic shares its lines with other code")
@@ -1023,6 +1030,16 @@ class _Pass:
         fix = f"kill@{outer_first.start_byte}"
         self.edit(span[0], span[1], text, fix)
         return fix
+
+    def _pidfile_never_set(self, stop: Node, pidfile: str) -> tuple[str, list[str]] | None:
+        """The pidfile's variable and the functions that alone set it, when none of them runs on
+        the way to this stop (the stop then never had a pidfile; a rewrite would fail differently)."""
+        m = re.match(r'"?\$\{?(\w+)', pidfile)
+        if m is None:
+            return None
+        texts = [S.helper_text(self.job, self.doc, node, path) for node, path in helpers.source_commands(self.doc)]
+        functions = S.only_set_elsewhere(self.doc, stop, m.group(1), texts)
+        return (m.group(1), functions) if functions else None
 
     def _assigned(self, run: list[Node]) -> set[str]:
         names = set()
@@ -1112,11 +1129,21 @@ class _Pass:
             if self.skip(cmd) or self.taken(cmd) or self.doc.line_of(cmd.start_byte) in noted:
                 continue
             target = next((a for a in S.args_of(self.doc, cmd) if self.pid_source(a)), None)
-            if target is not None and self._kill(cmd, {}) != ("PROBE", self.pid_source(target)):
-                self.finding(cmd, f"left unchanged: the kill of the pid in {self.pid_source(target)} is in a "
-                             "shape the tool does not rewrite safely",
-                             suggestion="replace the stop logic by hand with: if [ -f \"$PIDFILE\" ]; then "
-                                        "sipid kill --pid-file \"$PIDFILE\" --show-stacks; fi")
+            if target is None or self._kill(cmd, {}) == ("PROBE", self.pid_source(target)):
+                continue
+            signal = _signal_name(S.arg_texts(self.doc, cmd))
+            if signal is not None:
+                self.finding(cmd, f"left unchanged: this kill sends SIG{signal} to the pid in "
+                             f"{self.pid_source(target)}, which sipid kill never sends (it sends SIGTERM, waits "
+                             f"{S.SIPID_GRACE} s, then SIGQUIT and SIGKILL)",
+                             suggestion="if the process also stops cleanly on SIGTERM, replace the stop by hand with: "
+                                        "if [ -s \"$PIDFILE\" ]; then sipid kill --pid-file \"$PIDFILE\" "
+                                        "--show-stacks; fi; rm -f \"$PIDFILE\"")
+                continue
+            self.finding(cmd, f"left unchanged: the kill of the pid in {self.pid_source(target)} is in a "
+                         "shape the tool does not rewrite safely",
+                         suggestion="replace the stop logic by hand with: if [ -f \"$PIDFILE\" ]; then "
+                                    "sipid kill --pid-file \"$PIDFILE\" --show-stacks; fi")
         for loop in self.doc.find("for_statement"):
             keys = [k for v in loop.children_by_field_name("value") if (k := self.pid_source(v))]
             if keys and not self.skip(loop):
@@ -1172,6 +1199,15 @@ def _backgrounds_between(first: Node, last: Node) -> bool:
     parent = first.parent
     return parent is not None and any(c.type == "&" and first.end_byte <= c.start_byte < last.start_byte
                                       for c in parent.children)
+
+
+def _signal_name(args: list[str]) -> str | None:
+    """The signal a kill sends when it is one sipid does not send (``-INT``, ``-s HUP``, ``-2``)."""
+    sig = args[1] if args[:1] == ["-s"] and len(args) > 1 else args[0][1:] if args and args[0].startswith("-") else ""
+    if not sig or sig in SIGNALS:
+        return None
+    names = {"1": "HUP", "2": "INT", "10": "USR1", "12": "USR2"}
+    return names.get(sig, sig.removeprefix("SIG")) if re.fullmatch(r"\w+", sig) else None
 
 
 def _is_guard_list(doc: Document, stmt: Node, cmd: Node) -> bool:

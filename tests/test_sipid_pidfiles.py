@@ -373,6 +373,12 @@ def test_kill_of_another_signal_is_not_a_stop() -> None:
     assert_unchanged(CM, "kill -HUP $(cat $PIDFILE)\n")
 
 
+def test_a_stop_by_sigint_names_the_signal_sipid_cannot_send() -> None:
+    outcome = assert_unchanged(CM, "case $1 in\n  stop)\n    kill -INT $(cat $PIDFILE)\n    ;;\nesac\n")
+    assert any("sends SIGINT to the pid in $PIDFILE, which sipid kill never sends" in m
+               for m in outcome.messages("review"))
+
+
 # -- helpers ---------------------------------------------------------------------------------------
 def test_utils_sh_with_output_side_effect_is_kept_with_a_note() -> None:
     outcome = assert_codemod(
@@ -591,3 +597,42 @@ def test_removing_a_helper_judged_by_its_known_contents_says_so() -> None:
 def test_a_kill_0_loop_without_a_pidfile_is_left_with_a_finding() -> None:
     outcome = assert_unchanged(CM, "PID=$(pgrep -f worker)\nwhile kill -0 $PID; do sleep 1; done\n")
     assert any("waits on a pid not read from a pidfile" in m for m in outcome.messages("info"))
+
+
+def test_a_stop_whose_pidfile_variable_only_the_start_sets_is_left() -> None:
+    # mesos-style: setup_env() sets PID_FILE and only start calls it; the stop never had a pidfile
+    outcome = assert_unchanged(CM, """\
+        set -u
+        setup_env() {
+          PID_FILE=/var/vcap/sys/run/w/w.pid
+        }
+        stop_w() {
+          kill `cat $PID_FILE`
+        }
+        case $1 in
+          start)
+            setup_env
+            exec /bin/w
+            ;;
+          stop)
+            stop_w
+            ;;
+        esac
+        """)
+    assert any("PID_FILE is set only in setup_env, which the stop does not run" in m
+               for m in outcome.messages("review"))
+
+
+def test_a_stop_that_runs_the_function_setting_the_pidfile_is_rewritten() -> None:
+    outcome = run_codemods([CM], """\
+        setup_env() {
+          PID_FILE=/var/vcap/sys/run/w/w.pid
+        }
+        case $1 in
+          stop)
+            setup_env
+            kill `cat $PID_FILE`
+            ;;
+        esac
+        """)
+    assert f"{SIPID} kill" in outcome.text

@@ -33,6 +33,8 @@ from migrator.shell import errexit_on_at, redirect_fd, redirect_operator
 MAX_GRACE = 30
 _KEEP_GRACE = ("keep this stop as it is, or, if the grace was not chosen on purpose, shorten it to at most "
                f"{MAX_GRACE} s with SIGKILL at the end and re-run")
+_KEEP_SIGNAL = ("keep this stop as it is; if the process stops just as cleanly on SIGTERM, replace it by hand with: "
+                "if [ -s \"$PIDFILE\" ]; then sipid kill --pid-file \"$PIDFILE\" --show-stacks; fi; rm -f \"$PIDFILE\"")
 
 SIGNALS = {
     "": "TERM", "15": "TERM", "TERM": "TERM", "SIGTERM": "TERM",
@@ -833,7 +835,9 @@ class _Pass:
             return len(run)
         blocker = self._inline_grace_blocker(kill)
         if blocker:
-            self.finding(run[0], f"left unchanged: {blocker}", suggestion=_KEEP_GRACE)
+            graceful = "QUIT" in kill.signals and "TERM" not in kill.signals
+            self.finding(run[0], f"left unchanged: {blocker}",
+                         suggestion=_KEEP_SIGNAL if graceful else _KEEP_GRACE)
             return len(run)
         pidfile = self._pidfile_text(run, key)
         wrapper = self._wrapping_test(run)
@@ -1073,6 +1077,9 @@ class _Pass:
         elif kill.unbounded:
             notes.append(f"the old stop waited for the process without limit; sipid gives up after "
                          f"{S.SIPID_GRACE} s and sends SIGQUIT and SIGKILL")
+        elif not kill.loops and "KILL" in kill.signals:
+            notes.append(f"the old stop sent SIGTERM and SIGKILL without waiting in between; sipid waits up to "
+                         f"{S.SIPID_GRACE} s after SIGTERM for the process to exit, then sends SIGQUIT and SIGKILL")
         elif not kill.loops:
             notes.append(f"the old stop sent SIGTERM and returned at once; stop now waits up to "
                          f"{S.SIPID_GRACE} s for the process to exit, then sends SIGQUIT and SIGKILL")
@@ -1115,6 +1122,12 @@ class _Pass:
         return None
 
     def _inline_grace_blocker(self, kill: Kill) -> str | None:
+        if "QUIT" in kill.signals and "TERM" not in kill.signals:
+            # the author's stop signal: a graceful shutdown for unicorn, nginx, ... (where SIGTERM,
+            # which sipid sends first, is the quick one that drops requests in flight)
+            return (f"this stop asks the process to stop with SIGQUIT, not SIGTERM; sipid kill would send SIGTERM, "
+                    f"wait {S.SIPID_GRACE} s, then SIGQUIT and SIGKILL (for unicorn and nginx, SIGTERM is the quick "
+                    "shutdown that drops requests in flight)")
         if kill.signals == {"KILL"} or not kill.loops:
             return None  # SIGKILL only, or SIGTERM without waiting: no grace was chosen
         if kill.unbounded:

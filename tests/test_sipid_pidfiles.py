@@ -636,3 +636,18 @@ def test_a_stop_that_runs_the_function_setting_the_pidfile_is_rewritten() -> Non
         esac
         """)
     assert f"{SIPID} kill" in outcome.text
+
+
+def test_a_stop_by_sigquit_is_the_authors_graceful_stop() -> None:
+    # unicorn: QUIT is the graceful shutdown, TERM (what sipid sends first) the quick one
+    outcome = assert_unchanged(CM, "case $1 in\n  stop)\n    kill -QUIT `cat $PIDFILE`\n    ;;\nesac\n")
+    assert any("stop with SIGQUIT, not SIGTERM" in m for m in outcome.messages("review"))
+    assert not any("sent SIGTERM" in m for m in outcome.messages())
+
+
+def test_term_then_kill_without_a_wait_is_said_as_it_was() -> None:
+    outcome = run_codemods([CM], "PID=$(cat $PIDFILE)\nkill $PID\nkill -9 $PID\nrm -f $PIDFILE\n")
+    assert f"{SIPID} kill" in outcome.text
+    notes = [m for m in outcome.messages("review") if "replaced by sipid kill" in m]
+    assert notes and "SIGTERM and SIGKILL without waiting in between" in notes[0]
+    assert "returned at once" not in notes[0]

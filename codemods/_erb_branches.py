@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from codemods._erb_blocks import Group
+from codemods._erb_lines import alone_on_its_lines, tag_lines
 from migrator.document import Document
 
 #: nodes whose named children are a list of statements
@@ -35,10 +36,9 @@ def statement_branches(doc: Document, group: Group) -> Branches | None:
         return None
     lines = []
     for tag in group.tags:
-        ls, le = doc.line_start(tag.start), doc.line_end(tag.start)
-        if doc.masked[ls:le].strip() or len(doc.tags_in(ls, le)) != 1:
+        if not alone_on_its_lines(doc, tag):
             return None
-        lines.append((ls, le))
+        lines.append(tag_lines(doc, tag))
     ranges = [(lines[i][1], lines[i + 1][0]) for i in range(len(lines) - 1)]
     if any(not doc.masked[lo:hi].strip() for lo, hi in ranges):
         return None

@@ -19,6 +19,7 @@ from tree_sitter import Node
 from codemods import _erb_ruby as ruby
 from codemods._erb_blocks import Group
 from codemods._erb_context import Place, place_of
+from codemods._erb_lines import alone_on_its_lines, tag_lines
 from migrator.document import Document, bash_parser
 from migrator.erb import ErbTag
 
@@ -87,8 +88,7 @@ def _own_line(doc: Document, original_masked: bytes, group: Group,
               properties: Mapping[str, object]) -> FlagShape | None:
     """``-%>`` tags alone on lines of a backslash-continued command, flags on the lines between."""
     for tag in group.tags:
-        ls, le = doc.line_start(tag.start), doc.line_end(tag.start)
-        if not tag.trims_newline or original_masked[ls:le].strip() or len(doc.tags_in(ls, le)) != 1:
+        if not tag.trims_newline or not alone_on_its_lines(doc, tag, original_masked):
             return None
     first_line = doc.line_start(group.start)
     if first_line == 0:
@@ -96,7 +96,7 @@ def _own_line(doc: Document, original_masked: bytes, group: Group,
     prev_start = doc.line_start(first_line - 1)
     if not doc.masked[prev_start:first_line].rstrip().endswith(b"\\"):
         return None
-    last_end = doc.line_end(group.end.start)  # type: ignore[union-attr]
+    last_end = tag_lines(doc, group.end)[1]  # type: ignore[arg-type]
     following = doc.source[last_end:doc.line_end(last_end)] if last_end < len(doc.source) else b""
     if not following.strip():
         return None

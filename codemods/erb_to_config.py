@@ -15,6 +15,7 @@ from codemods._erb_branches import Branches, statement_branches
 from codemods._erb_context import Place, place_of
 from codemods._erb_flags import FlagShape, flag_shape, inner_tags
 from codemods._erb_heredoc import heredoc_files
+from codemods._erb_lines import alone_on_its_lines, tag_lines
 from codemods._erb_regions import assignment_runs, is_assignment
 from migrator.codemod import (
     Codemod,
@@ -357,8 +358,8 @@ class _Move:
             if any(name in ruby.identifiers(t.code) for t in left):
                 continue
             self.plan.consumed.add(tag.start)
-            ls, le = self.doc.line_start(tag.start), self.doc.line_end(tag.start)
-            if not self.doc.masked[ls:le].strip() and len(self.doc.tags_in(ls, le)) == 1:
+            ls, le = tag_lines(self.doc, tag)
+            if alone_on_its_lines(self.doc, tag):
                 self.plan.edits.append(Edit(ls, le, "", self.cm.id))
             else:
                 self.plan.edits.append(Edit(tag.start, tag.end, "", self.cm.id))
@@ -696,7 +697,7 @@ class _Move:
         return base
 
     def _emits_lines(self, tag: ErbTag) -> bool:
-        ls, le = self.doc.line_start(tag.start), self.doc.line_end(tag.start)
+        ls, le = tag_lines(self.doc, tag)
         return self.doc.masked[ls:le].strip() == self.doc.masked[tag.start:tag.end].strip()
 
     def _reference(self, tag: ErbTag, place: Place, name: str, split: bool) -> Edit:
@@ -812,11 +813,15 @@ def _continued(doc: Document) -> Document:
     for tag in doc.tags:
         if tag.kind == "output" or not tag.trims_newline:
             continue
-        ls, le = doc.line_start(tag.start), doc.line_end(tag.start)
+        ls, le = tag_lines(doc, tag)
         if ls == 0 or le > len(masked) or masked[le - 1:le] != b"\n" or bytes(masked[ls:le]).strip():
             continue
+        newlines = [i for i in range(ls, le) if masked[i] == 0x0A]  # every line of a multi-line tag
+        if any(masked[i - 1] == 0x0A for i in newlines):
+            continue  # an empty line inside the tag: no byte to put the continuation on
         if bytes(masked[doc.line_start(ls - 1):ls]).rstrip().endswith(b"\\"):
-            masked[le - 2] = ord("\\")
+            for nl in newlines:
+                masked[nl - 1] = ord("\\")
             changed = True
     if not changed:
         return doc

@@ -371,11 +371,14 @@ def _arms_reaching(doc: Document, node: Node) -> set[int] | None:
 
 
 def only_set_elsewhere(doc: Document, node: Node, name: str, helper_texts: Iterable[str | None]) -> list[str]:
-    """The functions that alone set ``name`` when none of them runs on the way to ``node`` (a
-    stop reading ``$PID_FILE`` that only the start's set-up function assigns), else ``[]``."""
+    """The functions that alone set ``name`` in the script when none of them runs on the way to
+    ``node`` (a stop reading ``$PID_FILE`` that only the start's set-up function assigns), else
+    ``[]``."""
     assigned = [a for a in doc.find("variable_assignment")
                 if (n := a.child_by_field_name("name")) is not None and doc.masked_text(n) == name]
-    if not assigned or any(t is None or re.search(rf"\b{re.escape(name)}=", t) for t in helper_texts):
+    # a sourced file the tool cannot read counts as not setting it: the stop is then left alone,
+    # the safe side (and the answer does not change once another codemod adds an env file)
+    if not assigned or any(t is not None and re.search(rf"\b{re.escape(name)}=", t) for t in helper_texts):
         return []
     functions = []
     for a in assigned:

@@ -651,3 +651,31 @@ def test_term_then_kill_without_a_wait_is_said_as_it_was() -> None:
     notes = [m for m in outcome.messages("review") if "replaced by sipid kill" in m]
     assert notes and "SIGTERM and SIGKILL without waiting in between" in notes[0]
     assert "returned at once" not in notes[0]
+
+
+def test_an_env_file_another_codemod_adds_does_not_change_that_answer() -> None:
+    # erb-to-config adds 'source .../config/job_ctl.env' (a file the tool cannot read yet): the
+    # second pass must decide as the first did, or the engine refuses the rewrite as not idempotent
+    from codemods import REGISTRY
+
+    outcome = run_codemods([c() for c in REGISTRY], """\
+        #!/bin/bash
+        setup_env() {
+          PID_FILE=/var/vcap/sys/run/w/w.pid
+        }
+        start_w() {
+          exec chpst -u vcap:vcap /var/vcap/packages/w/bin/w --port <%= p("w.port") %> &
+          echo $! > $PID_FILE
+        }
+        case $1 in
+          start)
+            setup_env
+            start_w
+            ;;
+          stop)
+            kill `cat $PID_FILE`
+            ;;
+        esac
+        """, properties={"w.port": {"default": 80}})
+    assert not [f for f in outcome.findings if f.codemod == "engine"], outcome.findings
+    assert f'{SIPID} claim --pid "$$"' in outcome.text and "kill `cat $PID_FILE`" in outcome.text

@@ -58,16 +58,21 @@ GUARD_COMMANDS = {"[", "[[", "test", "kill", "cat", "head", "echo", "printf", "e
 class SipidPidfiles(Codemod):
     """Replace hand-written pidfile claiming and process killing with sipid.
 
-    What it does: on the start side, ``pid_guard $PIDFILE name`` and ``echo $$ > $PIDFILE`` (any
-    quoting or variable name, or a literal path), and hand-written guards (``if [ -f $PIDFILE ] &&
+    What it does: on the start side, ``pid_guard $PIDFILE name`` and a pid write (``echo $$ >
+    $PIDFILE`` in any spelling: ``"${$}"``, ``printf '%d' $$``, a variable set to ``$$`` just before;
+    any quoting, variable name or literal path), and hand-written guards (``if [ -f $PIDFILE ] &&
     kill -0 $(cat $PIDFILE); then ... exit 1; fi``) become one ``sipid claim --pid "$$" --pid-file
-    "$PIDFILE"`` where the pid was written (after the run folder is made, before ``exec``). On the
-    stop side, ``kill_and_wait $PIDFILE``, ``kill [-9|-TERM] $(cat $PIDFILE)`` (backticks,
-    ``$(<file)``, a pid read into a variable), TERM-poll-KILL loops and a following ``rm -f
-    $PIDFILE`` become ``if [ -f "$PIDFILE" ]; then sipid kill --pid-file "$PIDFILE"
-    --show-stacks; fi``. The job's spec gains the ``sipid`` package; a helper ``source`` line goes
-    when nothing of the helper is used any more, and a helper the job ships as its own template
-    goes with its spec entry when no script sources it.
+    "$PIDFILE"`` where the pid was written (after the run folder is made, before ``exec``). A
+    two-stage start is one claim too: the guard of ``x_ctl`` goes when the ``x_as_vcap`` it execs
+    claims the same pidfile. ``cmd & echo $! > $PIDFILE`` at the very end of a control script's
+    start becomes the guide's start: claim ``$$``, then ``exec cmd``. On the stop side,
+    ``kill_and_wait $PIDFILE``, ``kill [-9|-TERM] $(cat $PIDFILE)`` (backticks, ``$(<file)``, a pid
+    read into a variable), TERM-poll-KILL loops and a following ``rm -f $PIDFILE`` become ``if [ -s
+    "$PIDFILE" ]; then sipid kill --pid-file "$PIDFILE" --show-stacks; fi; rm -f "$PIDFILE"``.
+    Assignments only the replaced lines read (``timeout=10``, ``local pid``, ``PIDNUM=$$``) go. The
+    job's spec gains the ``sipid`` package; a helper ``source`` line goes when nothing of the helper
+    is used any more, and a helper the job ships as its own template goes with its spec entry when
+    no script sources it.
 
     Why it is bad: hand-written pid handling races (check-then-write without a lock), leaves stale
     pidfiles, waits forever or kills without giving the process a chance to stop, and each release
@@ -75,13 +80,16 @@ class SipidPidfiles(Codemod):
 
     Fix safety: the rewrite keeps what start and stop do for the operator: start still refuses
     while the process runs (with ``|| exit 1`` unless ``set -e`` is on), stop still succeeds when
-    nothing runs (the ``[ -f ]`` guard: sipid fails on a missing pidfile). Differences are
-    reported: the wait before SIGKILL becomes sipid's fixed 20 s, a SIGQUIT now comes 100 ms
-    before the SIGKILL, a SIGKILL-only stop now sends SIGTERM first, a helper that ended the
-    script with ``exit`` now returns. ``cmd & echo $! > $PIDFILE`` is only rewritten when a guard
-    before it keeps start refusing; pidfiles with several pids, ``wait_pid``/``wait_pidfile`` and
-    anything not understood are left with a finding. Scripts using ``start-stop-daemon`` are left
-    alone.
+    nothing runs and leaves no pidfile. A stop whose author chose its semantics is left alone with a
+    finding: a grace over 30 s, an unbounded or unreadable wait, a disabled (or unreadable) SIGKILL
+    flag, a stop by SIGQUIT or SIGINT. Every change an operator would notice is a review finding:
+    the wait before SIGKILL becomes sipid's fixed 20 s, a SIGQUIT now comes 100 ms before the
+    SIGKILL, a SIGKILL-only stop now sends SIGTERM first, a start that did not refuse a second copy
+    now does, a background start now execs, a helper that ended the script with ``exit`` now
+    returns. A background start with code after it is only claimed when a guard before it keeps
+    start refusing; pidfiles with several pids, ``wait_pid``/``wait_pidfile``, pidfiles the process
+    writes itself and anything not understood are left with a finding. Scripts using
+    ``start-stop-daemon`` are left alone, with a note that nothing needs doing.
     """
 
     id = "sipid-pidfiles"

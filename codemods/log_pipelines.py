@@ -698,7 +698,8 @@ class _Rewrite(HelperCalls, Targets):
         what = "pipeline" if pipe_status else "call"
         nxt = pipe.next_sibling
         if nxt is not None and self.doc.masked_text(nxt) == "&":
-            return f"the {what} runs in the background, so $! would change from the last stage to the command"
+            return ("the pipeline runs in the background, so $! would change from the last stage to the command"
+                    if pipe_status else "the call runs in the background")
         if parent is None or parent.type not in ("program", "compound_statement", "do_group", "case_item",
                                                   "if_statement", "elif_clause", "else_clause"):
             return f"the {what}'s exit status is tested"

@@ -443,6 +443,8 @@ class OutputReader:
     #: stdout is an answer, not a log: drain prints its wait in seconds, BBR metadata prints YAML;
     #: nothing that was not on it may be put there
     stdout_is_protocol: bool = False
+    #: the agent saves the streams to /var/vcap/sys/log/<job>/<hook>.stdout.log and .stderr.log
+    agent_log: bool = False
 
 
 #: Scripts whose inherited stdout and stderr are read, by the path the spec renders them to. The
@@ -452,11 +454,11 @@ class OutputReader:
 #: timestamp prefixer go.
 OUTPUT_READERS: tuple[tuple[str, OutputReader], ...] = (
     ("bin/run", OutputReader("`bosh run-errand` (the errand's output)")),
-    ("bin/pre-start", OutputReader("the BOSH agent (pre-start.stdout.log/.stderr.log)")),
-    ("bin/post-start", OutputReader("the BOSH agent (post-start.stdout.log/.stderr.log)")),
-    ("bin/post-deploy", OutputReader("the BOSH agent (post-deploy.stdout.log/.stderr.log)")),
-    ("bin/pre-stop", OutputReader("the BOSH agent (pre-stop.stdout.log/.stderr.log)")),
-    ("bin/post-stop", OutputReader("the BOSH agent (post-stop.stdout.log/.stderr.log)")),
+    ("bin/pre-start", OutputReader("the BOSH agent (pre-start.stdout.log/.stderr.log)", agent_log=True)),
+    ("bin/post-start", OutputReader("the BOSH agent (post-start.stdout.log/.stderr.log)", agent_log=True)),
+    ("bin/post-deploy", OutputReader("the BOSH agent (post-deploy.stdout.log/.stderr.log)", agent_log=True)),
+    ("bin/pre-stop", OutputReader("the BOSH agent (pre-stop.stdout.log/.stderr.log)", agent_log=True)),
+    ("bin/post-stop", OutputReader("the BOSH agent (post-stop.stdout.log/.stderr.log)", agent_log=True)),
     ("bin/drain", OutputReader("the BOSH agent (drain's stdout is the drain protocol)", stdout_is_protocol=True)),
     ("bin/bbr/metadata", OutputReader("BBR (metadata's stdout is its answer)", stdout_is_protocol=True)),
     ("bin/bbr/*", OutputReader("BBR (bbr backup/restore print and log it)")),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
-from codemods._log_shapes import properties_read, run_by_monit
+from codemods._log_shapes import normal_path, properties_read, run_by_monit
 from migrator.document import Document
 
 if TYPE_CHECKING:
@@ -114,7 +114,18 @@ class Targets:
         if file is None and keep is None:
             self.finding(at.start_byte, f"left unchanged: {stream} reaches no file and no stream")
             return None
+        if file is not None and keep is not None and self._agent_log_of(file[0], keep):
+            self.finding(at.start_byte, f"{file[0]} is the BOSH agent's own log of {self.script}'s {STREAM[keep]}: "
+                         "the tee into it goes (the agent keeps writing it, each line once)", "info", fix=fix)
+            file = None
         return Target(file=file, fd=keep)
+
+    def _agent_log_of(self: "_Rewrite", path: str, fd: str) -> bool:
+        """Is ``path`` the file the BOSH agent saves this hook's stream ``fd`` to?"""
+        if self.reader is None or not self.reader.agent_log:
+            return False
+        own = f"{LOG_ROOT}/{self.job.name}/{self.script}.{STREAM[fd]}.log"
+        return normal_path(path, self._constants()) == own
 
     def _monit_target(self: "_Rewrite", at: Node, flow: Flow, fd: str, fix: str) -> Target | None:
         """In a script whose own output is not read as such (monit's, or another script's)."""

@@ -206,3 +206,13 @@ def test_a_script_another_script_sources_keeps_its_functions() -> None:
         [CM], f"stamp() {{\n  {PREFIX}\n}}\nexec > >(stamp)\n", script="bin/lib.sh", source="lib.sh",
         templates={"ctl": "bin/ctl"}, files={"templates/ctl": "source /var/vcap/jobs/job/bin/lib.sh\nstamp\n"})
     assert "stamp() {" in outcome.text
+
+
+def test_a_hook_file_that_is_the_agents_own_log_is_not_written_twice() -> None:
+    """`tee_output_to_sys_log /var/vcap/sys/log/job pre-start` wrote the very files the BOSH agent
+    saves a pre-start's streams to: kept as a tee, every line would land there twice."""
+    outcome = run_codemods(
+        [CM], 'source /var/vcap/packages/x/syslog_utils.sh\ntee_output_to_sys_log /var/vcap/sys/log/job pre-start\n'
+        "/bin/setup\n", script="bin/pre-start", source="pre-start.erb")
+    assert outcome.text == "/bin/setup\n", outcome.text
+    assert any("agent's own log" in m for m in outcome.messages()), outcome.findings

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from migrator.language import Dialect, Language, classify, effective_first_line, shebang_dialect
-from migrator.spec import JobSpec, SpecError, parse_spec
+from migrator.spec import JobSpec, SpecError, is_empty, parse_spec
 from migrator.writer import is_temp_name
 
 MAX_SCRIPT_BYTES = 1024 * 1024
@@ -50,6 +50,7 @@ class Job:
     templates: list[Template] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # verbose-only messages
     only: set[Path] | None = None  # when the user named single files
+    not_a_job: bool = False  # a folder with an empty spec: nothing in it is processed
 
     @property
     def spec_path(self) -> Path:
@@ -96,18 +97,22 @@ def discover(paths: list[Path]) -> list[Job]:
         path = Path(os.path.abspath(raw))
         if not path.exists() and not path.is_symlink():
             raise DiscoveryError(f"{raw}: no such file or directory")
-        if path.is_dir() and not path.is_symlink():
-            for job_dir in _job_dirs(path, raw):
+        if path.is_dir() and (not path.is_symlink() or _is_job_dir(path)):  # a symlinked job folder too
+            for found in _job_dirs(path, raw):
+                job_dir, alias = _through_symlink(found)
                 whole.add(job_dir)
-                jobs.setdefault(job_dir, load_job(job_dir))
+                _note_alias(jobs.setdefault(job_dir, load_job(job_dir)), alias)
             continue
-        job_dir = _job_dir_of_file(path)
-        if job_dir is None:
+        found = _job_dir_of_file(path)
+        if found is None:
             raise DiscoveryError(f"{raw}: not inside a BOSH job (no jobs/<job>/spec above it)")
-        jobs.setdefault(job_dir, load_job(job_dir))
+        job_dir, alias = _through_symlink(found)
+        if alias is not None:
+            path = job_dir / path.relative_to(found)
+        _note_alias(jobs.setdefault(job_dir, load_job(job_dir)), alias)
         files.setdefault(job_dir, set()).add(path)
     for job_dir, chosen in files.items():
-        if job_dir in whole:
+        if job_dir in whole or jobs[job_dir].not_a_job:
             continue
         job = jobs[job_dir]
         job.only = chosen
@@ -117,6 +122,26 @@ def discover(paths: list[Path]) -> list[Job]:
             job.templates.append(_as_script(job, rel, path, None))
         _callers_decide(job)
     return [jobs[k] for k in sorted(jobs)]
+
+
+def _through_symlink(job_dir: Path) -> tuple[Path, Path | None]:
+    """A job folder that is a symlink to a sibling job folder (``jobs/web-alias -> web``) is that
+    job: it is processed once, under the folder's own name. Returns the folder to use and the alias
+    it was reached through (None when it was reached directly)."""
+    if not job_dir.is_symlink():
+        return job_dir, None
+    target = Path(os.path.realpath(job_dir))
+    if target.parent != Path(os.path.realpath(job_dir.parent)) or not (target / "spec").is_file():
+        return job_dir, None  # a job kept elsewhere: only this path reaches it
+    return job_dir.parent / target.name, job_dir
+
+
+def _note_alias(job: Job, alias: Path | None) -> None:
+    if alias is None:
+        return
+    note = f"{job.rel_to_release(alias)}: a symlink to {job.dir.name}; processed once, as {job.dir.name}"
+    if note not in job.notes:
+        job.notes.append(note)
 
 
 def _under(path: Path, parent: Path) -> bool:
@@ -160,15 +185,19 @@ def release_root_of(job_dir: Path) -> Path:
 def load_job(job_dir: Path) -> Job:
     root = release_root_of(job_dir)
     spec_error = None
+    text = ""
     try:
-        spec: JobSpec | None = parse_spec(
-            (job_dir / "spec").read_text(encoding="utf-8")
-        )
+        text = (job_dir / "spec").read_text(encoding="utf-8")
+        spec: JobSpec | None = parse_spec(text)
     except (SpecError, OSError, UnicodeDecodeError) as exc:
         spec, spec_error = None, str(exc)
     name = (spec.name if spec and spec.name else None) or job_dir.name
     job = Job(name=str(name), dir=job_dir, release_root=root, spec=spec, spec_error=spec_error)
-    if spec is not None:
+    if spec is not None and is_empty(text):
+        # nothing to build a job from; rewriting its scripts would give it a spec it never had
+        job.not_a_job = True
+        job.notes.append(f"{job.rel_to_release(job.spec_path)} is empty: not a BOSH job, skipped")
+    elif spec is not None:
         job.templates = _classify_templates(job, spec)
         _callers_decide(job)
     return job

@@ -57,6 +57,14 @@ def parse_spec(text: str) -> JobSpec:
     )
 
 
+def is_empty(text: str) -> bool:
+    """A spec with nothing in it (blank, comments, ``---``, ``{}``): BOSH has no job there."""
+    try:
+        return not _load(text)
+    except yaml.YAMLError:
+        return False
+
+
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:(.*)$")
 
 
@@ -120,7 +128,9 @@ def apply_spec_changes(text: str, changes: list[SpecChange]) -> str:
             del templates[change.key]
         else:  # pragma: no cover - the Literal type rules this out
             raise SpecError(f"unknown spec change {change.kind}")
-    current = "\n".join(lines) + ("\n" if newline_at_end and lines else "")
+    # a spec written on Windows keeps its CRLF: the new lines end like the ones around them
+    eol = "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
+    current = eol.join(lines) + (eol if newline_at_end and lines else "")
     if current == text or (not lines and not text):
         return text
     after = parse_spec(current)

@@ -123,6 +123,7 @@ class Transaction:
         for step in self.steps:  # committed: the backups are no longer needed
             if step.backup is not None:
                 _unlink_quietly(step.backup)
+        _remove_emptied({s.write.path.parent for s in self.steps if s.write.data is None and s.exists})
 
     # -- stage: every new content in a temporary file beside its target --------------------------
     def _stage(self, step: _Step) -> None:
@@ -250,6 +251,18 @@ def _create(temp: Path, path: Path) -> None:
         os.rename(temp, path)
         return
     os.unlink(temp)
+
+
+def _remove_emptied(folders: set[Path]) -> None:
+    """Remove the folders a removed file leaves empty (``templates/helpers/`` once its only helper
+    went): each held the file, so nothing else is lost. A job's ``templates`` folder always stays."""
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        while folder.name != "templates" and folder != folder.parent:
+            try:
+                folder.rmdir()  # refused unless the folder is empty
+            except OSError:
+                break
+            folder = folder.parent
 
 
 def _sync_dirs(folders: set[Path]) -> None:

@@ -112,7 +112,8 @@ def run_engine(root: Path, settings: Settings, repo_name: str, apply: bool) -> P
         try:
             jobs = discover([root])
         except DiscoveryError as exc:
-            raise RepoFailure(f"not a BOSH release: {str(exc).split(': ', 1)[-1]}") from exc
+            why = str(exc).split(": ", 1)[-1]  # without the path: it is the clone in the work dir
+            raise RepoFailure(why if why.startswith("not a BOSH release") else f"not a BOSH release: {why}") from exc
         try:
             config = load_config(root)
             chosen = codemods.select(list(settings.select) or config.select or None,

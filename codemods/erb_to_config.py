@@ -16,6 +16,8 @@ from codemods._erb_context import Place, place_of
 from codemods._erb_flags import FlagShape, flag_shape, inner_tags
 from codemods._erb_heredoc import heredoc_files
 from codemods._erb_lines import alone_on_its_lines, tag_lines
+from codemods._erb_locals import RubyDefs
+from codemods._erb_reasons import conditional_shape_reason
 from codemods._erb_regions import assignment_runs, is_assignment
 from migrator.codemod import (
     Codemod,
@@ -159,6 +161,8 @@ class _Move:
         self.plan = _Plan()
         self.script = job.script_name(doc.path)
         self.reasons: dict[int, str] = {}  # tag start -> why it stays
+        self.group_reasons: dict[int, str] = {}  # ERB block start -> why it stays
+        self.loop_reasons: dict[int, str] = {}  # ERB loop start -> why it stays
         self.defined: set[tuple[str, tuple]] = set()  # (variable, chain) already in the env
         self.conflicts: list[tuple[_Region, str]] = []  # regions that could not move, and why
         self.converted: list[tuple[Group, list[_Block], list[Edit]]] = []  # ERB ifs made bash ifs
@@ -310,23 +314,10 @@ class _Move:
         return out
 
     def _copyable_locals(self) -> dict[str, ErbTag]:
-        """Ruby locals set once, at top level, by a plain ``<% x = ... %>`` that uses no other local.
-
-        Such a tag can be copied into the new template in front of the values that use it.
-        """
-        counts: dict[str, int] = {}
-        for tag in self.tags:
-            if tag.kind != "control":
-                continue
-            for name in ruby.locals_defined(tag.code):
-                counts[name] = counts.get(name, 0) + 1
-        out = {}
-        for tag in self.structure.statements:
-            m = _SIMPLE_LOCAL.fullmatch(tag.code.strip())
-            if (m and counts.get(m.group(1)) == 1 and not self.structure.chain_at(tag.start)
-                    and not (ruby.identifiers(m.group(2)) & self.locals)):
-                out[m.group(1)] = tag
-        return out
+        """Ruby locals and methods whose setting tag can be copied into the new template in front
+        of the values that use it (see ``codemods._erb_locals``)."""
+        self.ruby_defs = RubyDefs(self.tags, self.structure)
+        return self.ruby_defs.copyable
 
     def _needs_local(self, codes: list[str], chain: Chain, extra_params: set[str] = frozenset()) -> str | None:
         """The first Ruby local the codes use that cannot travel with them (None: all fine)."""
@@ -345,18 +336,24 @@ class _Move:
         used: set[str] = set()
         for code in re.findall(r"<%=?(.*?)-?%>", text, re.DOTALL):
             used |= ruby.identifiers(code)
-        tags = sorted((t for n, t in self.copyable.items() if n in used), key=lambda t: t.start)
+        tags = self.ruby_defs.closure(used)
         self.copied |= {t.start for t in tags}
         return "".join(f"<% {t.code} -%>\n" for t in tags)
 
     def _drop_copied_locals(self) -> None:
-        """Remove a copied local from the script once no ERB left in the script uses it."""
-        left = [t for t in self.tags if t.start not in self.plan.consumed and t.start not in self.copied]
-        for name, tag in self.copyable.items():
-            if tag.start not in self.copied:
-                continue
-            if any(name in ruby.identifiers(t.code) for t in left):
-                continue
+        """Remove a copied tag from the script once no ERB left in the script reads what it sets
+        (dropping one may free the tags it read in turn)."""
+        copied = {t.start: t for t in self.copyable.values() if t.start in self.copied}
+        dropped: set[int] = set()
+        while True:
+            left = [t for t in self.tags if t.start not in self.plan.consumed and t.start not in dropped]
+            free = [t for start, t in copied.items() if start not in dropped
+                    and not any(ruby.locals_defined(t.code) & ruby.identifiers(o.code) for o in left if o is not t)]
+            if not free:
+                break
+            dropped |= {t.start for t in free}
+        for start in sorted(dropped):
+            tag = copied[start]
             self.plan.consumed.add(tag.start)
             ls, le = tag_lines(self.doc, tag)
             if alone_on_its_lines(self.doc, tag):
@@ -556,19 +553,34 @@ class _Move:
                                  else self._top_statement_start(container))
 
     def _keep_block_variables(self) -> None:
-        """Undo a bash ``if`` made from an ``if_p ... do |x|`` block when ERB left inside it still
-        reads ``x``: without the block in the template, that ERB would not render."""
-        for entry in list(self.converted):
-            group, blocks, edits = entry
-            params = set().union(*(ruby.block_params(t.code) for t in group.tags))
-            own = {t.start for t in group.tags}
-            left = [t for t in self.doc.tags_in(group.start, group.stop)
-                    if t.start not in own and t.start not in self.plan.consumed]
-            if params and any(ruby.identifiers(t.code) & params for t in left):
+        """Undo a bash ``if`` made from an ERB conditional while ERB left inside it still needs
+        the Ruby condition: a tag reading an ``if_p ... do |x|`` block variable (without the block
+        it would not render), or any other ERB that stays (a loop, Ruby, a value that cannot move:
+        with the choice made at run time it would render, and may raise, also when the condition
+        is false, e.g. ``<% if p("x").is_a? Array %>`` guarding ``<% p("x").each do %>``).
+        Undoing one may leave its enclosing conversion with ERB inside: repeat until none does."""
+        undone = True
+        while undone:
+            undone = False
+            for entry in list(self.converted):
+                group, blocks, edits = entry
+                params = set().union(*(ruby.block_params(t.code) for t in group.tags))
+                own = {t.start for t in group.tags}
+                left = [t for t in self.doc.tags_in(group.start, group.stop)
+                        if t.start not in own and t.start not in self.plan.consumed and t.kind != "comment"]
+                if not left:
+                    continue
+                reads = [t for t in left if ruby.identifiers(t.code) & params]
+                first = (reads or left)[0]
+                self.group_reasons[group.start] = (
+                    f"ERB on line {self.doc.line_of(first.start)} reads its block variable" if reads else
+                    f"ERB inside it (line {self.doc.line_of(first.start)}) stays in the script and may only "
+                    "render when the condition holds")
                 self.plan.blocks = [b for b in self.plan.blocks if not any(b is x for x in blocks)]
                 self.plan.edits = [e for e in self.plan.edits if not any(e is x for x in edits)]
                 self.plan.consumed -= own
                 self.converted.remove(entry)
+                undone = True
 
     def _claim_flags(self, group: Group, chain: Chain, shape: FlagShape) -> None:
         """An array in the env file per flag group (empty unless the condition holds), expanded in
@@ -757,18 +769,53 @@ class _Move:
                "# values hold them shell-escaped, so any property value is safe in those.\n" if verbatim else
                "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n")
         )
-        out = [header, self._prelude("".join(b.text for b in self.plan.blocks))]
+        body: list[str] = []
         previous: Chain = []
         for block in sorted(self.plan.blocks, key=lambda b: b.order):
-            out.append(_transition(previous, block.chain))
-            out.append(block.text if block.text.endswith("\n") else block.text + "\n")
+            body.append(_transition(previous, block.chain))
+            body.append(block.text if block.text.endswith("\n") else block.text + "\n")
             previous = block.chain
-        out.append(_close(previous))
-        return "".join(out)
+        body.append(_close(previous))
+        # the prelude serves the conditions around the values too (`<% if backup %>`)
+        return header + self._prelude("".join(body)) + "".join(body)
 
     # -- findings ------------------------------------------------------------------------------------
     def _finding(self, offset: int, message: str, suggestion: str | None = None) -> None:
         self.result.findings.append(self.cm.finding(self.doc, offset, message, "review", suggestion))
+
+    def _group_why(self, group: Group) -> str:
+        """The one reason that applies to an ERB block that stays (see ``codemods._erb_reasons``)."""
+        if group.start in self.group_reasons:
+            return self.group_reasons[group.start]
+        chain = self.structure.chain_at(group.start)
+        loop = next((g for g, _ in chain if not g.conditional), None)
+        if loop is not None:
+            return f"it is inside the {loop.describe()} on line {self.doc.line_of(loop.start)}, which stays"
+        if not group.conditional:
+            return self.loop_reasons.get(group.start, "")
+        local = self._needs_local([t.code for t in group.tags], chain)
+        if local:
+            if local in self.methods:
+                return f"its condition calls the Ruby method `{local}`, which the script defines in a way that cannot travel"
+            return f"its condition reads the Ruby local `{local}`, {self._local_why(local)}"
+        setters = sorted(set().union(*(ruby.locals_defined(t.code) for t in group.tags)))
+        if setters:
+            return f"its condition also sets the Ruby local `{setters[0]}`, which other ERB may read"
+        return conditional_shape_reason(self.doc, group)
+
+    def _local_why(self, name: str) -> str:
+        """Why a Ruby local cannot be copied into the env template."""
+        tags = self.ruby_defs.defined_by.get(name, [])
+        if len(tags) > 1:
+            return f"which the script sets in {len(tags)} places"
+        if tags and self.structure.chain_at(tags[0].start):
+            return f"which the script sets inside an ERB block (line {self.doc.line_of(tags[0].start)})"
+        if tags and tags[0] not in self.structure.statements:
+            return f"which an ERB block's own tag sets (line {self.doc.line_of(tags[0].start)})"
+        if tags and name not in self.copyable:
+            return (f"which the tag on line {self.doc.line_of(tags[0].start)} sets from Ruby that cannot travel "
+                    "(other ERB changes it in place, or it reads a local that cannot travel)")
+        return "which is set elsewhere in the script"
 
     def _leftover_findings(self, already: bool = False) -> None:
         consumed = self.plan.consumed
@@ -782,7 +829,8 @@ class _Move:
             if all(t.start in consumed for t in group.tags) or group.start in self.posix_kept:
                 continue
             reported |= {t.start for t in group.tags}
-            self._finding(group.start, prefix + _group_message(group, self.doc), _group_suggestion(group))
+            self._finding(group.start, prefix + _group_message(group, self.doc, self._group_why(group)),
+                          _group_suggestion(group))
         for tag in self.structure.statements:
             reported.add(tag.start)
             if tag.start not in consumed:
@@ -884,18 +932,16 @@ def _short(code: str, limit: int = 60) -> str:
     return code if len(code) <= limit else code[: limit - 3] + "..."
 
 
-def _group_message(group: Group, doc: Document) -> str:
+def _group_message(group: Group, doc: Document, why: str) -> str:
     lines = f"lines {doc.line_of(group.start)}-{doc.line_of(group.stop - 1)}"
     if group.else_runs_code:
         return (f"ERB conditional ({lines}) whose `else` runs Ruby (a render-time check such as `raise`) stays "
                 "in the script, with the values it wraps: split, the check would no longer compile")
     if group.conditional:
-        return (f"{group.describe()} around script lines ({lines}) stays in the script: its branches are not "
-                "whole shell statements or flags of one command, a branch is empty, or it depends on Ruby "
-                "that cannot move")
+        return f"{group.describe()} around script lines ({lines}) stays in the script: {why}"
     if "def " in group.opener.code:
         return f"Ruby method definition ({lines}) stays in the script"
-    return f"{group.describe()} that emits script lines ({lines}) stays in the script"
+    return f"{group.describe()} that emits script lines ({lines}) stays in the script" + (f": {why}" if why else "")
 
 
 def _group_suggestion(group: Group) -> str:

@@ -746,7 +746,7 @@ def test_the_source_line_joins_the_scripts_opening_settings_when_nothing_needs_i
     )
 
 
-def test_a_local_set_in_a_multi_line_ruby_block_keeps_its_users_in_the_script() -> None:
+def test_a_local_set_in_a_multi_line_ruby_block_travels_with_its_users() -> None:
     outcome = migrate(
         """\
         #!/bin/bash
@@ -757,8 +757,10 @@ def test_a_local_set_in_a_multi_line_ruby_block_keeps_its_users_in_the_script() 
         curl "<%= url %>/health" --max-time <%= p("es.timeout") %>
         """
     )
-    assert 'curl "<%= url %>/health" --max-time "$ES_TIMEOUT"' in outcome.text
-    assert any("Ruby local `url`" in m for m in outcome.messages())
+    assert outcome.text.endswith('curl "$URL/health" --max-time "$ES_TIMEOUT"\n'), outcome.text
+    assert "<%" not in outcome.text
+    assert env_of(outcome).startswith('<% host = p("es.host")\n  url = "http://" + host -%>\nURL=<%= url'), env_of(outcome)
+    assert outcome.findings == []
 
 
 def test_flags_between_tag_lines_that_keep_their_continuation() -> None:

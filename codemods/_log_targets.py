@@ -34,6 +34,9 @@ class Flow:
     syslog: bool = False
     #: the script's own streams the plumbing writes to ("1", "2"): tee's stdout, `>&3` after `3>&1`
     inherited_fds: set[str] = field(default_factory=set)
+    #: the descriptor each of them was reached through, where that is not the stream itself
+    #: (``>&3`` after ``3>&1``): it may escape a redirect of the stream made in between
+    via: dict[str, str] = field(default_factory=dict)
     prefixed: bool = False
     #: where each timestamp prefixer is written (a function, or the stage itself), to read its ERB
     prefixers: list[tuple[Document, Node]] = field(default_factory=list)
@@ -51,6 +54,7 @@ class Target:
 
     file: tuple[str, bool] | None = None  # (path as shell text, append?)
     fd: str | None = None  # "1" or "2"
+    via: str | None = None  # a saved descriptor that holds ``fd`` (``3`` after ``3>&1``), to write to instead
 
 
 class Targets:
@@ -118,7 +122,7 @@ class Targets:
             self.finding(at.start_byte, f"{file[0]} is the BOSH agent's own log of {self.script}'s {STREAM[keep]}: "
                          "the tee into it goes (the agent keeps writing it, each line once)", "info", fix=fix)
             file = None
-        return Target(file=file, fd=keep)
+        return Target(file=file, fd=keep, via=flow.via.get(keep) if keep else None)
 
     def _agent_log_of(self: "_Rewrite", path: str, fd: str) -> bool:
         """Is ``path`` the file the BOSH agent saves this hook's stream ``fd`` to?"""
@@ -160,7 +164,7 @@ class Targets:
                          suggestion="make sure operators collect this file", fix=fix)
             return Target(file=(path, True))
         if keep is not None:
-            return Target(fd=keep)  # only a timestamp prefixer stood in between
+            return Target(fd=keep, via=flow.via.get(keep))  # only a timestamp prefixer stood in between
         self.finding(at.start_byte, f"left unchanged: {stream} reaches no file and no syslog")
         return None
 

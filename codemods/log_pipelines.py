@@ -421,6 +421,7 @@ class _Rewrite(HelperCalls, Targets):
                     flow.problem = f"redirect '{self.doc.masked_text(r)}' to a descriptor the tool cannot follow"
                     return True
                 flow.inherited_fds.add(origin)
+                flow.via.setdefault(origin, self.doc.masked_text(dest))
                 return True
             if fd in (None, "1") and op in (">", ">>", ">|") and dest is not None:
                 if dest.type == "process_substitution":
@@ -446,6 +447,7 @@ class _Rewrite(HelperCalls, Targets):
             flow.problem = "output into a device the tool cannot follow"
         else:
             flow.inherited_fds.add(origin)
+            flow.via.setdefault(origin, device)
         return True
 
     def _tee(self, cmd: Node, flow: Flow) -> bool:
@@ -528,7 +530,9 @@ class _Rewrite(HelperCalls, Targets):
         target = self._target(redirect, flow, fd, fix)
         if target is None:
             return
-        if target.file is None and target.fd == fd:
+        if target.via is not None and (target.via == target.fd or self._earlier_output(redirect, target.fd) is None):
+            target = Target(target.file, target.fd)  # the stream still is what the saved descriptor holds
+        if target.file is None and target.fd == fd and target.via is None:
             stmt = redirect.parent
             drops.setdefault(stmt.id, (stmt, []))[1].append((redirect, fix))
             self.replaced.append((redirect.start_byte, redirect.end_byte))
@@ -536,7 +540,7 @@ class _Rewrite(HelperCalls, Targets):
             return
         explicit = redirect_fd(self.doc, redirect) or ""  # keep a written `1>` as `1>>`: minimal diff
         if target.file is None:
-            text = f"{fd if fd != '1' else explicit}>&{target.fd}"
+            text = f"{fd if fd != '1' else explicit}>&{target.via or target.fd}"
         elif target.fd is not None:
             text = f"{explicit}> >({self._tee_text(target)})"
         else:
@@ -551,7 +555,8 @@ class _Rewrite(HelperCalls, Targets):
     def _tee_text(target: Target) -> str:
         assert target.file is not None
         path, append = target.file
-        return f"tee {'-a ' if append else ''}{path}" + (" >&2" if target.fd == "2" else "")
+        out = target.via or target.fd
+        return f"tee {'-a ' if append else ''}{path}" + ("" if out == "1" else f" >&{out}")
 
     def _earlier_output(self, at: Node, fd: str) -> int | None:
         """The line of an earlier redirect that may have sent the script's ``fd`` somewhere other
@@ -662,6 +667,8 @@ class _Rewrite(HelperCalls, Targets):
         target = self._target(pipe, flow, "1", fix)
         if target is None:
             return
+        if target.via is not None and (target.via == target.fd or self._earlier_output(pipe, target.fd) is None):
+            target = Target(target.file, target.fd)
         if both and target.file is not None:
             err = self._target(pipe, flow, "2", fix)
             if err is None or err.file is None:
@@ -673,7 +680,8 @@ class _Rewrite(HelperCalls, Targets):
         elif target.file is not None:
             redirect = f"| {self._tee_text(target)}"  # the pipeline still ends in tee: its status is tee's
         else:
-            redirect = "" if target.fd == "1" else ">&2"
+            out = target.via or target.fd
+            redirect = "" if out == "1" else f">&{out}"
         if not (target.file is not None and target.fd is not None):
             status_problem = self._status_matters(pipe, pipe.parent)
             if status_problem:

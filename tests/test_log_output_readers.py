@@ -216,3 +216,16 @@ def test_a_hook_file_that_is_the_agents_own_log_is_not_written_twice() -> None:
         "/bin/setup\n", script="bin/pre-start", source="pre-start.erb")
     assert outcome.text == "/bin/setup\n", outcome.text
     assert any("agent's own log" in m for m in outcome.messages()), outcome.findings
+
+
+@pytest.mark.parametrize("script,source", [("bin/post-start", "post-start"), ("bin/web_ctl", "web_ctl.erb")])
+def test_a_saved_descriptor_that_escapes_an_earlier_redirect_is_kept(tmp_path: Path, script: str, source: str) -> None:
+    """`exec 3>&1; exec >> out.log; exec 2> >(stamp >&3)`: stderr went to the stdout the script
+    started with, not to out.log. Dropping the redirect (or writing `2>&1`) would send it to
+    stderr (or out.log); `2>&3` keeps it where it went."""
+    before = f"mkdir -p {LOG}\nexec 3>&1\nexec >> {LOG}/out.log\nexec 2> >({PREFIX} >&3)\necho oops >&2\necho fine\n"
+    outcome = run_codemods([CM], before, script=script, source=source)
+    assert outcome.text == f"mkdir -p {LOG}\nexec 3>&1\nexec >> {LOG}/out.log\nexec 2>&3\necho oops >&2\necho fine\n", outcome.text
+    box = Sandbox(tmp_path)
+    proc = box.run(box.install(f"/var/vcap/jobs/j/{script}", outcome.text))
+    assert proc.stdout == "oops\n" and box.log_files("j") == {"out.log": "fine\n"}

@@ -154,6 +154,14 @@ def start_stop_daemon_at(doc: Document) -> int | None:
     return None
 
 
+def suppressed_lines(doc: Document, codemod: str) -> set[int]:
+    """Lines whose suppression comment covers ``codemod`` (``# exemplar-migrate: ignore``, or with
+    the codemod's id), read as the engine reads them."""
+    from migrator.engine import suppressed_lines as read  # the engine owns the comment's syntax
+
+    return {ln for ln, ids in read(doc).items() if ids is None or codemod in ids}
+
+
 # -- tree ---------------------------------------------------------------------------------------
 def block_statements(container: Node) -> list[Node]:
     """The statements directly in a block (program, do-group, braces, case arm, then-part)."""

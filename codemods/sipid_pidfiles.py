@@ -21,6 +21,7 @@ from migrator.codemod import (
     Edit,
     Finding,
     JobContext,
+    Requirement,
     SpecChange,
 )
 from migrator.differences import DeclaredDifferences, shapes
@@ -207,6 +208,7 @@ class _Pass:
         self.constants = helper_constants(doc)  # NAME=literal set once: a grace read through a variable
         self.pid_vars: dict[int, tuple[str, Node]] = {}  # pid write -> (variable it printed, its assignment)
         self.claims: list[P.Claim] = []  # the claims this pass writes (what a two-stage start pairs with)
+        self.requires: list[tuple[Requirement, str]] = []  # what the pass's rewrites rely on, by fix label
 
     # -- output ---------------------------------------------------------------------------------
     def finding(self, node: Node | int, message: str, severity: str = "review", suggestion: str | None = None,
@@ -242,11 +244,35 @@ class _Pass:
         self._kill_and_wait_calls()
         self._stop_runs()
         self._leftover_calls()
+        self._keep_suppressed()
         if self.result.edits:
             S.drop_unused_sources(self.cm, self.job, self.doc, self.replaced, self.rewritten, self.result, self.gone)
             self._dead_assignments()
             self.result.spec_changes += S.package_changes(self.job)
         return self.result
+
+    def _keep_suppressed(self) -> None:
+        """Take back every rewrite that touches a line with a suppression comment, before what
+        depends on the rewrites is worked out: a helper's ``source`` line stays while a suppressed
+        stop still calls it, a guard stays while its claim is suppressed, a grace variable stays
+        while a suppressed kill_and_wait reads it (the engine would only drop the edits)."""
+        lines = S.suppressed_lines(self.doc, self.cm.id)
+        if not lines or not self.result.edits:
+            return
+        touched: dict[str, set[int]] = {}
+        for e in self.result.edits:
+            span = set(range(self.doc.line_of(e.start), self.doc.line_of(max(e.start, e.end - 1)) + 1))
+            if span & lines:
+                touched.setdefault(e.fix, set()).update(span & lines)
+        if not touched:
+            return
+        self.result.edits = [e for e in self.result.edits if e.fix not in touched]
+        self.result.findings = [f for f in self.result.findings if f.fix not in touched]
+        self.result.requires = [q for q, fix in self.requires if fix not in touched]
+        self.replaced = [(e.start, e.end) for e in self.result.edits]
+        for ln in sorted(set().union(*touched.values())):
+            self.result.findings.append(self.cm.finding(self.doc, self.doc.line_start_of(ln),
+                                                        "rewrite suppressed by comment", "info"))
 
     def _dead_assignments(self) -> None:
         """Remove assignments only the replaced lines read (``timeout=10``, ``local pid``,
@@ -536,6 +562,7 @@ class _Pass:
             if own_line and self.remove(stmt, fix):
                 self.rewritten.add("pid_guard")
                 self.result.requires.append(P.requirement(partner))
+                self.requires.append((P.requirement(partner), fix))
                 self.finding(cmd, f"pid_guard removed: {partner.rendered}, which this start runs (line "
                              f"{self.doc.line_of(partner.runs_at)}), now claims the pidfile with sipid claim "
                              f"(its line {partner.write_line}), which refuses a second start as the guard did",
@@ -1019,6 +1046,13 @@ class _Pass:
                          suggestion=f"set {name} where the stop sees it (at the top of the script), then re-run")
             return None
         span = self.doc.full_lines(outer_first.start_byte, outer_last.end_byte)
+        note = ""
+        if span is None:  # a comment after the stop's last line is kept, on a line of its own
+            end = self.doc.line_end(outer_last.end_byte - 1)
+            tail = self.doc.slice(outer_last.end_byte, end).strip()
+            span = self.doc.full_lines(outer_first.start_byte, outer_last.end_byte + len(
+                self.doc.slice(outer_last.end_byte, end).rstrip("\n").encode())) if tail.startswith("#") else None
+            note = f"{S.indent_of(self.doc, outer_first)}{tail}\n" if span is not None else ""
         if span is None:
             self.finding(first, "left unchanged: the stop logic shares its lines with other code")
             return None
@@ -1039,6 +1073,7 @@ class _Pass:
             text = f"{indent}if [ -f {quoted} ]; then\n{said}{stop}{indent}fi\n"
         else:
             text = said + stop
+        text = note + text
         fix = f"kill@{outer_first.start_byte}"
         self.edit(span[0], span[1], text, fix)
         return fix

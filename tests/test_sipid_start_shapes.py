@@ -244,3 +244,29 @@ def test_a_second_pid_write_after_a_use_of_the_claimed_pidfile_is_left() -> None
     assert outcome.text.count("sipid claim") == 1 and "    echo $$ > $P\n" in outcome.text
     assert any("is claimed on line 1 and used after that (line 4)" in m for m in outcome.messages("review"))
     assert not [f for f in outcome.findings if f.codemod == "engine"]
+
+
+def test_a_suppressed_stop_keeps_the_helper_it_calls_and_the_start_is_still_rewritten() -> None:
+    outcome = run_codemods([CM], """\
+        source /var/vcap/packages/common/pid_utils.sh
+        case $1 in
+          start)
+            pid_guard $P w
+            echo $$ > $P
+            exec /bin/w
+            ;;
+          stop)
+            kill_and_wait $P  # exemplar-migrate: ignore
+            ;;
+        esac
+        """)
+    assert outcome.text.startswith("source /var/vcap/packages/common/pid_utils.sh\n")
+    assert f'{SIPID} claim --pid "$$"' in outcome.text and "kill_and_wait $P  # exemplar-migrate: ignore" in outcome.text
+    assert not [f for f in outcome.findings if f.codemod == "engine"]
+    assert [f.line for f in outcome.findings if f.message == "rewrite suppressed by comment"] == [9]
+
+
+def test_a_comment_after_a_stop_stays_on_a_line_of_its_own() -> None:
+    outcome = run_codemods([CM], "case $1 in\n  stop)\n    kill_and_wait $P  # let it drain\n    ;;\nesac\n",
+                           dedent=False)
+    assert outcome.text.startswith("case $1 in\n  stop)\n    # let it drain\n    if [ -s \"$P\" ]; then\n")

@@ -73,7 +73,10 @@ class HelperCalls:
                 if name is not None:
                     candidates.append((hdoc.masked_text(name), hdoc, fn))
         for name, doc, fn in candidates:
-            if fanout_parts(doc, fn) is not None:
+            parts = fanout_parts(doc, fn)
+            if parts is not None and doc is self.doc and (parts.guards or parts.choice is not None):
+                continue  # the script's own: rewritten where it stands, its checks untouched
+            if parts is not None:
                 found.setdefault(name, (doc, fn))
             elif doc is not self.doc and has_exec_fanout(doc, fn):
                 near.setdefault(name, (doc, fn))  # (the script's own is rewritten where it stands)

@@ -114,8 +114,9 @@ def test_guard_that_holds_at_the_call_is_left_alone() -> None:
 def test_argument_count_guard_is_decided_from_the_call() -> None:
     helper = ('log_to() {\n  if [ $# -lt 1 ]; then return 1; fi\n'
               '  exec > >(tee -a >(logger -t x) >> "$1/x.log")\n}\n')
-    assert_codemod(CM, helper + "set -e\nmkdir -p /var/vcap/sys/log/x\nlog_to /var/vcap/sys/log/x\necho hi\n",
-                   "set -e\nmkdir -p /var/vcap/sys/log/x\nexec >> \"/var/vcap/sys/log/x/x.log\"\necho hi\n")
+    assert_codemod(CM, "set -e\nsource /var/vcap/packages/x/log.sh\nmkdir -p /var/vcap/sys/log/x\nlog_to /var/vcap/sys/log/x\n"
+                   "echo hi\n", "set -e\nmkdir -p /var/vcap/sys/log/x\nexec >> \"/var/vcap/sys/log/x/x.log\"\necho hi\n",
+                   helpers={"/var/vcap/packages/x/log.sh": helper})
 
 
 def test_a_helper_that_does_more_than_fan_out_gets_a_finding() -> None:
@@ -183,3 +184,12 @@ def test_kept_guard_runs_like_the_helper(tmp_path: Path) -> None:
                 if made else {}
             seen.append((proc.returncode, files))
         assert seen[0] == seen[1], seen
+
+
+def test_the_scripts_own_guarded_function_is_rewritten_where_it_stands() -> None:
+    """A function of the script itself keeps its guard as it is: only its exec lines change (no
+    call to inline, so no status question even under set -e)."""
+    before = ('set -e\nlog_to() {\n  if [ ! -d "$1" ]; then return 1; fi\n'
+              '  exec > >(tee -a >(logger -t x) >> "$1/x.log")\n}\nlog_to "$LOGS"\necho hi\n')
+    assert_codemod(CM, before, before.replace('exec > >(tee -a >(logger -t x) >> "$1/x.log")', 'exec >> "$1/x.log"')
+                   .replace("  exec >>", '  mkdir -p "$1"\n  exec >>'))

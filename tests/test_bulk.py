@@ -234,15 +234,93 @@ def test_a_branch_with_other_peoples_commits_is_never_rewritten(tmp_path, releas
     code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push")
     assert code == 1 and git(bare, "rev-parse", branch) == human2
 
-    # 3. replace adds the update on top, as a fast-forward: every earlier commit is still there
+    # 3. replace adds the update on top, as a fast-forward: every earlier commit is still there. The base
+    # moved, so it is merged in first (a commit of ours), then the migration comes on top of the merge
     code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push", "--conflict-strategy", "replace")
     assert code == 0 and "updated" in out
     tip = git(bare, "rev-parse", branch)
-    assert git(bare, "rev-parse", f"{tip}^") == human2
+    merge = git(bare, "rev-parse", f"{tip}^")
+    assert git(bare, "rev-list", "--parents", "-n", "1", merge).split()[1:] == [human2, git(bare, "rev-parse", "main")]
     for kept in (human1, human2):
         assert git(bare, "merge-base", "--is-ancestor", kept, tip, check=False) == ""
-    assert changed_files(bare, human2, tip) == {c.rel for c in engine_result(checkout).changes}
+    assert changed_files(bare, merge, tip) == {c.rel for c in engine_result(checkout).changes}
     assert TRAILER in git(bare, "log", "-1", "--format=%B", tip)
+    assert TRAILER in git(bare, "log", "-1", "--format=%B", merge)
+
+
+def _new_legacy_job_on_main(checkout: Path, name: str = "web2") -> None:
+    """The base moves on with a job that still needs migrating (a copy of the web job)."""
+    shutil.copytree(SAMPLE / "jobs" / "web", checkout / "jobs" / name)
+    spec = checkout / "jobs" / name / "spec"
+    spec.write_text(spec.read_text().replace("name: web", f"name: {name}", 1))
+    git(checkout, "add", "-A")
+    git(checkout, "commit", "-qm", f"Add {name}")
+    git(checkout, "push", "-q", "origin", "main")
+
+
+def _migrated(tmp: Path, bare: Path, branch: str) -> bool:
+    """Does the branch on the remote need nothing more from the engine?"""
+    look = tmp / "look"
+    if look.exists():
+        shutil.rmtree(look)
+    git(tmp, "clone", "-q", "-b", branch, str(bare), str(look))
+    return not engine_result(look).changes
+
+
+def test_a_moved_base_under_other_peoples_commits_needs_attention_and_replace_brings_it_in(tmp_path, releases):
+    work = tmp_path / "work"
+    checkout, bare = releases["alpha"]
+    branch = branch_name()
+    assert run_bulk(str(checkout), "--workdir", str(work), "--push")[0] == 0
+    human = _human_commit(tmp_path, bare, branch, lambda d: (d / "REVIEW.md").write_text("ok\n"))
+    _new_legacy_job_on_main(checkout)
+
+    # skip: not "up-to-date": the new job on the base is not on the branch, let alone migrated
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push")
+    assert code == 1, out
+    entry = last_report(work)["alpha"]
+    assert entry["state"] == "skipped" and entry["needs_attention"]
+    assert "'main' moved on (1 commit(s)" in entry["reason"] and "Reviewer" in entry["reason"]
+    assert "--conflict-strategy replace" in entry["reason"]
+    assert git(bare, "rev-parse", branch) == human
+
+    # replace: the base is merged in and its new job migrated on top; nobody's commit is rewritten
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push", "--conflict-strategy", "replace")
+    assert code == 0, out
+    entry = last_report(work)["alpha"]
+    assert entry["state"] == "updated" and "'main' merged in" in entry["reason"]
+    tip = git(bare, "rev-parse", branch)
+    for kept in (human, git(bare, "rev-parse", "main")):
+        assert git(bare, "merge-base", "--is-ancestor", kept, tip, check=False) == ""
+    assert git(bare, "rev-list", "--count", f"{human}..{tip}") == "3"  # main's commit, our merge, our migration
+    assert _migrated(tmp_path, bare, branch)
+    assert {f"jobs/web2/{rel}" for rel in ("spec", "templates/web_ctl.erb")} <= changed_files(bare, f"{tip}^", tip)
+    # the PR text names the reviewer's commit it kept
+    pr = (work / "alpha" / "PR.md").read_text()
+    assert f"`{human[:8]}` Hand fix from review (Reviewer <reviewer@example.test>)" in pr
+
+    # and a re-run after that has nothing new
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push", "--conflict-strategy", "replace")
+    assert code == 0 and last_report(work)["alpha"]["state"] == "up-to-date"
+    assert git(bare, "rev-parse", branch) == tip
+
+
+def test_a_base_merge_that_conflicts_fails_that_repo_and_leaves_the_branch(tmp_path, releases) -> None:
+    work = tmp_path / "work"
+    checkout, bare = releases["alpha"]
+    branch = branch_name()
+    assert run_bulk(str(checkout), "--workdir", str(work), "--push")[0] == 0
+    human = _human_commit(tmp_path, bare, branch, lambda d: (d / "NOTES.md").write_text("theirs\n"))
+    (checkout / "NOTES.md").write_text("ours\n")
+    git(checkout, "add", "NOTES.md")
+    git(checkout, "commit", "-qm", "Notes on main")
+    git(checkout, "push", "-q", "origin", "main")
+    code, out, _ = run_bulk(str(checkout), "--workdir", str(work), "--push", "--conflict-strategy", "replace")
+    assert code == 1
+    entry = last_report(work)["alpha"]
+    assert entry["state"] == "failed" and "conflicts in NOTES.md" in entry["reason"]
+    assert git(bare, "rev-parse", branch) == human
+    assert git(work / "alpha", "status", "--porcelain") == ""
 
 
 # -- failures are isolated and lose nothing -------------------------------------------------------
@@ -358,7 +436,8 @@ state = json.load(open(path)) if os.path.exists(path) else {{"prs": []}}
 opt = lambda name: args[args.index(name) + 1] if name in args else None
 repo = os.path.basename(os.getcwd())
 if args[:2] == ["pr", "list"]:
-    print(json.dumps([{{"number": p["number"], "url": p["url"]}} for p in state["prs"]
+    fields = (opt("--json") or "number,url").split(",")
+    print(json.dumps([{{f: p[f] for f in fields}} for p in state["prs"]
                       if p["repo"] == repo and p["head"] == opt("--head") and p["state"] == "open"]))
 elif args[:2] == ["pr", "create"]:
     n = len(state["prs"]) + 1
@@ -390,7 +469,7 @@ def fake_gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path
     return log, state
 
 
-def test_open_pr_creates_once_then_edits(tmp_path, releases, fake_gh) -> None:
+def test_open_pr_creates_once_and_a_rerun_with_nothing_new_does_not_edit(tmp_path, releases, fake_gh) -> None:
     log, state = fake_gh
     work = tmp_path / "work"
     repos = [str(releases[n][0]) for n in ("alpha", "beta")]
@@ -404,11 +483,49 @@ def test_open_pr_creates_once_then_edits(tmp_path, releases, fake_gh) -> None:
     assert alpha_pr["title"] == (work / "alpha" / "PR.md").read_text().splitlines()[0].removeprefix("# ")
     assert "## Needs a human" in alpha_pr["body"]
 
+    # nothing new: the PRs are not edited (an edit would reset what reviewers ticked or wrote)
+    bodies = {p["repo"]: p["body"] for p in json.loads(state.read_text())["prs"]}
     code, out, _ = run_bulk(*repos, "--workdir", str(work), "--push", "--open-pr")
     assert code == 0
     calls = [json.loads(line)["argv"][:2] for line in log.read_text().splitlines()]
-    assert calls.count(["pr", "create"]) == 2 and calls.count(["pr", "edit"]) == 2
-    assert len(json.loads(state.read_text())["prs"]) == 2
+    assert calls.count(["pr", "create"]) == 2 and calls.count(["pr", "edit"]) == 0
+    assert {p["repo"]: p["body"] for p in json.loads(state.read_text())["prs"]} == bodies
+    assert {r["pr_action"] for r in last_report(work).values()} == {"unchanged"}
+    assert "https://forge.example.test/alpha/pull/1" in out
+
+
+def test_an_updated_pr_keeps_the_reviewers_ticks(tmp_path, releases, fake_gh) -> None:
+    log, state = fake_gh
+    work = tmp_path / "work"
+    checkout, _bare = releases["alpha"]
+    assert run_bulk(str(checkout), "--workdir", str(work), "--push", "--open-pr")[0] == 0
+    # a reviewer ticks two items and writes a note under the text
+    data = json.loads(state.read_text())
+    pr = data["prs"][0]
+    boxes = [line for line in pr["body"].splitlines() if line.startswith("- [ ] ")]
+    assert len(boxes) > 3
+    ticked = [boxes[0], boxes[2]]
+    for line in ticked:
+        pr["body"] = pr["body"].replace(line, "- [x] " + line[len("- [ ] "):], 1)
+    pr["body"] += "\nChecked the stop timings with the operators.\n"
+    state.write_text(json.dumps(data))
+    reviewed = pr["body"]
+
+    assert run_bulk(str(checkout), "--workdir", str(work), "--push", "--open-pr")[0] == 0
+    assert json.loads(state.read_text())["prs"][0]["body"] == reviewed  # nothing new: not edited
+
+    # the base gains a legacy job: the generated text changes, so the PR is edited, and the items the
+    # reviewer ticked are still ticked; the new job's items are not
+    _new_legacy_job_on_main(checkout)
+    assert run_bulk(str(checkout), "--workdir", str(work), "--push", "--open-pr")[0] == 0
+    calls = [json.loads(line)["argv"][:2] for line in log.read_text().splitlines()]
+    assert calls.count(["pr", "edit"]) == 1 and calls.count(["pr", "create"]) == 1
+    body = json.loads(state.read_text())["prs"][0]["body"]
+    assert body != reviewed and "jobs/web2/" in body
+    for line in ticked:
+        assert "- [x] " + line[len("- [ ] "):] in body
+    assert "- [ ] `jobs/web2/templates/web_ctl.erb:" in body
+    assert last_report(work)["alpha"]["pr_action"] == "updated"
 
 
 def test_open_pr_without_gh_says_so_and_leaves_the_text(tmp_path, releases, monkeypatch) -> None:

@@ -2,7 +2,8 @@
 
 ``gh`` is used when it is installed (it already knows the user's GitHub host and token); bulk mode
 never talks to an API itself. An open PR for the branch is edited rather than opened again, so
-re-runs never create duplicates.
+re-runs never create duplicates, and only when the text the tool generates changed, keeping the
+reviewers' ticked checkboxes (``migrator.bulk.prsync``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrator.bulk import prsync
+
 
 class ForgeError(RuntimeError):
     """gh failed; the message is one line for the report."""
@@ -21,7 +24,7 @@ class ForgeError(RuntimeError):
 @dataclass(frozen=True)
 class PullRequest:
     url: str
-    action: str  # "opened" | "updated"
+    action: str  # "opened" | "updated" | "unchanged"
 
 
 def find_gh() -> str | None:
@@ -40,17 +43,27 @@ def _gh(gh: str, args: list[str], cwd: Path) -> str:
 
 
 def open_or_update(gh: str, cwd: Path, branch: str, base: str, title: str, body_file: Path) -> PullRequest:
-    """Edit the open PR whose head is ``branch``, or open one; returns its URL."""
-    listed = _gh(gh, ["pr", "list", "--head", branch, "--state", "open", "--json", "number,url"], cwd)
+    """Edit the open PR whose head is ``branch`` (when its generated text changed), or open one.
+
+    ``body_file`` holds the generated text; what is posted (with the stamp, and the reviewers'
+    ticks on an edit) is written beside it."""
+    listed = _gh(gh, ["pr", "list", "--head", branch, "--state", "open", "--json", "number,url,body"], cwd)
     try:
         prs = json.loads(listed or "[]")
     except json.JSONDecodeError as exc:
         raise ForgeError(f"gh pr list: unexpected output: {listed[:200]!r}") from exc
+    generated = body_file.read_text(encoding="utf-8")
+    posted = body_file.with_name(body_file.stem + ".posted.md")
     if prs:
         number, url = str(prs[0]["number"]), str(prs[0].get("url", ""))
-        _gh(gh, ["pr", "edit", number, "--title", title, "--body-file", str(body_file)], cwd)
+        current = str(prs[0].get("body") or "")
+        if prsync.unchanged(title, generated, current):
+            return PullRequest(url or f"#{number}", "unchanged")
+        posted.write_text(prsync.stamped(title, generated, prsync.keep_ticks(generated, current)), encoding="utf-8")
+        _gh(gh, ["pr", "edit", number, "--title", title, "--body-file", str(posted)], cwd)
         return PullRequest(url or f"#{number}", "updated")
+    posted.write_text(prsync.stamped(title, generated), encoding="utf-8")
     out = _gh(gh, ["pr", "create", "--head", branch, "--base", base, "--title", title,
-                   "--body-file", str(body_file)], cwd)
+                   "--body-file", str(posted)], cwd)
     urls = [w for w in out.split() if w.startswith(("http://", "https://"))]
     return PullRequest(urls[-1] if urls else out.strip().splitlines()[-1] if out.strip() else "", "opened")

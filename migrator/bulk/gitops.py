@@ -101,10 +101,11 @@ class WorkTree:
         ref = self.git("symbolic-ref", "--quiet", f"refs/remotes/{remote}/HEAD", check=False).stdout.strip()
         return ref.removeprefix(f"refs/remotes/{remote}/") or None
 
-    def commits_without_trailer(self, base: str, tip: str) -> list[tuple[str, str, str]]:
-        """Commits in ``base..tip`` that exemplar-migrate did not make: (sha, author, subject)."""
+    def commits_without_trailer(self, base: str, *tips: str) -> list[tuple[str, str, str]]:
+        """Commits on ``tips`` but not on ``base`` that exemplar-migrate did not make: (sha, author,
+        subject), oldest first in topological order, so the same branch is always listed the same way."""
         fmt = f"%H%x1f%an <%ae>%x1f%s%x1f%(trailers:key={TRAILER_KEY},valueonly,separator=%x2C)%x1e"
-        out = self.git("log", f"--format={fmt}", f"{base}..{tip}").stdout
+        out = self.git("log", "--topo-order", "--reverse", f"--format={fmt}", *tips, "--not", base, "--").stdout
         foreign = []
         for record in out.split("\x1e"):
             fields = record.strip("\n").split("\x1f")
@@ -114,6 +115,9 @@ class WorkTree:
             if TRAILER_VALUE not in [v.strip() for v in trailer.split(",")]:
                 foreign.append((sha, author, subject))
         return foreign
+
+    def count(self, ref_range: str) -> int:
+        return int(self.out("rev-list", "--count", ref_range) or 0)
 
     def is_tracked(self, rel: str) -> bool:
         return bool(self.out("ls-files", "--", rel))
@@ -133,6 +137,18 @@ class WorkTree:
         """Stage exactly these paths (new, changed or removed) and return what the index now holds."""
         self.git("add", "--all", "--", *rels)
         return self.out("diff", "--cached", "--name-only", "--no-renames").splitlines()
+
+    def merge(self, commit: str, message: str) -> list[str]:
+        """Merge ``commit`` into HEAD with a merge commit; on a conflict the merge is aborted (the
+        work tree is as before) and the conflicting paths are returned."""
+        proc = self.git("merge", "--no-ff", "--no-verify", "--quiet", "-m", message, commit, check=False)
+        if proc.returncode == 0:
+            return []
+        conflicts = self.out("diff", "--name-only", "--diff-filter=U").splitlines()
+        self.git("merge", "--abort", check=False)
+        if not conflicts:
+            raise GitError(["merge"], proc.returncode, proc.stderr or proc.stdout)
+        return conflicts
 
     def commit(self, message: str) -> str:
         self.git("commit", "--quiet", "--no-verify", "-F", "-", input=message)

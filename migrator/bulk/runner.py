@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migrator.bulk import forge, prtext
-from migrator.bulk.gitops import GitError, WorkTree, clone, run_git
+from migrator.bulk.gitops import TRAILER_KEY, TRAILER_VALUE, GitError, WorkTree, clone, run_git
 from migrator.bulk.repos import Repo
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ class RepoResult:
     required_packages: list[str] = field(default_factory=list)
     pushed: bool = False
     pr: str = ""
+    pr_action: str = ""  # opened | updated | unchanged (its generated text was the same: not edited)
     pr_file: str = ""
     workdir: str = ""
     attention: list[str] = field(default_factory=list)
@@ -225,9 +226,7 @@ def _existing(work: WorkTree, settings: Settings, base: str) -> Existing:
     tips = [t for t in (local, remote) if t]
     if not tips:
         return Existing(None, [])
-    foreign: list[tuple[str, str, str]] = []
-    for t in dict.fromkeys(tips):
-        foreign += [c for c in work.commits_without_trailer(base, t) if c not in foreign]
+    foreign = work.commits_without_trailer(base, *dict.fromkeys(tips))
     if local and remote and local != remote:
         if work.is_ancestor(local, remote):
             return Existing(remote, foreign)
@@ -267,6 +266,7 @@ def _undo(work: WorkTree, changes: list[FileChange]) -> None:
         if change.before is None:
             path.unlink()
         else:
+            path.parent.mkdir(parents=True, exist_ok=True)  # a removed helper's folder goes with it
             path.write_bytes(change.before)
 
 
@@ -334,9 +334,10 @@ def _process(repo: Repo, settings: Settings, progress: Progress, result: RepoRes
             result.state, result.reason = UPDATED, f"branch recreated from '{base_name}'"
         work.point_branch_here(settings.branch)
     else:
-        _on_top_of_others(work, repo, settings, result, existing, progress)
+        _on_top_of_others(work, repo, settings, result, existing, progress, base_name, base)
         if result.state == SKIPPED:
             return
+        plan.migration.kept_commits = existing.foreign
     result.commit = work.out("rev-parse", "HEAD")
     _write_pr(work, repo, settings, result, plan)
     if settings.push:
@@ -345,15 +346,46 @@ def _process(repo: Repo, settings: Settings, progress: Progress, result: RepoRes
         _open_pr(work, settings, result, plan, progress)
 
 
+def _merge_message(base_name: str, behind: int) -> str:
+    return (f"exemplar-migrate: merge '{base_name}' into the migration branch\n\n"
+            f"'{base_name}' has {behind} commit(s) this branch lacks, and the branch holds commits "
+            "exemplar-migrate did not make, so it is not recreated from the base: the base is merged in "
+            "and its new work migrated on top.\n\n"
+            f"{TRAILER_KEY}: {TRAILER_VALUE}\n")
+
+
 def _on_top_of_others(work: WorkTree, repo: Repo, settings: Settings, result: RepoResult,
-                      existing: Existing, progress: Progress) -> None:
-    """The branch holds other people's commits: never rewrite them; add the update on top or skip."""
+                      existing: Existing, progress: Progress, base_name: str, base: str) -> None:
+    """The branch holds other people's commits: never rewrite them; add the update on top or skip.
+
+    When the base moved on, the branch lacks the base's new work (new legacy jobs among it), so
+    "nothing new" on the branch's own tree would be wrong: that needs attention, and ``replace``
+    merges the base in (a commit of ours) before migrating on top."""
     assert existing.tip is not None
     work.checkout_detached(existing.tip)
-    extra = run_engine(work.path, settings, repo.name, apply=False)
     kept = _describe(existing.foreign)
+    behind = work.count(f"{existing.tip}..{base}")
+    if behind and settings.conflict_strategy != "replace":
+        result.state = SKIPPED
+        result.reason = (f"'{base_name}' moved on ({behind} commit(s) branch '{settings.branch}' lacks, whose "
+                         f"jobs are not migrated) and the branch has {kept}; left alone "
+                         "(--conflict-strategy replace merges the base in and migrates on top)")
+        return
+    merged = False
+    if behind:
+        progress(repo.name, f"merging '{base_name}'")
+        conflicts = work.merge(base, _merge_message(base_name, behind))
+        if conflicts:
+            raise RepoFailure(f"merging '{base_name}' into branch '{settings.branch}' conflicts in "
+                              f"{', '.join(conflicts[:5])}{' ...' if len(conflicts) > 5 else ''}; the branch "
+                              f"has {kept}: merge by hand and re-run")
+        merged = True
+    extra = run_engine(work.path, settings, repo.name, apply=False)
     if not extra.changes:
-        result.state, result.reason = UP_TO_DATE, f"nothing new; the branch keeps {kept}"
+        if merged:
+            result.state, result.reason = UPDATED, f"'{base_name}' merged in, nothing new to migrate; the branch keeps {kept}"
+        else:
+            result.state, result.reason = UP_TO_DATE, f"nothing new; the branch keeps {kept}"
         work.point_branch_here(settings.branch)
         return
     if settings.conflict_strategy != "replace":
@@ -367,7 +399,8 @@ def _on_top_of_others(work: WorkTree, repo: Repo, settings: Settings, result: Re
     apply_changes(extra.changes)
     _commit(work, extra)
     work.point_branch_here(settings.branch)
-    result.state, result.reason = UPDATED, f"update added on top; the branch keeps {kept}"
+    result.state, result.reason = UPDATED, ((f"'{base_name}' merged in and " if merged else "")
+                                            + f"update added on top; the branch keeps {kept}")
 
 
 def _write_pr(work: WorkTree, repo: Repo, settings: Settings, result: RepoResult, plan: Plan) -> None:
@@ -418,7 +451,7 @@ def _open_pr(work: WorkTree, settings: Settings, result: RepoResult, plan: Plan,
         result.pr = "error"
         result.attention.append(f"PR not opened: {exc}")
         return
-    result.pr = pr.url
+    result.pr, result.pr_action = pr.url, pr.action
 
 
 def _dry_run(work: WorkTree, repo: Repo, settings: Settings, progress: Progress, result: RepoResult,

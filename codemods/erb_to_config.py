@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import shlex
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -15,6 +16,9 @@ from codemods._erb_branches import Branches, statement_branches
 from codemods._erb_context import Place, place_of
 from codemods._erb_flags import FlagShape, flag_shape, inner_tags
 from codemods._erb_heredoc import heredoc_files
+from codemods._erb_indent import fixed_lines
+from codemods._erb_names import Namer, Unnamed, compound, hint_before
+from codemods._erb_indent import layout as indent_layout
 from codemods._erb_lines import alone_on_its_lines, tag_lines
 from codemods._erb_locals import RubyDefs
 from codemods._erb_reasons import conditional_shape_reason
@@ -167,6 +171,7 @@ class _Move:
         self.conflicts: list[tuple[_Region, str]] = []  # regions that could not move, and why
         self.converted: list[tuple[Group, list[_Block], list[Edit]]] = []  # ERB ifs made bash ifs
         self.nounset = bool(_NOUNSET.search(doc.masked.decode("utf-8", "replace")))
+        self.layouts: dict[int, tuple] = {}  # converted group start -> (Layout, tag lines, texts)
         # a POSIX sh script (dash on the stemcell) is sourced with `.` and gets no arrays
         self.posix = job.dialect(doc) == "sh"
         self.posix_kept: set[int] = set()  # flag groups left alone because they would need an array
@@ -201,6 +206,7 @@ class _Move:
         self.result.edits += self.plan.edits
         self._leftover_findings()
         return self.result
+        self._indent_conversions()
 
     def _write_env(self, env_name: tuple[str, str], regions: list[_Region]) -> bool:
         """Place the ``source`` line, move the regions that may move, and write the env template;
@@ -525,27 +531,29 @@ class _Move:
                 self._claim_statements(group, chain, branches)
 
     def _claim_statements(self, group: Group, chain: Chain, branches: Branches) -> None:
-        two_way = not group.middles or (len(group.middles) == 1 and not _is_elsif(group.middles[0]))
-        name = self._name((f"{group.start}#branch", "branch"), _branch_name(group.opener.code, two_way))
-        values = ["true", "false"] if two_way else [str(i + 1) for i in range(len(group.tags) - 1)]
-        # the default outside the block, each branch's value inside it (where the branch's other
-        # values go too, so the env template reads like the script's choice)
-        blocks = [_Block(group.start, f"{name}={'false' if two_way else '0'}", chain),
-                  _Block(group.opener.end, f"{name}={values[0]}", chain + [(group, 0)])]
-        if not two_way:  # an else branch of a two-way choice needs nothing: the default says false
-            for i, middle in enumerate(group.middles, start=1):
-                blocks.append(_Block(middle.end, f"{name}={values[i]}", chain + [(group, i)]))
+        choice = self._choice(group, chain)
+        if isinstance(choice, str):
+            self.group_reasons[group.start] = choice
+            return
+        tests, defaults = choice
+        # each variable's default outside the block, the tested branches' values inside them
+        # (where the branch's other values go too, so the env template reads like the choice)
+        blocks = [_Block(group.start, f"{name}={value}", chain) for name, value in defaults.items()]
+        openers = [group.opener, *group.middles]
+        for i, (name, value) in tests.items():
+            blocks.append(_Block(openers[i].end, f"{name}={value}", chain + [(group, i)]))
         self.plan.blocks += blocks
         self.plan.consumed |= {t.start for t in group.tags}
-        indent = branches.indent
-        texts = [f'{indent}if [ "${name}" = {values[0]} ]; then\n']
-        for i, middle in enumerate(group.middles, start=1):
-            if _is_elsif(middle):
-                texts.append(f'{indent}elif [ "${name}" = {values[i]} ]; then\n')
+        shape = indent_layout(self.doc, branches.tag_lines)
+        texts = []
+        for i in range(len(openers)):
+            if i in tests:
+                name, value = tests[i]
+                texts.append(f'{"if" if i == 0 else "elif"} [ "${name}" = {value} ]; then\n')
             else:
-                texts.append(f"{indent}else\n")
-        texts.append(f"{indent}fi\n")
-        edits = [Edit(ls, le, text, self.cm.id) for (ls, le), text in zip(branches.tag_lines, texts)]
+                texts.append("else\n")
+        texts.append("fi\n")
+        edits = [Edit(ls, le, shape.indent + text, self.cm.id) for (ls, le), text in zip(branches.tag_lines, texts)]
         self.plan.edits += edits
         self.converted.append((group, blocks, edits))
         container = branches.container
@@ -601,11 +609,91 @@ class _Move:
         self.plan.anchors.append(self._top_statement_start(shape.node))
         self.plan.consumed |= {t.start for t in group.tags + inner_tags(self.doc, group)}
         ref = self._array_ref(name)
+        self.layouts[group.start] = (shape, branches.tag_lines, texts)
         if shape.form == "same":
             self.plan.edits.append(Edit(start, stop, ref, self.cm.id))
         else:
             following = self.doc.slice(stop, self.doc.line_end(stop))
             body = [l for l in self.doc.slice(start, stop).splitlines() if l.strip() and "<%" not in l]
+    def _choice(self, group: Group, chain: Chain) -> tuple[dict[int, tuple[str, str]], dict[str, str]] | str:
+        """The variables that carry an ERB conditional's choice to bash: for each branch that
+        tests (by index), its variable and the value that selects it, and each variable's default;
+        or why the choice cannot be named. ``if c``/``else``: one variable named after ``c``
+        (``true``/``false``); ``if x == "a"``/``elsif x == "b"``: one variable holding the chosen
+        value (``''`` for none); any other ``elsif`` chain: one variable per test."""
+        tested = [0] + [i for i, m in enumerate(group.middles, start=1) if _is_elsif(m)]
+        openers = [group.opener, *group.middles]
+        namer = self._namer(chain)
+        params = set().union(*(ruby.block_params(t.code) for g, _ in chain for t in g.tags)) if chain else set()
+        binding = str([(g.start, b) for g, b in chain])
+        if len(tested) > 1:
+            selected = namer.selector([openers[i].code for i in tested])
+            if selected is not None:
+                subject, values = selected
+                code = " ".join(openers[0].code.split()[1:])
+                key = (code + (binding if ruby.identifiers(code) & params else ""), "selector:" + "|".join(values))
+                name = self._name(key, subject)
+                return {i: (name, shlex.quote(v)) for i, v in zip(tested, values)}, {name: "''"}
+        tests: dict[int, tuple[str, str]] = {}
+        before: list[str] = []
+        for i in tested:
+            code = " ".join(openers[i].code.split())
+            try:
+                base = namer.condition(code)
+            except Unnamed:
+                return (f"its condition `{_short(code)}` is not one the codemod can name (a variable named after "
+                        "it would not say what it tests)")
+            reads = binding if ruby.identifiers(code) & params else ""
+            # an elsif's test only counts when the tests before it failed: a meaning of its own
+            name = self._name((re.sub(r"^(?:elsif|end\s*\.\s*else_)", "if", code) + reads,
+                               "condition" + "".join(f" unless {b}" for b in before)), base)
+            tests[i] = (name, "true")
+            before.append(code)
+        return tests, {name: "false" for name, _ in tests.values()}
+
+    def _indent_conversions(self) -> None:
+        """Final indentation of the bash ``if``s made from ERB conditionals (``_erb_indent``): the
+        ``if`` takes the surrounding indentation, its body one level more, nested ones stack."""
+        converted = [g for g, _, _ in self.converted if g.start in self.layouts]
+        if not converted:
+            return
+        fixed = fixed_lines(self.doc)
+        others = [e for e in self.plan.edits if not any(e is x for _, _, edits in self.converted for x in edits)]
+        deeper: dict[int, str] = {}  # line start -> indentation added to it
+        for group in converted:
+            shape, tag_lines, _ = self.layouts[group.start]
+            if not shape.indents_body:
+                continue
+            for (_, lo), (hi, _) in zip(tag_lines, tag_lines[1:]):
+                pos = lo
+                while pos < hi:
+                    deeper[pos] = deeper.get(pos, "") + shape.unit
+                    pos = max(self.doc.line_end(pos), pos + 1)
+        for n, (group, blocks, edits) in enumerate(self.converted):
+            if group.start not in self.layouts:
+                continue
+            shape, tag_lines, texts = self.layouts[group.start]
+            extra = deeper.get(tag_lines[0][0], "")
+            if not extra:
+                continue
+            new = [Edit(e.start, e.end, extra + e.text, e.fix) for e in edits]
+            self.plan.edits = [e for e in self.plan.edits if not any(e is x for x in edits)] + new
+            self.converted[n] = (group, blocks, new)
+        tag_starts = {ls for group in converted for ls, _ in self.layouts[group.start][1]}
+        for ls, extra in sorted(deeper.items()):
+            le = self.doc.line_end(ls)
+            if ls in tag_starts or ls in fixed or not self.doc.masked[ls:le].strip():
+                continue
+            if any(e.start < ls < e.end for e in others):
+                continue
+            whole = [e for e in others if e.start == ls and e.end >= le]
+            if whole:  # a line the codemod rewrites whole (a heredoc that became a cp): indent the new text
+                for e in whole:
+                    if e.text.strip():
+                        self.plan.edits[self.plan.edits.index(e)] = Edit(e.start, e.end, extra + e.text, e.fix)
+                continue
+            self.plan.edits.append(Edit(ls, ls, extra, self.cm.id))
+
             sample = body[0] if body else following
             indent = sample[: len(sample) - len(sample.lstrip())]
             self.plan.edits.append(Edit(start, stop, f"{indent}{ref} \\\n", self.cm.id))
@@ -666,7 +754,10 @@ class _Move:
         params = set().union(*(ruby.block_params(t.code) for g, _ in chain for t in g.tags)) if chain else set()
         # a tag that reads an if_p block variable means a different value under each block
         binding = str([(g.start, b) for g, b in chain]) if ruby.identifiers(tag.code) & params else ""
-        name = self._name((tag.code, kind + binding), self._base(tag.code, chain))
+        base = self._base(tag.code, chain, tag)
+        if base is None:
+            return "output tag whose value no variable name would describe (it reads no property and fills no option)"
+        name = self._name((tag.code, kind + binding), base)
         key = tuple((id(g), b) for g, b in chain)
         defined = (name, key)
         if not any((name, key[:i]) in self.defined for i in range(len(key) + 1)):
@@ -691,22 +782,35 @@ class _Move:
             return f'${{{name}[@]+"${{{name}[@]}}"}}'
         return f'"${{{name}[@]}}"'
 
-    def _base(self, code: str, chain: Chain = ()) -> str:
-        """Variable name base; a copied local or an ``if_p`` block variable is named after the
-        property it holds."""
-        base = ruby.variable_base(code)
-        if base == "ERB_VALUE":
-            for group, _ in chain:
-                params = _ordered_params(group.opener.code)
-                props = ruby.properties_read(group.opener.code)
-                for i, param in enumerate(params):
-                    if param in ruby.identifiers(code):
-                        return ruby.variable_base(f'p("{props[i]}")') if i < len(props) else param.upper()
-            for name in sorted(ruby.identifiers(code) & set(self.copyable)):
-                m = _SIMPLE_LOCAL.fullmatch(self.copyable[name].code.strip())
-                inner = ruby.variable_base(m.group(2)) if m else "ERB_VALUE"
-                return inner if inner != "ERB_VALUE" else re.sub(r"\W", "_", name).upper()
-        return base
+    def _base(self, code: str, chain: Chain = (), tag: ErbTag | None = None) -> str | None:
+        """Variable name base (``codemods._erb_names``): the property the value reads (also through
+        an ``if_p`` block variable or a copied local), else the option or variable it fills; None
+        when nothing says what it holds."""
+        hint = hint_before(self.doc.slice(self.doc.line_start(tag.start), tag.start)) if tag is not None else None
+        try:
+            return self._namer(chain).value(code, hint)
+        except Unnamed:
+            return None
+
+    def _namer(self, chain: Chain = ()) -> Namer:
+        """Names for code under ``chain``: block variables and copied locals stand for the Ruby
+        they hold (a local that holds more than one property read is named after itself)."""
+        aliases: dict[str, str] = {}
+        for local, tag in self.copyable.items():
+            m = _SIMPLE_LOCAL.fullmatch(tag.code.strip())
+            rhs = m.group(2).strip() if m and m.group(1) == local else ""
+            simple = len(ruby.properties_read(rhs)) == 1 and not compound(rhs)
+            aliases[local] = rhs if simple else f":{local}"
+        for group, branch in chain:
+            opener = [group.opener, *group.middles][branch] if branch else group.opener
+            link = re.match(r"""(?:end\s*\.\s*)?(?:else_)?if_link\s*\(\s*["']([\w\-]+)""", opener.code.strip())
+            props = ruby.properties_read(opener.code)
+            for i, param in enumerate(_ordered_params(opener.code)):
+                if link:
+                    aliases[param] = f'link("{link.group(1)}")'
+                else:
+                    aliases[param] = f'p("{props[i]}")' if i < len(props) else f":{param}"
+        return Namer(self.job.properties, aliases)
 
     def _emits_lines(self, tag: ErbTag) -> bool:
         ls, le = tag_lines(self.doc, tag)
@@ -771,7 +875,7 @@ class _Move:
         )
         body: list[str] = []
         previous: Chain = []
-        for block in sorted(self.plan.blocks, key=lambda b: b.order):
+        for block in _unique(sorted(self.plan.blocks, key=lambda b: b.order)):
             body.append(_transition(previous, block.chain))
             body.append(block.text if block.text.endswith("\n") else block.text + "\n")
             previous = block.chain
@@ -877,19 +981,17 @@ def _continued(doc: Document) -> Document:
     return Document(doc.path, doc.source, doc.tags, doc.erb_error, masked_bytes, bash_parser().parse(masked_bytes))
 
 
-def _branch_name(code: str, two_way: bool) -> str:
-    """``if p("a.mode") == "x"`` -> ``A_MODE_IS_X``; ``if p("a.tls")`` -> ``A_TLS_ENABLED``."""
-    base = ruby.variable_base(code)
-    if not two_way:
-        return base + "_BRANCH"
-    if re.match(r"if_(?:p|link)\b", code):
-        return base + "_SET"
-    m = re.search(r"""==\s*["']([A-Za-z0-9_.-]+)["']""", code)
-    if m and not code.lstrip().startswith("unless"):
-        return f"{base}_IS_{re.sub(r'[^A-Za-z0-9]+', '_', m.group(1)).upper()}"
-    if base.endswith(("ENABLED", "ENABLE", "DISABLED")) or code.lstrip().startswith("unless"):
-        return base if not code.lstrip().startswith("unless") else base + "_UNLESS"
-    return base + "_ENABLED"
+def _unique(blocks: list[_Block]) -> list[_Block]:
+    """Blocks without repeats: a condition tested twice in the script is defined once (its name
+    means one thing, so a second definition under the same ERB conditions says nothing new)."""
+    seen: set[tuple[str, tuple]] = set()
+    out = []
+    for block in blocks:
+        key = (block.text, tuple((g.opener.code, b) for g, b in block.chain))
+        if key not in seen:
+            seen.add(key)
+            out.append(block)
+    return out
 
 
 def _is_elsif(tag: ErbTag) -> bool:

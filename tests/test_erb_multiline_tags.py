@@ -31,9 +31,9 @@ def test_a_conditional_written_over_several_lines_becomes_a_bash_if() -> None:
         #!/bin/bash
         @SOURCE@
         if [ "$JOB_TLS_ENABLED" = true ]; then
-        echo tls on
+          echo tls on
         else
-        echo tls off
+          echo tls off
         fi
         exec /bin/job
         """,

@@ -149,7 +149,7 @@ def test_a_conditional_assignment_block_that_cannot_move_becomes_a_bash_if() -> 
         @SOURCE@
         PORT=8080
         if [ "$JOB_TLS_ENABLED" = true ]; then
-        URL=https://localhost:$PORT
+          URL=https://localhost:$PORT
         fi
         """,
     )
@@ -358,9 +358,9 @@ def test_an_erb_conditional_around_whole_statements_becomes_a_bash_if() -> None:
         case $1 in
           start)
             if [ "$JOB_MODE_IS_CLUSTER" = true ]; then
-            /bin/job join --peer "$JOB_PEER"
+              /bin/job join --peer "$JOB_PEER"
             else
-            echo standalone
+              echo standalone
             fi
             exec /bin/job
             ;;
@@ -376,7 +376,7 @@ def test_an_erb_conditional_around_whole_statements_becomes_a_bash_if() -> None:
     )
 
 
-def test_an_elsif_chain_becomes_a_numbered_choice() -> None:
+def test_an_elsif_chain_gets_a_variable_named_after_each_test() -> None:
     check(
         """\
         #!/bin/bash
@@ -391,22 +391,21 @@ def test_an_elsif_chain_becomes_a_numbered_choice() -> None:
         """\
         #!/bin/bash
         @SOURCE@
-        if [ "$JOB_A_BRANCH" = 1 ]; then
-        echo a
-        elif [ "$JOB_A_BRANCH" = 2 ]; then
-        echo b
+        if [ "$JOB_A_ENABLED" = true ]; then
+          echo a
+        elif [ "$JOB_B_ENABLED" = true ]; then
+          echo b
         else
-        echo c
+          echo c
         fi
         """,
         """\
-        JOB_A_BRANCH=0
+        JOB_A_ENABLED=false
+        JOB_B_ENABLED=false
         <% if p("job.a") -%>
-        JOB_A_BRANCH=1
+        JOB_A_ENABLED=true
         <% elsif p("job.b") -%>
-        JOB_A_BRANCH=2
-        <% else -%>
-        JOB_A_BRANCH=3
+        JOB_B_ENABLED=true
         <% end -%>
         """,
     )
@@ -672,10 +671,10 @@ def test_if_p_block_variables_of_different_blocks_get_different_names() -> None:
         #!/bin/bash
         @SOURCE@
         if [ "$A_URL_SET" = true ]; then
-        curl "$A_URL"
+          curl "$A_URL"
         fi
         if [ "$B_URL_SET" = true ]; then
-        curl "$B_URL"
+          curl "$B_URL"
         fi
         """,
         """\
@@ -804,8 +803,8 @@ def test_a_heredoc_under_an_if_p_renders_only_when_the_script_wrote_it() -> None
         #!/bin/bash
         @SOURCE@
         if [ "$JOB_KEY_SET" = true ]; then
-        cp /var/vcap/jobs/job/config/app.key /etc/app.key
-        chmod 600 /etc/app.key
+          cp /var/vcap/jobs/job/config/app.key /etc/app.key
+          chmod 600 /etc/app.key
         fi
         """,
     )

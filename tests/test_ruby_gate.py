@@ -501,7 +501,7 @@ def test_erb_to_config_moves_a_heredoc_value_so_that_it_renders(tmp_path: Path) 
     [env] = [c.after.decode() for c in outcome.changes if c.path.name == "run_ctl.env.erb"]
     ok, rendered = _render(job.dir, "templates/run_ctl.env.erb", env)
     assert ok, rendered
-    value = subprocess.run(["bash", "-c", rendered + '\nprintf %s "$WINRUN_GREETING"'], capture_output=True,
+    value = subprocess.run(["bash", "-c", rendered + '\nprintf %s "$SCRIPT"'], capture_output=True,
                            text=True, check=True).stdout
     assert value == "Write-Host hello\n"
 

@@ -1,0 +1,579 @@
+"""Names for the variables ``erb-to-config`` writes into an env template.
+
+A reviewer reads ``if [ "$BPM_DISABLED" = true ]`` in the script and ``BPM_DISABLED=true`` in the
+rendered env file without the ERB at hand, so a name must say what the value means: it is derived
+from the whole condition (``!p("bpm.enabled")`` is ``BPM_DISABLED``, ``p("x") == 0`` is
+``X_IS_0``, ``p("x").empty?`` is ``X_IS_EMPTY``), a choice between several values of one property
+holds the chosen value (``LOG_FORMAT=json``), and a value is named after what it reads, or after
+the option or variable it fills when it reads several things or none (``-backendHost <%= ... %>``
+is ``BACKEND_HOST``). Nothing here is generic (``ERB_VALUE``, ``_BRANCH=2``): when no honest name
+can be made, the caller leaves the ERB where it is.
+
+Ruby is never evaluated; conditions are read with a small tokenizer and parser that understands
+``!``/``not``, ``&&``/``and``, ``||``/``or``, comparisons, and the predicate methods templates use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from codemods import _erb_ruby as ruby
+from migrator.erb import strip_ruby_strings
+
+#: the last word(s) of a property that already read as a yes/no setting
+_BOOLEAN_WORDS = re.compile(
+    r"(?:^|_)(?:ENABLED?|DISABLED?|DEBUG|VERBOSE|INSECURE|REQUIRED|ACTIVE|ONLY)$"
+    r"|^(?:ENABLE|DISABLE|SKIP|NO|USE|ALLOW|IS|HAS|FORCE|ONLY|SHOULD|REQUIRE|ACCEPT|VERIFY|RUN)_")
+#: methods that do not change which value a name describes
+_TRANSPARENT = {"to_s", "to_i", "to_f", "to_sym", "strip", "downcase", "upcase", "chomp", "to_str", "to_a"}
+_SIZE = {"length", "size", "count"}
+_PRED_WORDS = {"include?": "INCLUDES", "start_with?": "STARTS_WITH", "end_with?": "ENDS_WITH",
+               "key?": "HAS", "has_key?": "HAS", "member?": "INCLUDES"}
+_CMP_WORDS = {">": "ABOVE", ">=": "AT_LEAST", "<": "BELOW", "<=": "AT_MOST"}
+_NEGATE_CMP = {"==": "!=", "!=": "==", ">": "<=", "<=": ">", "<": ">=", ">=": "<"}
+#: methods peeled off an operand: the rest is what the name describes
+_PEELED = _TRANSPARENT | _SIZE | set(_PRED_WORDS) | {"nil?", "empty?", "blank?", "any?", "present?"}
+_RUBY_WORDS = {"if", "unless", "elsif", "then", "do", "end", "and", "or", "not", "nil", "true", "false", "p",
+               "if_p", "link", "if_link", "properties", "spec", "self", "else"}
+
+
+class Unnamed(ValueError):
+    """The condition or value cannot be given an honest name (the caller leaves its ERB)."""
+
+
+# -- tokens and a small expression tree ------------------------------------------------------------
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<str>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')
+  | (?P<num>-?\d+(?:\.\d+)?)
+  | (?P<sym>:[A-Za-z_]\w*[?!]?)
+  | (?P<op>\|\||&&|==|!=|>=|<=|=~|!~|<=>|[!<>().,\[\]{}|])
+  | (?P<ident>[A-Za-z_@$][\w]*[?!]?)
+  | (?P<other>.)
+""", re.VERBOSE)
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str
+    text: str
+
+
+def _tokens(code: str) -> list[_Tok]:
+    out = []
+    for m in _TOKEN.finditer(code):
+        kind = m.lastgroup or "other"
+        if kind == "ws":
+            continue
+        if kind == "other":
+            raise Unnamed(code)
+        out.append(_Tok(kind, m.group(0)))
+    return out
+
+
+@dataclass(frozen=True)
+class Operand:
+    """A Ruby value: its source text, and trailing method calls peeled off (``.nil?``)."""
+
+    text: str
+    methods: tuple[tuple[str, str | None], ...] = ()  # (method, literal argument text or None)
+
+
+Node = tuple  # ("or"|"and", [Node]) | ("not", Node) | ("cmp", op, Operand, Operand) | ("atom", Operand)
+
+
+class _Parser:
+    def __init__(self, code: str):
+        self.toks = _tokens(code)
+        self.i = 0
+
+    def peek(self, k: int = 0) -> _Tok | None:
+        return self.toks[self.i + k] if self.i + k < len(self.toks) else None
+
+    def take(self) -> _Tok:
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def parse(self) -> Node:
+        node = self.or_()
+        if self.peek() is not None and self.peek().text == "then":  # type: ignore[union-attr]
+            self.take()
+        if self.peek() is not None:
+            raise Unnamed("trailing code")
+        return node
+
+    def _is(self, *texts: str) -> bool:
+        tok = self.peek()
+        return tok is not None and tok.text in texts
+
+    def or_(self) -> Node:
+        parts = [self.and_()]
+        while self._is("||", "or"):
+            self.take()
+            parts.append(self.and_())
+        return parts[0] if len(parts) == 1 else ("or", parts)
+
+    def and_(self) -> Node:
+        parts = [self.not_()]
+        while self._is("&&", "and"):
+            self.take()
+            parts.append(self.not_())
+        return parts[0] if len(parts) == 1 else ("and", parts)
+
+    def not_(self) -> Node:
+        if self._is("!", "not"):
+            self.take()
+            return ("not", self.not_())
+        return self.cmp()
+
+    def cmp(self) -> Node:
+        if self._is("(") and self._group_is_expression():
+            self.take()
+            inner = self.or_()
+            if not self._is(")"):
+                raise Unnamed("unbalanced")
+            self.take()
+            if self._is("."):  # (a || b).empty?: a value, not a grouping
+                raise Unnamed("method on a parenthesised expression")
+            left: Node | Operand = inner
+        else:
+            left = self.operand()
+        if self._is("==", "!=", ">", ">=", "<", "<=", "=~", "!~"):
+            op = self.take().text
+            right = self.operand()
+            if not isinstance(left, Operand):
+                raise Unnamed("comparison of a condition")
+            return ("cmp", op, left, right)
+        return left if not isinstance(left, Operand) else ("atom", left)
+
+    def _group_is_expression(self) -> bool:
+        """``(`` opens a grouping (``(a && b)``) rather than starting a value like ``(x || [])``;
+        both parse alike here, since a value in parentheses is named after what it reads."""
+        return True
+
+    def operand(self) -> Operand:
+        start = self.i
+        depth = 0
+        methods: list[tuple[str, str | None]] = []
+        while self.peek() is not None:
+            tok = self.peek()
+            assert tok is not None
+            if depth == 0 and tok.text in ("||", "&&", "or", "and", "then", "==", "!=", ">", ">=", "<", "<=",
+                                           "=~", "!~", ")", ",", "<=>"):
+                break
+            if tok.text in ("(", "[", "{"):
+                depth += 1
+            elif tok.text in (")", "]", "}"):
+                depth -= 1
+            self.take()
+            # `x.start_with? '/a'`: a predicate method with an argument and no parentheses
+            if (depth == 0 and tok.kind == "ident" and tok.text.endswith("?") and self.peek() is not None
+                    and self.peek().kind in ("str", "num", "sym")):  # type: ignore[union-attr]
+                self.take()
+        toks = self.toks[start:self.i]
+        if not toks:
+            raise Unnamed("empty operand")
+        # peel trailing `.method` / `.method(arg)` calls
+        while len(toks) >= 2:
+            if toks[-2].text == "." and toks[-1].text in _PEELED:
+                methods.insert(0, (toks[-1].text, None))
+                toks = toks[:-2]
+            elif (len(toks) >= 3 and toks[-3].text == "." and toks[-2].kind == "ident"
+                  and toks[-1].kind in ("str", "num", "sym") and toks[-2].text in _PEELED):
+                methods.insert(0, (toks[-2].text, toks[-1].text))
+                toks = toks[:-3]
+            elif (len(toks) >= 5 and toks[-5].text == "." and toks[-4].kind == "ident" and toks[-3].text == "("
+                  and toks[-2].kind in ("str", "num", "sym") and toks[-1].text == ")"
+                  and toks[-4].text in _PEELED):
+                methods.insert(0, (toks[-4].text, toks[-2].text))
+                toks = toks[:-5]
+            else:
+                break
+        return Operand(_join(toks), tuple(methods))
+
+
+def _join(toks: list[_Tok]) -> str:
+    out = ""
+    for tok in toks:
+        if out and tok.kind in ("ident", "str", "num", "sym") and (out[-1].isalnum() or out[-1] in "_'\"?"):
+            out += " "
+        out += tok.text
+    return out
+
+
+def parse_condition(code: str) -> Node:
+    """The condition of an ``if``/``unless``/``elsif`` tag as a small tree (raises ``Unnamed``)."""
+    code = code.strip()
+    m = re.match(r"(if|unless|elsif)\b(.*)$", code, re.DOTALL)
+    if not m:
+        raise Unnamed(code)
+    node = _Parser(m.group(2)).parse()
+    return ("not", node) if m.group(1) == "unless" else node
+
+
+# -- subjects: what a condition or value reads ------------------------------------------------------
+@dataclass(frozen=True)
+class Subject:
+    name: str
+    prop: str | None  # the property path, when the value is one property
+    weak: bool = False  # named after Ruby locals or hash keys only (an option or variable it fills says more)
+
+
+def literal_word(text: str) -> str:
+    """A Ruby literal as a name part: ``'overlay-xfs'`` -> ``OVERLAY_XFS``, ``-1`` -> ``MINUS_1``."""
+    value = literal_value(text)
+    if value is None:
+        raise Unnamed(text)
+    if value == "":
+        return "EMPTY"
+    word = re.sub(r"[^A-Za-z0-9]+", "_", value.replace("-", "_") if re.fullmatch(r"-\d.*", value) is None
+                  else "MINUS_" + value[1:]).strip("_").upper()
+    if not word or len(word) > 32:
+        raise Unnamed(text)
+    return word
+
+
+def literal_value(text: str) -> str | None:
+    """The text a Ruby literal stands for (a string without interpolation, a number, a symbol)."""
+    if re.fullmatch(r"-?\d+(?:\.\d+)?", text):
+        return text
+    if text.startswith(":"):
+        return text[1:]
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        inner = text[1:-1]
+        if text[0] == '"' and ("#{" in inner or "\\" in inner):
+            return None
+        if text[0] == "'" and "\\" in inner:
+            return None
+        return inner
+    return None
+
+
+class Namer:
+    """Names for one script: ``aliases`` maps a Ruby local or block variable to the Ruby it
+    stands for (``heap_size`` -> ``p("heap_size")`` inside ``if_p("heap_size") do |heap_size|``)."""
+
+    def __init__(self, properties: Mapping[str, object] | None = None, aliases: Mapping[str, str] | None = None):
+        self.properties = properties or {}
+        self.aliases = dict(aliases or {})
+        self.shared = ""  # the property path prefix all parts of the condition being named share
+
+    # -- what a piece of Ruby reads -------------------------------------------------------------
+    def subject(self, text: str) -> Subject:
+        """The name of what a Ruby value reads (a property, ``spec.x``, a link, a local)."""
+        text = text.strip()
+        head = re.match(r"([a-z_]\w*)\b(?!\s*\()", text)
+        if head and head.group(1) in self.aliases:
+            alias = self.aliases[head.group(1)]
+            if alias.startswith(":"):  # a local named after itself
+                return Subject(_upper(head.group(1)), None, weak=True)
+            return self.subject(alias + text[head.end():])
+        props = ruby.properties_read(text)
+        if len(props) == 1:
+            return Subject(ruby.variable_base(text), props[0])
+        if len(props) > 1:
+            raise Unnamed("several properties")
+        base = ruby.variable_base(text)
+        if base != "ERB_VALUE":
+            return Subject(base, None)
+        idents = [i for i in re.findall(r"(?<![.:@$\w])([a-z_]\w*)\b(?!\s*\()", strip_ruby_strings(text))
+                  if i not in _RUBY_WORDS]
+        keys = [literal_value(s) for s in re.findall(r"\[\s*(\"[^\"]*\"|'[^']*'|:\w+)\s*\]", text)]
+        if idents:
+            words = [idents[0]] + [k for k in keys if k]
+            return Subject(_upper("_".join(words)), None, weak=True)
+        raise Unnamed(text)
+
+    def boolean(self, subject: Subject) -> bool:
+        """Whether a truthiness test on the subject is a yes/no setting (else: "is it set")."""
+        declared = self.properties.get(subject.prop) if subject.prop else None
+        if isinstance(declared, dict) and "default" in declared:
+            default = declared["default"]
+            if isinstance(default, bool):
+                return True
+            if default is not None:
+                return False
+        if _BOOLEAN_WORDS.search(_last_part(subject)):
+            return True
+        # a property without a default is most often a flag; a local or a hash entry is "set or not"
+        return subject.prop is not None
+
+    # -- conditions -----------------------------------------------------------------------------
+    def condition(self, code: str) -> str:
+        """The name of a condition tag (``if``/``unless``/``elsif``/``if_p``/``if_link``/
+        ``end.else_if_p``): true exactly when the tag's branch is taken."""
+        code = code.strip()
+        m = re.match(r"(?:end\s*\.\s*)?(?:if_p|else_if_p)\s*\((.*)\)\s*do\b", code, re.DOTALL)
+        if m:
+            props = [p for p in re.findall(r"""["']([\w.\-]+)["']""", m.group(1))]
+            if not props:
+                raise Unnamed(code)
+            self.shared = _shared_prefix(props)
+            return _joined([ruby.variable_base(f'p("{p}")') for p in props], "_AND_", self.shared) + "_SET"
+        m = re.match(r"(?:end\s*\.\s*)?(?:if_link|else_if_link)\s*\(\s*[\"']([\w\-]+)[\"']", code)
+        if m:
+            base = _upper(m.group(1))
+            return base + ("_PRESENT" if base.endswith("_LINK") else "_LINK_PRESENT")
+        self.shared = _shared_prefix(ruby.properties_read(code))
+        return self.name_of(parse_condition(code))
+
+    def name_of(self, node: Node, negated: bool = False) -> str:
+        kind = node[0]
+        if kind == "not":
+            return self.name_of(node[1], not negated)
+        if kind in ("and", "or"):
+            # De Morgan: not (a and b) is (not a) or (not b), which names read more plainly
+            joiner = {("and", False): "_AND_", ("or", False): "_OR_", ("and", True): "_OR_", ("or", True): "_AND_"}
+            parts = _without_guards(node[1]) if kind == "and" and not negated else node[1]
+            if len(parts) == 1:
+                return self.name_of(parts[0], negated)
+            subjects = {self._subject_of(n) for n in parts}
+            shared = f"{subjects.pop()}_" if len(subjects) == 1 and None not in subjects else self.shared
+            return _joined([self.name_of(n, negated) for n in parts], joiner[(kind, negated)], shared)
+        if kind == "cmp":
+            return self._comparison(node[1], node[2], node[3], negated)
+        return self._truthy(node[1], negated)
+
+    def _subject_of(self, node: Node) -> str | None:
+        """The subject's name of a test on one value (None for anything else)."""
+        while node[0] == "not":
+            node = node[1]
+        if node[0] not in ("atom", "cmp"):
+            return None
+        try:
+            return self.subject(node[1].text if node[0] == "atom" else node[2].text).name
+        except Unnamed:
+            return None
+
+    def _truthy(self, operand: Operand, negated: bool) -> str:
+        methods = [m for m in operand.methods if m[0] not in _TRANSPARENT]
+        subject = self.subject(operand.text + "".join(f".{m}" for m, _ in operand.methods if m in _TRANSPARENT))
+        if not methods:
+            if subject.name == "SPEC_BOOTSTRAP":
+                return "SPEC_NOT_BOOTSTRAP" if negated else "SPEC_BOOTSTRAP"
+            if self.boolean(subject):
+                return _negated_flag(subject) if negated else _flag(subject)
+            return subject.name + ("_UNSET" if negated else "_SET")
+        if len(methods) > 1:
+            raise Unnamed("several predicates")
+        method, arg = methods[0]
+        if method == "nil?":
+            return subject.name + ("_SET" if negated else "_UNSET")
+        if method in ("empty?", "blank?"):
+            return subject.name + ("_NOT_EMPTY" if negated else "_IS_EMPTY")
+        if method in ("any?", "present?"):
+            return subject.name + ("_IS_EMPTY" if negated else "_NOT_EMPTY")
+        if method in _PRED_WORDS and arg is not None:
+            word = f"{_PRED_WORDS[method]}_{literal_word(arg)}"
+            return subject.name + ("_NOT_" if negated else "_") + word
+        raise Unnamed(method)
+
+    def _comparison(self, op: str, left: Operand, right: Operand, negated: bool) -> str:
+        if negated:
+            if op not in _NEGATE_CMP:
+                raise Unnamed(op)
+            op = _NEGATE_CMP[op]
+        if literal_value(left.text) is not None and not left.methods and literal_value(right.text) is None:
+            left, right = right, left
+            op = {">": "<", "<": ">", ">=": "<=", "<=": ">="}.get(op, op)
+        size = [m for m, _ in left.methods if m not in _TRANSPARENT]
+        if size and size[-1] in _SIZE and len(size) == 1 and right.text == "0" and op in ("==", "!=", ">", "<="):
+            stripped = Operand(left.text, tuple(m for m in left.methods if m[0] in _TRANSPARENT))
+            empty = op in ("==", "<=")
+            return self._truthy(Operand(stripped.text, stripped.methods + (("empty?", None),)), not empty)
+        subject = self._operand_name(left)
+        if right.text == "nil":
+            return subject + ("_UNSET" if op == "==" else "_SET" if op == "!=" else _raise(op))
+        if right.text in ("true", "false") and op in ("==", "!="):
+            positive = (right.text == "true") == (op == "==")
+            return self._truthy(left, not positive)
+        value = literal_value(right.text)
+        if value is not None and not right.methods:
+            if value == "" and op in ("==", "!="):
+                return subject + ("_IS_EMPTY" if op == "==" else "_NOT_EMPTY")
+            word = literal_word(right.text)
+            if op == "==":
+                return f"{subject}_IS_{word}"
+            if op == "!=":
+                return f"{subject}_IS_NOT_{word}"
+            if op in _CMP_WORDS:
+                return f"{subject}_{_CMP_WORDS[op]}_{word}"
+            raise Unnamed(op)
+        if op in ("==", "!="):
+            other = self._operand_name(right)
+            return _joined([subject, other], "_EQUALS_" if op == "==" else "_DIFFERS_FROM_", self.shared)
+        raise Unnamed(op)
+
+    def _operand_name(self, operand: Operand) -> str:
+        extra = [m for m, _ in operand.methods if m not in _TRANSPARENT]
+        name = self.subject(operand.text).name
+        if extra == ["length"] or extra == ["size"] or extra == ["count"]:
+            return name + "_COUNT"
+        if extra:
+            raise Unnamed(".".join(extra))
+        return name
+
+    # -- a choice between several values of one property ------------------------------------------
+    def selector(self, codes: list[str]) -> tuple[str, list[str]] | None:
+        """``if x == "a"`` / ``elsif x == "b"`` ...: (the subject's name, each branch's value), when
+        every test compares the same value with a different literal."""
+        subject_code, values = None, []
+        for code in codes:
+            try:
+                node = parse_condition(re.sub(r"^elsif\b", "if", code.strip()))
+            except Unnamed:
+                return None
+            if node[0] != "cmp" or node[1] != "==":
+                return None
+            left, right = node[2], node[3]
+            if literal_value(left.text) is not None and not left.methods:
+                left, right = right, left
+            value = literal_value(right.text)
+            key = left.text + "".join(f".{m}" for m, _ in left.methods)
+            if value is None or right.methods or (subject_code is not None and key != subject_code):
+                return None
+            subject_code = key
+            values.append(value)
+        if subject_code is None or len(set(values)) != len(values) or "" in values:
+            return None
+        try:
+            name = self._operand_name(Operand(node[2].text if literal_value(node[2].text) is None else node[3].text,
+                                              (node[2] if literal_value(node[2].text) is None else node[3]).methods))
+        except Unnamed:
+            return None
+        return name, values
+
+    # -- values -----------------------------------------------------------------------------------
+    def value(self, code: str, hint: str | None = None) -> str:
+        """The name of an output tag's value: the property it reads; for a value built from several
+        things (or from none), the option or variable it fills (``hint``)."""
+        try:
+            subject = self.subject(code)
+        except Unnamed:
+            subject = None
+        if subject is not None and not subject.weak and not compound(code):
+            return subject.name
+        if hint:
+            return hint
+        if subject is not None:
+            return subject.name
+        props = ruby.properties_read(code)
+        if props:
+            return ruby.variable_base(code)
+        raise Unnamed(code)
+
+
+def hint_before(line_prefix: str) -> str | None:
+    """A name from what the value fills, read from the line before the tag: an option
+    (``--backend-host ``, ``-backendHost=``) or an assignment (``export ADDR="``)."""
+    m = re.search(r"(?:^|[\s'\"])(--?[A-Za-z][\w.-]*)[= ]\s*[\"']?$", line_prefix)
+    if m:
+        return _upper(_snake(m.group(1).lstrip("-")))
+    m = re.search(r"(?:^|[\s;])(?:export\s+|readonly\s+|local\s+)?([A-Za-z_]\w*)=[\"']?[^\s\"'=$`]*$", line_prefix)
+    if m:
+        return _upper(m.group(1))
+    return None
+
+
+def compound(code: str) -> bool:
+    """Whether a value is built from several parts (concatenation, interpolation, a ternary)."""
+    bare = strip_ruby_strings(code)
+    return bool(re.search(r"[+?]|\|\||&&|\bif\b", bare)) or "#{" in code
+
+
+def _snake(word: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", word)
+
+
+def _upper(word: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9]+", "_", word).strip("_").upper()
+    if not name:
+        raise Unnamed(word)
+    if name[0].isdigit():
+        name = "P_" + name
+    return name
+
+
+def _raise(op: str) -> str:
+    raise Unnamed(op)
+
+
+def _last_part(subject: Subject) -> str:
+    """The property's last path element as a name (``a.tls_enabled`` -> ``TLS_ENABLED``)."""
+    if subject.prop:
+        return _upper(subject.prop.rsplit(".", 1)[-1])
+    return subject.name
+
+
+def _prefix(subject: Subject) -> str:
+    last = _last_part(subject)
+    return subject.name[: len(subject.name) - len(last)] if subject.name.endswith(last) else ""
+
+
+def _flag(subject: Subject) -> str:
+    """A yes/no setting that is on: its own name when that already reads as yes/no."""
+    return subject.name if _BOOLEAN_WORDS.search(_last_part(subject)) else subject.name + "_ENABLED"
+
+
+def _negated_flag(subject: Subject) -> str:
+    """A yes/no setting that is off: ``bpm.enabled`` -> ``BPM_DISABLED``, ``x.disable_y`` ->
+    ``X_Y_ENABLED``, ``x.skip_tls`` -> ``X_TLS_ENABLED``, anything else -> ``..._DISABLED``."""
+    last, prefix = _last_part(subject), _prefix(subject)
+    for word, opposite in (("ENABLED", "DISABLED"), ("ENABLE", "DISABLED"), ("DISABLED", "ENABLED"),
+                           ("DISABLE", "ENABLED")):
+        if last == word:
+            return prefix + opposite
+        if last.endswith("_" + word):
+            return prefix + last[: -len(word)] + opposite
+    m = re.match(r"(ENABLE|DISABLE|SKIP|NO)_(.+)$", last)
+    if m:
+        return f"{prefix}{m.group(2)}_{'DISABLED' if m.group(1) == 'ENABLE' else 'ENABLED'}"
+    return subject.name + "_DISABLED"
+
+
+def _joined(names: list[str], joiner: str, shared: str = "") -> str:
+    """Names joined, each later one without the property path all of them share (``a.b.x`` and
+    ``a.b.y`` -> ``A_B_X_AND_Y``)."""
+    out = [names[0]]
+    for name in names[1:]:
+        out.append(name[len(shared):] if shared and name.startswith(shared) and len(name) > len(shared) else name)
+    return joiner.join(out)
+
+
+def _shared_prefix(props: list[str]) -> str:
+    """``["a.b.x", "a.b.y"]`` -> ``A_B_``: the dotted path every property starts with."""
+    if len(props) < 2:
+        return ""
+    parts = [p.split(".")[:-1] for p in props]
+    common: list[str] = []
+    for words in zip(*parts):
+        if len(set(words)) != 1:
+            break
+        common.append(words[0])
+    return _upper("_".join(common)) + "_" if common else ""
+
+
+def _without_guards(parts: list[Node]) -> list[Node]:
+    """``x && x.length > 0``: the plain truthiness test is only there so the next test does not
+    raise on nil; the name describes the test that matters."""
+    out = []
+    for i, part in enumerate(parts):
+        if part[0] == "atom" and not part[1].methods:
+            text = part[1].text
+            if any(_reads_first(later, text) for later in parts[i + 1:]):
+                continue
+        out.append(part)
+    return out
+
+
+def _reads_first(node: Node, text: str) -> bool:
+    if node[0] == "not":
+        return _reads_first(node[1], text)
+    if node[0] == "cmp":
+        return node[2].text == text
+    if node[0] == "atom":
+        return node[1].text == text and bool(node[1].methods)
+    return False

@@ -1,0 +1,235 @@
+"""erb-to-config names: a variable says what it means, read from the whole condition or value.
+
+A reviewer reads the script (``if [ "$BPM_DISABLED" = true ]``) and the rendered env file
+(``BPM_DISABLED=true``) without the ERB, so a negation must read as one, a comparison must name the
+value compared with, and a choice between several values must hold the value chosen.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from codemods._erb_names import Namer, Unnamed, hint_before
+from codemods.erb_to_config import ErbToConfig
+from tests.support.codemod_case import Outcome, run_codemods
+
+PROPERTIES = {
+    "bpm.enabled": {"default": False},
+    "syslog.migration.disabled": {"default": False},
+    "health.disable_post_start": {"default": False},
+    "cf.skip_ssl_validation": {"default": False},
+    "kafka.enable_sasl": {"default": True},
+    "tls.certificate": {"default": ""},
+    "queue.workers": {"default": 1},
+    "log.format": {"default": "text"},
+}
+
+
+@pytest.mark.parametrize("code,name", [
+    # a yes/no setting: its own name when it already reads as one, else _ENABLED
+    ('if p("bpm.enabled")', "BPM_ENABLED"),
+    ('if p("cf.skip_ssl_validation")', "CF_SKIP_SSL_VALIDATION"),
+    ('if p("job.debug")', "JOB_DEBUG"),
+    ('if p("job.route")', "JOB_ROUTE_ENABLED"),
+    # negations read as negations, whatever the spelling
+    ('if !p("bpm.enabled")', "BPM_DISABLED"),
+    ('unless p("bpm.enabled")', "BPM_DISABLED"),
+    ('if not p("bpm.enabled")', "BPM_DISABLED"),
+    ('if p("bpm.enabled") == false', "BPM_DISABLED"),
+    ('unless p("syslog.migration.disabled")', "SYSLOG_MIGRATION_ENABLED"),
+    ('if !p("health.disable_post_start")', "HEALTH_POST_START_ENABLED"),
+    ('unless p("cf.skip_ssl_validation")', "CF_SSL_VALIDATION_ENABLED"),
+    ('if !p("kafka.enable_sasl")', "KAFKA_SASL_DISABLED"),
+    ('unless p("job.respect_permissions")', "JOB_RESPECT_PERMISSIONS_DISABLED"),
+    # a value that is set or not (its default is not a boolean)
+    ('if p("tls.certificate")', "TLS_CERTIFICATE_SET"),
+    ('if !p("tls.certificate")', "TLS_CERTIFICATE_UNSET"),
+    ('if p("tls.certificate").nil?', "TLS_CERTIFICATE_UNSET"),
+    ('if p("tls.certificate", nil) != nil', "TLS_CERTIFICATE_SET"),
+    # empty-string checks say so
+    ('if p("tls.certificate") == ""', "TLS_CERTIFICATE_IS_EMPTY"),
+    ('if p("tls.certificate").empty?', "TLS_CERTIFICATE_IS_EMPTY"),
+    ('if p("tls.certificate") != ""', "TLS_CERTIFICATE_NOT_EMPTY"),
+    ('unless p("tls.certificate").to_s.empty?', "TLS_CERTIFICATE_NOT_EMPTY"),
+    ('if p("job.peers").length > 0', "JOB_PEERS_NOT_EMPTY"),
+    ('if p("job.peers").size == 0', "JOB_PEERS_IS_EMPTY"),
+    # comparisons name the value compared with
+    ('if p("queue.workers") == 0', "QUEUE_WORKERS_IS_0"),
+    ('if p("queue.workers") > 1', "QUEUE_WORKERS_ABOVE_1"),
+    ('if p("queue.workers") <= 0', "QUEUE_WORKERS_AT_MOST_0"),
+    ('if p("log.format") == "json"', "LOG_FORMAT_IS_JSON"),
+    ('if p("log.format") != "json"', "LOG_FORMAT_IS_NOT_JSON"),
+    ('unless p("log.format") == "json"', "LOG_FORMAT_IS_NOT_JSON"),
+    ('if "json" == p("log.format")', "LOG_FORMAT_IS_JSON"),
+    ('if p("grootfs.driver") == \'overlay-xfs\'', "GROOTFS_DRIVER_IS_OVERLAY_XFS"),
+    ('if p("db.password_old") == p("db.password")', "DB_PASSWORD_OLD_EQUALS_PASSWORD"),
+    ('if spec.index == 0', "SPEC_INDEX_IS_0"),
+    ('if spec.bootstrap', "SPEC_BOOTSTRAP"),
+    ('if properties.riak.firewall_enabled', "RIAK_FIREWALL_ENABLED"),
+    # several tests: each named, the shared property path said once
+    ('if p("es.node.allow_data") and not p("es.node.allow_master")', "ES_NODE_ALLOW_DATA_AND_ALLOW_MASTER_DISABLED"),
+    ('if p("job.x").nil? || p("job.x").empty?', "JOB_X_UNSET_OR_IS_EMPTY"),
+    ('unless p("a.tls") && p("a.mtls")', "A_TLS_DISABLED_OR_MTLS_DISABLED"),
+    ('if p("job.urls") && p("job.urls").length > 0', "JOB_URLS_NOT_EMPTY"),
+    # blocks
+    ('if_p("tls.certificate") do |cert|', "TLS_CERTIFICATE_SET"),
+    ('if_p("nats.user", "nats.password") do |u, pw|', "NATS_USER_AND_PASSWORD_SET"),
+    ('if_link("rootless_link") do |link|', "ROOTLESS_LINK_PRESENT"),
+    ('if_link("db") do |db|', "DB_LINK_PRESENT"),
+    ('end.else_if_p("job.fallback") do |f|', "JOB_FALLBACK_SET"),
+])
+def test_a_condition_is_named_after_what_it_tests(code: str, name: str) -> None:
+    assert Namer(PROPERTIES).condition(code) == name
+
+
+def test_a_block_variable_and_a_local_are_named_after_what_they_hold() -> None:
+    namer = Namer(PROPERTIES, {"cert": 'p("tls.certificate")', "workers": 'p("queue.workers")', "backup": ":backup"})
+    assert namer.condition("if cert.empty?") == "TLS_CERTIFICATE_IS_EMPTY"
+    assert namer.condition("if workers == 0") == "QUEUE_WORKERS_IS_0"
+    assert namer.condition("if backup") == "BACKUP_SET"
+    assert namer.value("cert") == "TLS_CERTIFICATE"
+
+
+@pytest.mark.parametrize("code", ["if (x || []).empty?", "if p('a') <=> 1", "if foo(1, 2) =~ /x/"])
+def test_a_condition_it_cannot_read_has_no_name(code: str) -> None:
+    with pytest.raises(Unnamed):
+        Namer(PROPERTIES).condition(code)
+
+
+def test_a_choice_between_values_of_one_property_is_a_selector() -> None:
+    namer = Namer(PROPERTIES)
+    assert namer.selector(['if p("log.format") == "json"', 'elsif p("log.format") == "logfmt"']) == (
+        "LOG_FORMAT", ["json", "logfmt"])
+    assert namer.selector(['if p("log.format") == "json"', 'elsif p("log.level") == "debug"']) is None
+    assert namer.selector(['if p("log.format") == "json"', 'elsif p("log.format") != "x"']) is None
+
+
+@pytest.mark.parametrize("code,prefix,name", [
+    ('"https://" + link("nats").p("nats.user") + "@" + link("nats").p("nats.host")', "  -nats ", "NATS"),
+    ('"10.0.0.5"', "    -backendHost ", "BACKEND_HOST"),
+    ('sh_esc(uri_esc(adm_username))', "readonly ADM_CONSUMER_NAME_URLENC=", "ADM_CONSUMER_NAME_URLENC"),
+    ('"#{p("db.host")}:#{p("db.port")}"', 'exec db --address="', "ADDRESS"),
+    ('p("router.port")', "  --listen-port ", "ROUTER_PORT"),
+    ('spec.address', "  --advertise=", "SPEC_ADDRESS"),
+])
+def test_a_value_is_named_after_its_property_or_what_it_fills(code: str, prefix: str, name: str) -> None:
+    assert Namer(PROPERTIES).value(code, hint_before(prefix)) == name
+
+
+def test_a_literal_value_filling_nothing_named_has_no_name() -> None:
+    with pytest.raises(Unnamed):
+        Namer(PROPERTIES).value('"10.0.0.5"', hint_before("    exec /bin/x "))
+
+
+# -- in the codemod ------------------------------------------------------------------------------------------
+def migrate(before: str, **kwargs) -> Outcome:
+    return run_codemods([ErbToConfig()], before, properties=PROPERTIES, **kwargs)
+
+
+def env_of(outcome: Outcome, name: str = "templates/job_ctl.env.erb") -> str:
+    files = {f.path: f.content for f in outcome.result.result.new_files}
+    return "".join(line for line in files.get(name, "").splitlines(keepends=True) if not line.startswith("# "))
+
+
+def test_an_unless_block_gets_the_negated_name_in_script_and_env() -> None:
+    outcome = migrate("""\
+        #!/bin/bash
+        <% unless p("bpm.enabled") -%>
+        /var/vcap/packages/job/bin/job --daemon
+        <% end -%>
+        """)
+    assert 'if [ "$BPM_DISABLED" = true ]; then\n  /var/vcap/packages/job/bin/job --daemon\nfi\n' in outcome.text
+    assert env_of(outcome) == "BPM_DISABLED=false\n<% unless p(\"bpm.enabled\") -%>\nBPM_DISABLED=true\n<% end -%>\n"
+
+
+def test_a_multi_way_choice_holds_the_chosen_value() -> None:
+    outcome = migrate("""\
+        #!/bin/bash
+        <% if p("log.format") == "json" -%>
+        export LOG_OPTS=--json
+        echo json
+        <% elsif p("log.format") == "logfmt" -%>
+        echo logfmt
+        <% else -%>
+        echo text
+        <% end -%>
+        """)
+    assert textwrap.dedent("""\
+        if [ "$LOG_FORMAT" = json ]; then
+          export LOG_OPTS=--json
+          echo json
+        elif [ "$LOG_FORMAT" = logfmt ]; then
+          echo logfmt
+        else
+          echo text
+        fi
+        """) in outcome.text
+    env = env_of(outcome)
+    assert env == ("LOG_FORMAT=''\n<% if p(\"log.format\") == \"json\" -%>\nLOG_FORMAT=json\n"
+                   "<% elsif p(\"log.format\") == \"logfmt\" -%>\nLOG_FORMAT=logfmt\n<% end -%>\n"), env
+
+
+def test_a_selector_value_that_needs_quotes_is_quoted_in_both_places() -> None:
+    outcome = migrate("""\
+        #!/bin/bash
+        <% if p("log.format") == "two words" -%>
+        echo a
+        <% elsif p("log.format") == "json" -%>
+        echo b
+        <% end -%>
+        """)
+    assert "if [ \"$LOG_FORMAT\" = 'two words' ]; then" in outcome.text
+    assert "LOG_FORMAT='two words'\n" in env_of(outcome)
+
+
+def test_the_same_condition_twice_is_one_name_defined_once() -> None:
+    outcome = migrate("""\
+        #!/bin/bash
+        <% if p("queue.workers") == 0 -%>
+        echo none
+        <% end -%>
+        echo between
+        <% if p("queue.workers") == 0 -%>
+        echo still none
+        <% end -%>
+        """)
+    assert outcome.text.count('if [ "$QUEUE_WORKERS_IS_0" = true ]; then') == 2
+    assert "_VALUE" not in outcome.text
+    assert env_of(outcome).count("QUEUE_WORKERS_IS_0=false") == 1
+
+
+def test_opposite_conditions_never_share_a_name() -> None:
+    outcome = migrate("""\
+        #!/bin/bash
+        <% if p("bpm.enabled") -%>
+        echo bpm
+        <% end -%>
+        <% unless p("bpm.enabled") -%>
+        echo legacy
+        <% end -%>
+        """)
+    assert 'if [ "$BPM_ENABLED" = true ]; then\n  echo bpm' in outcome.text
+    assert 'if [ "$BPM_DISABLED" = true ]; then\n  echo legacy' in outcome.text
+
+
+def test_a_condition_without_an_honest_name_stays_erb_with_the_reason() -> None:
+    before = """\
+        #!/bin/bash
+        <% if (p("job.list") || []).empty? -%>
+        echo nothing
+        <% end -%>
+        """
+    outcome = migrate(before)
+    assert outcome.text == textwrap.dedent(before)
+    assert any("not one the codemod can name" in m for m in outcome.messages()), outcome.messages()
+
+
+def test_a_value_built_from_several_properties_is_named_after_its_option() -> None:
+    outcome = migrate("""\
+        #!/bin/bash
+        exec /bin/job -nats <%= "nats://" + p("nats.user") + "@" + p("nats.host") %> -backendHost <%= "10.0.0.5" %>
+        """)
+    assert outcome.text.endswith('exec /bin/job -nats "$NATS" -backendHost "$BACKEND_HOST"\n'), outcome.text
+    assert "ERB_VALUE" not in env_of(outcome)

@@ -670,6 +670,31 @@ def test_diverged_tool_only_branches_are_recreated_from_the_base(tmp_path, relea
     assert git(bare, "rev-parse", f"{tip}^") == git(bare, "rev-parse", "main")
 
 
+def test_other_peoples_commits_are_listed_in_a_stable_order(tmp_path) -> None:
+    """Oldest first, in topological order, whatever the commit dates and however many tips name them."""
+    from migrator.bulk.gitops import WorkTree
+
+    repo = tmp_path / "repo"
+    git(tmp_path, "init", "-q", "-b", "main", str(repo))
+    (repo / "f").write_text("0\n")
+    git(repo, "add", "f")
+    git(repo, "commit", "-qm", "base")
+    base = git(repo, "rev-parse", "HEAD")
+    made = []
+    # dates run backwards, so date order and parent order disagree
+    for i, (who, date) in enumerate([("Tool", "2030-01-03"), ("Ann", "2030-01-02"), ("Bob", "2030-01-01")]):
+        (repo / "f").write_text(f"{i + 1}\n")
+        git(repo, "add", "f")
+        trailer = f"\n\n{TRAILER}" if who == "Tool" else ""
+        git(repo, "commit", "-qm", f"step {i}{trailer}",
+            env={"GIT_AUTHOR_NAME": who, "GIT_AUTHOR_DATE": f"{date}T00:00:00", "GIT_COMMITTER_DATE": f"{date}T00:00:00"})
+        made.append(git(repo, "rev-parse", "HEAD"))
+    work = WorkTree(repo)
+    expected = [(made[1], "Ann <maintainer@example.test>", "step 1"), (made[2], "Bob <maintainer@example.test>", "step 2")]
+    assert work.commits_without_trailer(base, made[2]) == expected
+    assert work.commits_without_trailer(base, made[1], made[2]) == expected  # a local and a remote tip
+
+
 def test_a_forced_push_only_replaces_the_commit_it_saw(tmp_path, releases) -> None:
     """The lease: if the remote branch moved after our fetch, a non-fast-forward push is refused."""
     from migrator.bulk.gitops import GitError, WorkTree

@@ -17,10 +17,11 @@ from codemods._erb_context import Place, place_of
 from codemods._erb_flags import FlagShape, flag_shape, inner_tags
 from codemods._erb_heredoc import heredoc_files
 from codemods._erb_indent import fixed_lines
-from codemods._erb_names import Namer, Unnamed, compound, hint_before
 from codemods._erb_indent import layout as indent_layout
+from codemods._erb_job import allocate, job_words, left_alone, sources_env
 from codemods._erb_lines import alone_on_its_lines, tag_lines
 from codemods._erb_locals import RubyDefs
+from codemods._erb_names import Namer, Unnamed, compound, hint_before
 from codemods._erb_reasons import conditional_shape_reason
 from codemods._erb_regions import assignment_runs, is_assignment
 from migrator.codemod import (
@@ -160,7 +161,7 @@ class _Move:
         self.methods = {m.group(1) for t in self.tags if t.kind == "control" for m in _DEF_NAME.finditer(t.code)}
         self.copied: set[int] = set()  # copyable locals' tags copied into a new template
         self.taken = {w for w in re.findall(r"[A-Za-z_]\w*", doc.masked.decode("utf-8", "replace"))
-                      if w.strip("_")}
+                      if w.strip("_")} | job_words(job)
         self.names: dict[tuple[str, str], str] = {}
         self.plan = _Plan()
         self.script = job.script_name(doc.path)
@@ -170,14 +171,19 @@ class _Move:
         self.defined: set[tuple[str, tuple]] = set()  # (variable, chain) already in the env
         self.conflicts: list[tuple[_Region, str]] = []  # regions that could not move, and why
         self.converted: list[tuple[Group, list[_Block], list[Edit]]] = []  # ERB ifs made bash ifs
-        self.nounset = bool(_NOUNSET.search(doc.masked.decode("utf-8", "replace")))
         self.layouts: dict[int, tuple] = {}  # converted group start -> (Layout, tag lines, texts)
+        self.nounset = bool(_NOUNSET.search(doc.masked.decode("utf-8", "replace")))
         # a POSIX sh script (dash on the stemcell) is sourced with `.` and gets no arrays
         self.posix = job.dialect(doc) == "sh"
         self.posix_kept: set[int] = set()  # flag groups left alone because they would need an array
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> CodemodResult:
+        alone = left_alone(self.job, self.doc)
+        if alone is not None:
+            self.result.findings.append(self.cm.finding(self.doc, self.tags[0].start, alone.message, alone.severity,
+                                                        alone.suggestion))
+            return self.result
         if self.structure.broken:
             self._finding(self.tags[0].start, "ERB blocks in this script do not nest in a way the codemod "
                           "understands; no ERB was moved", "Move the ERB into a config template by hand.")
@@ -203,10 +209,10 @@ class _Move:
                 return self._shebang_in_block()
         else:
             self._drop_copied_locals()
+        self._indent_conversions()
         self.result.edits += self.plan.edits
         self._leftover_findings()
         return self.result
-        self._indent_conversions()
 
     def _write_env(self, env_name: tuple[str, str], regions: list[_Region]) -> bool:
         """Place the ``source`` line, move the regions that may move, and write the env template;
@@ -284,19 +290,12 @@ class _Move:
     # -- names ---------------------------------------------------------------------------------
     def _sources_env_already(self) -> bool:
         """Whether the script already sources an env file of ours (a second run: leave it)."""
-        pattern = rf"/config/{re.escape(self.script)}\.(?:env|erb\.env|env\d)\b".encode()
-        return re.search(pattern, self.doc.masked) is not None
+        return sources_env(self.job, self.doc.masked.decode("utf-8", "replace"), self.script)
 
     def _env_name(self) -> tuple[str, str] | None:
-        """(template source, rendered file name) of the env template; None when all are taken."""
-        used_sources = set(self.job.templates) | {k.removeprefix("templates/") for k in self.job.files}
-        used_rendered = set(self.job.templates.values())
-        for suffix in ("env", "erb.env", "env2", "env3"):
-            rendered = f"{self.script}.{suffix}"
-            source = f"{rendered}.erb"
-            if source not in used_sources and f"config/{rendered}" not in used_rendered:
-                return source, rendered
-        return None
+        """(template source, rendered file name) of the env template, allocated job-wide
+        (``codemods._erb_job``); None when all variants are taken."""
+        return allocate(self.job, self.doc.path).get(self.doc.path)
 
     def _name(self, key: tuple[str, str], base: str) -> str:  # key: (Ruby code, kind and binding)
         """A variable name for a value: derived from its property, unused by the script, stable."""
@@ -555,66 +554,12 @@ class _Move:
         texts.append("fi\n")
         edits = [Edit(ls, le, shape.indent + text, self.cm.id) for (ls, le), text in zip(branches.tag_lines, texts)]
         self.plan.edits += edits
+        self.layouts[group.start] = (shape, branches.tag_lines, texts)
         self.converted.append((group, blocks, edits))
         container = branches.container
         self.plan.anchors.append(self._hoist(self.doc.line_start(group.start)) if container.type == "program"
                                  else self._top_statement_start(container))
 
-    def _keep_block_variables(self) -> None:
-        """Undo a bash ``if`` made from an ERB conditional while ERB left inside it still needs
-        the Ruby condition: a tag reading an ``if_p ... do |x|`` block variable (without the block
-        it would not render), or any other ERB that stays (a loop, Ruby, a value that cannot move:
-        with the choice made at run time it would render, and may raise, also when the condition
-        is false, e.g. ``<% if p("x").is_a? Array %>`` guarding ``<% p("x").each do %>``).
-        Undoing one may leave its enclosing conversion with ERB inside: repeat until none does."""
-        undone = True
-        while undone:
-            undone = False
-            for entry in list(self.converted):
-                group, blocks, edits = entry
-                params = set().union(*(ruby.block_params(t.code) for t in group.tags))
-                own = {t.start for t in group.tags}
-                left = [t for t in self.doc.tags_in(group.start, group.stop)
-                        if t.start not in own and t.start not in self.plan.consumed and t.kind != "comment"]
-                if not left:
-                    continue
-                reads = [t for t in left if ruby.identifiers(t.code) & params]
-                first = (reads or left)[0]
-                self.group_reasons[group.start] = (
-                    f"ERB on line {self.doc.line_of(first.start)} reads its block variable" if reads else
-                    f"ERB inside it (line {self.doc.line_of(first.start)}) stays in the script and may only "
-                    "render when the condition holds")
-                self.plan.blocks = [b for b in self.plan.blocks if not any(b is x for x in blocks)]
-                self.plan.edits = [e for e in self.plan.edits if not any(e is x for x in edits)]
-                self.plan.consumed -= own
-                self.converted.remove(entry)
-                undone = True
-
-    def _claim_flags(self, group: Group, chain: Chain, shape: FlagShape) -> None:
-        """An array in the env file per flag group (empty unless the condition holds), expanded in
-        the group's place."""
-        texts, start, stop = shape.texts, shape.start, shape.stop
-        if not any(texts):
-            return
-        # every flag group gets its own array: two groups under the same condition hold different flags
-        name = self._name((f"{group.start}#flags", "flags"), ruby.variable_base(group.opener.code) + "_ARGS")
-        lines = [f"{name}=()\n", f"<% {group.opener.code} -%>\n"]
-        for i, text in enumerate(texts):
-            if i > 0:
-                lines.append(f"<% {group.middles[i - 1].code} -%>\n")
-            if text:
-                lines.append(f"{name}=({text})\n")
-        lines.append("<% end -%>\n")
-        self.plan.blocks.append(_Block(group.start, "".join(lines), chain))
-        self.plan.anchors.append(self._top_statement_start(shape.node))
-        self.plan.consumed |= {t.start for t in group.tags + inner_tags(self.doc, group)}
-        ref = self._array_ref(name)
-        self.layouts[group.start] = (shape, branches.tag_lines, texts)
-        if shape.form == "same":
-            self.plan.edits.append(Edit(start, stop, ref, self.cm.id))
-        else:
-            following = self.doc.slice(stop, self.doc.line_end(stop))
-            body = [l for l in self.doc.slice(start, stop).splitlines() if l.strip() and "<%" not in l]
     def _choice(self, group: Group, chain: Chain) -> tuple[dict[int, tuple[str, str]], dict[str, str]] | str:
         """The variables that carry an ERB conditional's choice to bash: for each branch that
         tests (by index), its variable and the value that selects it, and each variable's default;
@@ -694,6 +639,60 @@ class _Move:
                 continue
             self.plan.edits.append(Edit(ls, ls, extra, self.cm.id))
 
+    def _keep_block_variables(self) -> None:
+        """Undo a bash ``if`` made from an ERB conditional while ERB left inside it still needs
+        the Ruby condition: a tag reading an ``if_p ... do |x|`` block variable (without the block
+        it would not render), or any other ERB that stays (a loop, Ruby, a value that cannot move:
+        with the choice made at run time it would render, and may raise, also when the condition
+        is false, e.g. ``<% if p("x").is_a? Array %>`` guarding ``<% p("x").each do %>``).
+        Undoing one may leave its enclosing conversion with ERB inside: repeat until none does."""
+        undone = True
+        while undone:
+            undone = False
+            for entry in list(self.converted):
+                group, blocks, edits = entry
+                params = set().union(*(ruby.block_params(t.code) for t in group.tags))
+                own = {t.start for t in group.tags}
+                left = [t for t in self.doc.tags_in(group.start, group.stop)
+                        if t.start not in own and t.start not in self.plan.consumed and t.kind != "comment"]
+                if not left:
+                    continue
+                reads = [t for t in left if ruby.identifiers(t.code) & params]
+                first = (reads or left)[0]
+                self.group_reasons[group.start] = (
+                    f"ERB on line {self.doc.line_of(first.start)} reads its block variable" if reads else
+                    f"ERB inside it (line {self.doc.line_of(first.start)}) stays in the script and may only "
+                    "render when the condition holds")
+                self.plan.blocks = [b for b in self.plan.blocks if not any(b is x for x in blocks)]
+                self.plan.edits = [e for e in self.plan.edits if not any(e is x for x in edits)]
+                self.plan.consumed -= own
+                self.converted.remove(entry)
+                undone = True
+
+    def _claim_flags(self, group: Group, chain: Chain, shape: FlagShape) -> None:
+        """An array in the env file per flag group (empty unless the condition holds), expanded in
+        the group's place."""
+        texts, start, stop = shape.texts, shape.start, shape.stop
+        if not any(texts):
+            return
+        # every flag group gets its own array: two groups under the same condition hold different flags
+        name = self._name((f"{group.start}#flags", "flags"), ruby.variable_base(group.opener.code) + "_ARGS")
+        lines = [f"{name}=()\n", f"<% {group.opener.code} -%>\n"]
+        for i, text in enumerate(texts):
+            if i > 0:
+                lines.append(f"<% {group.middles[i - 1].code} -%>\n")
+            if text:
+                lines.append(f"{name}=({text})\n")
+        lines.append("<% end -%>\n")
+        self.plan.blocks.append(_Block(group.start, "".join(lines), chain))
+        self.plan.anchors.append(self._top_statement_start(shape.node))
+        self.plan.consumed |= {t.start for t in group.tags + inner_tags(self.doc, group)}
+        ref = self._array_ref(name)
+        if shape.form == "same":
+            self.plan.edits.append(Edit(start, stop, ref, self.cm.id))
+        else:
+            following = self.doc.slice(stop, self.doc.line_end(stop))
+            body = [l for l in self.doc.slice(start, stop).splitlines() if l.strip() and "<%" not in l]
             sample = body[0] if body else following
             indent = sample[: len(sample) - len(sample.lstrip())]
             self.plan.edits.append(Edit(start, stop, f"{indent}{ref} \\\n", self.cm.id))

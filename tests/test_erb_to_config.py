@@ -119,12 +119,14 @@ def test_a_later_assignment_that_uses_a_variable_set_in_between_keeps_its_place(
         A=<%= p("job.a") %>
         PORT=8080
         URL=http://<%= p("job.host") %>:$PORT
+        exec /bin/job "$A" "$URL"
         """,
         """\
         #!/bin/bash
         @SOURCE@
         PORT=8080
         URL=http://"$JOB_HOST":$PORT
+        exec /bin/job "$A" "$URL"
         """,
         """\
         A=<%= p("job.a") %>
@@ -143,6 +145,7 @@ def test_a_conditional_assignment_block_that_cannot_move_becomes_a_bash_if() -> 
         <% if p("job.tls") -%>
         URL=https://localhost:$PORT
         <% end -%>
+        exec /bin/job "$A" "$URL"
         """,
         """\
         #!/bin/bash
@@ -151,6 +154,7 @@ def test_a_conditional_assignment_block_that_cannot_move_becomes_a_bash_if() -> 
         if [ "$JOB_TLS_ENABLED" = true ]; then
           URL=https://localhost:$PORT
         fi
+        exec /bin/job "$A" "$URL"
         """,
     )
 

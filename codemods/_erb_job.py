@@ -1,0 +1,246 @@
+"""What the rest of a job says about one of its script templates (``erb-to-config``).
+
+``erb-to-config`` transforms one script at a time, but whether a template may get an env file,
+and under which name, depends on the whole job:
+
+- a template the spec does not list is never rendered by BOSH (nor would its env file be);
+- a template whose body is only assignments, or that another script of the job sources, is
+  configuration already: moving its ERB into a second file adds a file and a spec entry and
+  says nothing new;
+- a template the job copies elsewhere (``cp``/``rsync``/``scp``/``install`` of the file or of a
+  folder holding it: into a container, a chroot, another host, ``/etc/cron.hourly``) runs where
+  ``/var/vcap/jobs/<job>/config`` may not exist;
+- env template names are allocated for the whole job in one deterministic pass: two scripts with
+  the same name in different folders (``bin/ssl2/x.sh``, ``bin/ssl3/x.sh``) each get a name of
+  their own from the first run on, whatever order the scripts are seen in.
+
+Everything here reads the job's texts as given (``JobContext.files``); nothing is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from codemods._erb_regions import is_assignment
+from migrator.codemod import JobContext
+from migrator.document import Document, command_name
+from migrator.erb import mask, scan_tags
+from migrator.helpers import expand_path, literal_assignments, source_commands
+
+_COPIERS = {"cp", "rsync", "scp", "install"}
+_ENV_SUFFIXES = ("env", "erb.env", "env2", "env3")
+
+
+@dataclass(frozen=True)
+class LeftAlone:
+    """Why the template keeps its ERB, as a finding says it."""
+
+    message: str
+    suggestion: str | None
+    severity: str  # "info" for templates that are fine as they are, "review" otherwise
+
+
+def left_alone(job: JobContext, doc: Document) -> LeftAlone | None:
+    """Why ``doc`` must keep its ERB whatever it holds, or None."""
+    rendered = job.rendered_path(doc.path)
+    if rendered is None and job.templates:
+        return LeftAlone(
+            "not listed in the spec's templates: BOSH never renders it (nor an env file made for it); "
+            "no ERB was moved", "List it in the spec's templates if a script runs it, or delete it.", "review")
+    if rendered is None:
+        return None
+    copied = copied_by(job, doc.path, rendered)
+    if copied is not None:
+        by, line, text = copied
+        return LeftAlone(
+            f"the job copies this script elsewhere ({by} line {line}: `{text}`), where "
+            f"/var/vcap/jobs/{job.name}/config may not exist; no ERB was moved",
+            "Render what the copy needs into the file itself (it is ERB already), or make the copy carry "
+            "the env file too, then move the ERB by hand.", "review")
+    sourcer = sourced_by(job, doc.path, rendered)
+    if sourcer is not None:
+        return LeftAlone(f"configuration already: {sourcer} sources it, so its ERB is rendered where the job's "
+                         "scripts read it; no env file was made", None, "info")
+    if only_assignments(doc):
+        return LeftAlone("configuration already: it holds only assignments, rendered by BOSH; no env file was "
+                         "made", None, "info")
+    return None
+
+
+def only_assignments(doc: Document) -> bool:
+    """Whether the body is nothing but assignments (``export``s, ``set`` lines and comments around
+    them) once the ERB control tags are gone."""
+    found = False
+    for child in doc.root.named_children:
+        if child.type == "comment":
+            continue
+        if is_assignment(doc, child):
+            found = True
+            continue
+        if child.type == "command" and command_name(doc, child) == "set":
+            continue
+        return False
+    return found
+
+
+# -- who reads or copies a template --------------------------------------------------------------------
+def _scripts(job: JobContext, current: str) -> dict[str, str]:
+    """The job's script templates (path -> text), the one being transformed left out."""
+    return {p: t for p, t in sorted(job.files.items()) if p != current and _is_script(job, p, t)}
+
+
+def _is_script(job: JobContext, path: str, text: str) -> bool:
+    rendered = job.rendered_path(path) or ""
+    return path in job.dialects or rendered.startswith("bin/") or text.startswith("#!")
+
+
+def _refers(path: str, job: JobContext, rendered: str) -> bool:
+    """Whether ``path`` (variables put in where the script sets them) names the rendered file."""
+    path = path.strip("\"'")
+    if path == f"/var/vcap/jobs/{job.name}/{rendered}" or path.endswith("/" + rendered) or path == rendered:
+        return True
+    base = rendered.rsplit("/", 1)[-1]
+    others = [r for r in job.templates.values() if r.rsplit("/", 1)[-1] == base]
+    return len(others) == 1 and (path.endswith("/" + base) or path == base)
+
+
+def sourced_by(job: JobContext, current: str, rendered: str) -> str | None:
+    """The first other script of the job that sources the rendered file (its template path)."""
+    for path, text in _scripts(job, current).items():
+        assignments = literal_assignments(text)
+        doc = _parsed(_without_erb(text))
+        for _, sourced in source_commands(doc):
+            if _refers(expand_path(sourced, assignments), job, rendered):
+                return job.rendered_path(path) or path
+    return None
+
+
+def copied_by(job: JobContext, current: str, rendered: str) -> tuple[str, int, str] | None:
+    """(script, line, command) of the first copy of the rendered file, or of a folder holding it,
+    made by a script of the job (the script itself included)."""
+    texts = dict(_scripts(job, current))
+    own = job.files.get(current)
+    if own is not None:
+        texts[current] = own
+    for path, text in sorted(texts.items()):
+        doc = _parsed(_without_erb(text))
+        assignments = literal_assignments(text)
+        for node in doc.commands():
+            if command_name(doc, node) not in _COPIERS:
+                continue
+            args = [doc.masked_text(a) for a in node.children_by_field_name("argument")]
+            sources = [a for a in args if not a.startswith("-")][:-1]
+            for arg in sources:
+                if _holds(expand_path(arg.strip("\"'"), assignments), job, rendered):
+                    line = doc.line_of(node.start_byte)
+                    return job.rendered_path(path) or path, line, " ".join(doc.masked_text(node).split())[:80]
+    return None
+
+
+def _holds(path: str, job: JobContext, rendered: str) -> bool:
+    """Whether copying ``path`` copies the rendered file: the file itself, or a folder it is in
+    (``/var/vcap/jobs/<job>/bin/``, ``$JOB_DIR/bin/*``, the whole job folder)."""
+    if _refers(path, job, rendered):
+        return True
+    folder = path.rstrip("/")
+    for tail in ("/*", "/.", "/"):
+        folder = folder.removesuffix(tail)
+    job_dir = f"/var/vcap/jobs/{job.name}"
+    if folder == job_dir:
+        return True
+    parts = rendered.split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        sub = "/".join(parts[:i])
+        if folder == f"{job_dir}/{sub}" or (re.search(r"\$\{?\w+\}?/" + re.escape(sub) + "$", folder)):
+            return True
+    return False
+
+
+def _without_erb(text: str) -> str:
+    raw = text.encode("utf-8")
+    tags, _ = scan_tags(raw)
+    return mask(raw, tags).decode("utf-8", "replace")
+
+
+@lru_cache(maxsize=256)
+def _parsed(text: str) -> Document:
+    return Document.parse("other", text.encode("utf-8"))
+
+
+# -- env template names, job-wide ----------------------------------------------------------------------
+def allocate(job: JobContext, current: str) -> dict[str, tuple[str, str] | None]:
+    """Env template names for every script of the job (in template path order): ``<script>.env``;
+    for scripts that share a name, the folder they render to is part of it
+    (``config/ssl2/x.sh.env``); an env file a script already sources keeps its name; a name a
+    template of the job already has is passed over for the next variant."""
+    scripts = sorted({current, *(p for p in job.files if _is_script(job, p, job.files[p]))})
+    names = {p: job.script_name(p) for p in scripts}
+    counts: dict[str, int] = {}
+    for name in names.values():
+        counts[name] = counts.get(name, 0) + 1
+    used_sources = set(job.templates) | {k.removeprefix("templates/") for k in job.files}
+    used_rendered = set(job.templates.values())
+    out: dict[str, tuple[str, str] | None] = {}
+    sourced = {p: _sourced_env(job, p, names[p]) for p in scripts}
+    taken = {s for s in sourced.values() if s}
+    for path in scripts:
+        if sourced[path]:
+            rendered = sourced[path]
+            source = rendered.removeprefix("config/") + ".erb"
+            out[path] = (source, rendered.removeprefix("config/"))
+            continue
+        folder = _folder(job, path) if counts[names[path]] > 1 else ""
+        out[path] = None
+        for suffix in _ENV_SUFFIXES:
+            rendered = f"{folder}{names[path]}.{suffix}"
+            source = f"{rendered}.erb"
+            if source in used_sources or f"config/{rendered}" in used_rendered or f"config/{rendered}" in taken:
+                continue
+            out[path] = (source, rendered)
+            used_sources.add(source)
+            used_rendered.add(f"config/{rendered}")
+            break
+    return out
+
+
+def _folder(job: JobContext, path: str) -> str:
+    """``bin/ssl2/x.sh`` -> ``ssl2/``: where a script renders to, below ``bin/`` (else its
+    template's folder), for names shared by several scripts of the job."""
+    rendered = job.rendered_path(path)
+    if rendered:
+        folder = rendered.rsplit("/", 1)[0] if "/" in rendered else ""
+        folder = folder.removeprefix("bin").lstrip("/")
+        if folder:
+            return folder + "/"
+    source = path.removeprefix("templates/")
+    return (source.rsplit("/", 1)[0] + "/") if "/" in source else ""
+
+
+def _sourced_env(job: JobContext, path: str, script: str) -> str | None:
+    """``config/...`` of the env file of ours the script already sources (an earlier run)."""
+    text = job.files.get(path)
+    if text is None:
+        return None
+    m = re.search(rf"/var/vcap/jobs/{re.escape(job.name)}/(config/(?:[\w.-]+/)*{re.escape(script)}\."
+                  rf"(?:env|erb\.env|env\d))\b", text)
+    return m.group(1) if m else None
+
+
+def sources_env(job: JobContext, text: str, script: str) -> bool:
+    """Whether a script's text sources an env file made by this codemod for it (a second run)."""
+    return re.search(rf"/config/(?:[\w.-]+/)*{re.escape(script)}\.(?:env|erb\.env|env\d)\b", text) is not None
+
+
+# -- names the job's scripts use ------------------------------------------------------------------------
+def job_words(job: JobContext) -> set[str]:
+    """Every name a script of the job uses, and every variable a template of the job assigns: a
+    generated variable never takes one of them, so a name never means two things in one job."""
+    words: set[str] = set()
+    for path, text in job.files.items():
+        if _is_script(job, path, text):
+            words |= set(re.findall(r"[A-Za-z_]\w*", _without_erb(text)))
+        else:
+            words |= set(re.findall(r"(?m)^\s*(?:export\s+|readonly\s+)?([A-Za-z_]\w*)=", text))
+    return {w for w in words if w.strip("_")}

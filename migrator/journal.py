@@ -31,7 +31,7 @@ def begin(folder: Path, entries: list[tuple[Path, Path | None, bool]]) -> Path:
         final = Path(tmp[: -len(".tmp")] + ".journal")
         os.rename(tmp, final)  # complete or absent: never half a journal
     except BaseException:
-        _unlink_quietly(Path(tmp))
+        unlink_quietly(Path(tmp))
         raise
     sync_dir(folder)
     return final
@@ -92,7 +92,7 @@ def sync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _unlink_quietly(path: Path) -> None:
+def unlink_quietly(path: Path) -> None:
     try:
         os.unlink(path)
     except OSError:

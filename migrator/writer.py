@@ -116,13 +116,13 @@ class Transaction:
         except BaseException as exc:
             problems = self._undo()
             if self.journal is not None and not problems:
-                _unlink_quietly(self.journal)  # kept when undoing failed: the next run tries again
+                journal.unlink_quietly(self.journal)  # kept when undoing failed: the next run tries again
             if isinstance(exc, OSError):
                 raise WriteFailed(current or exc.filename or Path("."), exc, problems) from exc
             raise  # an interrupt, or a bug: undone all the same
         for step in self.steps:  # committed: the backups are no longer needed
             if step.backup is not None:
-                _unlink_quietly(step.backup)
+                journal.unlink_quietly(step.backup)
         _remove_emptied({s.write.path.parent for s in self.steps if s.write.data is None and s.exists})
 
     # -- stage: every new content in a temporary file beside its target --------------------------
@@ -194,12 +194,12 @@ class Transaction:
                 elif step.done and not step.exists:
                     os.unlink(path)
                 if step.backup is not None:  # backed up, but the rename after it failed
-                    _unlink_quietly(step.backup)
+                    journal.unlink_quietly(step.backup)
                     step.backup = None
             except OSError as exc:
                 problems.append(f"{path}: {exc.strerror or exc} (the old file is kept as {step.backup})")
             if step.temp is not None:
-                _unlink_quietly(step.temp)
+                journal.unlink_quietly(step.temp)
         for d in reversed(self.made_dirs):
             try:
                 d.rmdir()
@@ -268,13 +268,6 @@ def _remove_emptied(folders: set[Path]) -> None:
 def _sync_dirs(folders: set[Path]) -> None:
     for folder in folders:
         journal.sync_dir(folder)
-
-
-def _unlink_quietly(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def write_job(writes: list[Write], job_dir: Path | None = None) -> None:

@@ -46,6 +46,7 @@ class Place:
     whole_word: bool
     splits: bool  # an unquoted word in a command's arguments, an array or a for list
     raw_string: Node | None = None  # the '...' around it, when it fills that string exactly
+    command_name: bool = False  # the (start of the) word bash runs as the command
 
 
 def place_of(doc: Document, tag: ErbTag) -> Place | str:
@@ -65,6 +66,8 @@ def place_of(doc: Document, tag: ErbTag) -> Place | str:
             return "in a part of the script bash cannot parse"
     if _is_case_pattern(chain) or _is_double_bracket_pattern(doc, chain):
         return "inside a pattern, where quoting would change what matches"
+    if _in_brace_expansion(doc, chain, tag):
+        return "inside a brace expansion (`{1..N}`, `{a,b}`), which bash made before it saw the value"
     quote: Quote = "bare"
     raw: Node | None = None
     for n in chain:
@@ -82,7 +85,8 @@ def place_of(doc: Document, tag: ErbTag) -> Place | str:
     before = masked[tag.start - 1] if tag.start > 0 else 0x20
     after = masked[tag.end] if tag.end < len(masked) else 0x0A
     whole = quote == "bare" and before in (0x20, 0x09, 0x0A, 0x28) and after in _WORD_END
-    return Place(quote, whole, quote == "bare" and _in_argument_list(chain), raw)
+    return Place(quote, whole, quote == "bare" and _in_argument_list(chain), raw,
+                 quote == "bare" and _is_command_name(chain))
 
 
 def _word_of(chain: list[Node]) -> tuple[Node, Node | None]:
@@ -109,6 +113,35 @@ def _in_argument_list(chain: list[Node]) -> bool:
         dest = parent.child_by_field_name("destination")
         return dest is not None and dest.start_byte != word.start_byte
     return False
+
+
+def _in_brace_expansion(doc: Document, chain: list[Node], tag: ErbTag) -> bool:
+    """Whether the tag sits between an unquoted ``{`` and ``}`` of one word with a ``,`` or ``..``
+    between them: the old script's bash expanded the braces around the rendered value
+    (``worker_{1..<%= n %>}`` ran ``worker_1 worker_2``); a variable there stops the expansion."""
+    if any(n.type in ("string", "raw_string") for n in chain):
+        return False
+    word, _ = _word_of(chain)
+    text = doc.masked[word.start_byte:word.end_byte].decode("utf-8", "replace")
+    lo, hi = tag.start - word.start_byte, tag.end - word.start_byte
+    opening = text.rfind("{", 0, lo)
+    closing = text.find("}", hi)
+    if opening < 0 or closing < 0 or "}" in text[opening:lo] or "{" in text[hi:closing]:
+        return False
+    inner = text[opening + 1:closing]
+    return "," in inner or ".." in inner
+
+
+def _is_command_name(chain: list[Node]) -> bool:
+    """Whether the tag is in the word a command runs (``<%= p("cmd") %> --flag``): bash splits
+    that word too, so a value holding a program and its flags ran the program with the flags."""
+    word, parent = _word_of(chain)
+    while parent is not None and parent.type == "command_name":
+        word, parent = parent, parent.parent
+    if parent is None or parent.type != "command":
+        return False
+    name = parent.child_by_field_name("name")
+    return name is not None and name.start_byte <= word.start_byte < name.end_byte
 
 
 def _is_case_pattern(chain: list[Node]) -> bool:

@@ -86,6 +86,9 @@ def splits_into_words(code: str, properties: Mapping[str, object]) -> bool:
     for name in properties_read(code):
         if _LIST_WORDS.search(name):
             return True
+        if name not in properties and _LISTY.search(name.rsplit(".", 1)[-1]) and re.fullmatch(
+                r"""p\(\s*""\s*\)""", strip_ruby_strings(code).strip()):
+            return True  # most likely a list: printed bare, bash split it
         declared = properties.get(name)
         if isinstance(declared, dict) and "default" in declared:
             default = declared["default"]
@@ -94,6 +97,27 @@ def splits_into_words(code: str, properties: Mapping[str, object]) -> bool:
             if isinstance(default, str) and (not default.strip() or re.search(r"\s", default)):
                 return True
     return False
+
+
+#: property names that hold lists (what a template most likely gets when the spec gives no default)
+_LISTY = re.compile(r"(?:hosts|ips|addresses|servers|nodes|peers|members|urls|list)$")
+_PRINTS_QUOTES = re.compile(r"\.(?:to_json|inspect|to_yaml)\b|\bJSON\.(?:dump|generate|pretty_generate)\b")
+
+
+def prints_quotes(code: str, properties: Mapping[str, object]) -> bool:
+    """Whether the tag's text holds double quotes by construction: JSON, ``inspect``, or a list or
+    hash property printed as it is (Ruby prints ``["a", "b"]``). Inside double quotes in the old
+    script the shell removed those quotes; a variable would keep them."""
+    if _PRINTS_QUOTES.search(code):
+        return True
+    bare = strip_ruby_strings(code).strip()
+    if not re.fullmatch(r"""p\(\s*""\s*(?:,[^()]*)?\)""", bare):
+        return False  # a method call after the property (.join, .to_s on a string) or something else
+    name = properties_read(code)[0] if properties_read(code) else ""
+    declared = properties.get(name)
+    if isinstance(declared, dict) and "default" in declared:
+        return isinstance(declared["default"], (list, dict))
+    return bool(_LISTY.search(name.rsplit(".", 1)[-1]))
 
 
 def escaped(code: str, split: bool) -> str:
@@ -124,6 +148,9 @@ _SIMPLE_CALL = re.compile(rf"[A-Za-z_]\w*[?!]?{_ARGS}(?:\.\w+[?!]?{_ARGS})*")
 _LOCAL_ASSIGN = re.compile(
     r"(?:^|[;(]|&&|\|\||\b(?:if|unless|elsif|while|until|and|or)\s)\s*([a-z_]\w*)\s*(?:=(?![=~>])|\+=|\|\|=)",
     re.MULTILINE)
+#: ``name, path = plugin.first`` (also right after a block's ``|x|``)
+_MULTI_ASSIGN = re.compile(r"(?:^|[;({|]|\bdo\b|\bthen\b)\s*(\*?[a-z_]\w*(?:\s*,\s*\*?[a-z_]\w*)+)\s*=(?![=~>])",
+                           re.MULTILINE)
 _DEF = re.compile(r"\bdef\s+(?:self\.)?([a-z_]\w*[?!]?)")
 _IDENT = re.compile(r"(?<![.:@$\w])([a-z_]\w*[?!]?)")
 _BLOCK_PARAMS = re.compile(r"\|([^|]*)\|")
@@ -133,7 +160,8 @@ _INTERPOLATION = re.compile(r"#\{([^{}]*)\}")
 def locals_defined(code: str) -> set[str]:
     """Ruby locals assigned and methods defined by a control tag."""
     bare = strip_ruby_strings(code)
-    return set(_LOCAL_ASSIGN.findall(bare)) | set(_DEF.findall(bare))
+    multi = {n.strip().lstrip("*") for m in _MULTI_ASSIGN.findall(bare) for n in m.split(",")}
+    return set(_LOCAL_ASSIGN.findall(bare)) | set(_DEF.findall(bare)) | (multi - {"_"})
 
 
 def identifiers(code: str) -> set[str]:

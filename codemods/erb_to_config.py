@@ -14,6 +14,7 @@ from codemods import _erb_ruby as ruby
 from codemods._erb_blocks import Group, Structure
 from codemods._erb_branches import Branches, statement_branches
 from codemods._erb_context import Place, place_of
+from codemods._erb_escape import escaped_text
 from codemods._erb_flags import FlagShape, flag_shape, inner_tags
 from codemods._erb_heredoc import heredoc_files
 from codemods._erb_indent import fixed_lines
@@ -21,6 +22,7 @@ from codemods._erb_indent import layout as indent_layout
 from codemods._erb_job import allocate, job_words, left_alone, sources_env
 from codemods._erb_lines import alone_on_its_lines, tag_lines
 from codemods._erb_locals import RubyDefs
+from codemods._erb_loops import LoopContext, WordsPlan, command_around, plan_inline_loop, plan_loop
 from codemods._erb_names import Namer, Unnamed, compound, hint_before
 from codemods._erb_reasons import conditional_shape_reason
 from codemods._erb_regions import assignment_runs, is_assignment
@@ -135,6 +137,7 @@ class _Region:
     chain: Chain
     tags: list[ErbTag]
     block: _Block | None = None
+    text: str = ""  # the lines as the env template holds them (ERB values shell-escaped)
 
 
 @dataclass
@@ -176,6 +179,8 @@ class _Move:
         # a POSIX sh script (dash on the stemcell) is sourced with `.` and gets no arrays
         self.posix = job.dialect(doc) == "sh"
         self.posix_kept: set[int] = set()  # flag groups left alone because they would need an array
+        self.loops_converted: set[int] = set()  # ERB loops now bash for loops (their start offsets)
+        self.loop_vars: dict[str, str] = {}  # the bash loop variables made so far
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> CodemodResult:
@@ -201,6 +206,7 @@ class _Move:
         for region in regions:
             self._claim_region(region)
         self._flag_groups()
+        self._loops()
         self._statement_groups()
         self._values()
         self._keep_block_variables()
@@ -425,11 +431,14 @@ class _Move:
             own_params |= ruby.block_params(t.code)
         if self._needs_local([t.code for t in tags], chain, own_params):
             return None
-        return _Region(start, end, chain, tags)
+        text = escaped_text(self.doc, start, end, self.job.properties)
+        if text is None:
+            return None
+        return _Region(start, end, chain, tags, text=text)
 
     def _claim_region(self, region: _Region) -> None:
         """Plan the region's move (it may still be released if it cannot move that far up)."""
-        region.block = _Block(region.start, self.doc.slice(region.start, region.end), region.chain, verbatim=True)
+        region.block = _Block(region.start, region.text, region.chain, verbatim=True)
         self.plan.blocks.append(region.block)
         self.plan.anchors.append(region.start)
         self.plan.consumed |= {t.start for t in region.tags}
@@ -489,6 +498,88 @@ class _Move:
         self.plan.edits.append(Edit(start, end, "", self.cm.id))
 
     # -- flags in ERB conditionals -----------------------------------------------------------------
+    # -- ERB loops around whole lines ------------------------------------------------------------
+    def _loops(self) -> None:
+        """``<% LIST.each do |x| %> lines <% end %>`` -> arrays in the env file and a bash ``for``
+        (``codemods._erb_loops``); a loop that cannot move keeps its reason for the finding."""
+        ctx = LoopContext(
+            doc=self.doc, structure=self.structure, properties=dict(self.job.properties), codemod_id=self.cm.id,
+            nounset=self.nounset, name=lambda key, base: self._name((key, "loop"), base),
+            value_base=lambda code, aliases: self._loop_name(lambda n: _subject_or_value(n, code), aliases),
+            condition_base=lambda code, aliases: self._loop_name(lambda n: n.condition(code), aliases),
+            selector_base=lambda codes, aliases: self._loop_name(lambda n: n.selector(codes), aliases),
+            shell_name=self._shell_name, travels=lambda code: self._needs_local([code], []))
+        for group in self.structure.groups:
+            if group.conditional or group.end is None or group.else_runs_code or "def " in group.opener.code:
+                continue
+            if any(t.start in self.plan.consumed for t in group.tags):
+                continue
+            if self.posix:
+                self.loop_reasons[group.start] = "POSIX sh (#!/bin/sh, dash on the stemcell) has no arrays to hold its items"
+                continue
+            if command_around(self.doc, group.start, group.stop) is not None:
+                words = plan_inline_loop(ctx, group, self.original.masked)
+                if isinstance(words, str):
+                    self.loop_reasons[group.start] = words
+                else:
+                    self._claim_words(words)
+                continue
+            found = plan_loop(ctx, group)
+            if isinstance(found, str):
+                self.loop_reasons[group.start] = found
+                continue
+            chain = self.structure.chain_at(group.start)
+            self.plan.blocks += [_Block(group.start, line, chain) for _, line in found.arrays]
+            self.plan.edits += found.edits
+            self.plan.consumed |= found.consumed
+            self.loops_converted.add(group.start)
+            self.plan.anchors.append(self._hoist(self.doc.line_start(group.start)) if found.container_is_program
+                                     else self._top_statement_start(self.doc.root.descendant_for_byte_range(
+                                         found.container_start, found.container_start + 1)))
+
+    def _claim_words(self, words: WordsPlan) -> None:
+        """An inline loop's words: one array in the env file, expanded where the loop was."""
+        group = words.group
+        name = self._name((f"{group.start}#words", "loop"), words.base)
+        self.plan.blocks.append(_Block(group.start, f"{name}=(<%= {words.ruby} %>)\n", self.structure.chain_at(group.start)))
+        ref = self._array_ref(name)
+        if words.form == "same":
+            self.plan.edits.append(Edit(words.start, words.stop, ref, self.cm.id))
+        else:
+            body = [l for l in self.doc.slice(group.opener.end, group.end.start).splitlines()  # type: ignore[union-attr]
+                    if l.strip() and "<%" not in l.split("%>")[0][:2]]
+            sample = body[0] if body else ""
+            indent = sample[: len(sample) - len(sample.lstrip())]
+            self.plan.edits.append(Edit(words.start, words.stop, f"{indent}{ref} \\\n", self.cm.id))
+        self.plan.consumed |= {t.start for t in self.doc.tags_in(group.start, group.stop)}
+        self.loops_converted.add(group.start)
+        self.plan.anchors.append(self._top_statement_start(self.doc.root.descendant_for_byte_range(
+            words.node_start, words.node_start + 1)))
+
+    def _loop_name(self, ask, aliases: dict[str, str]):  # noqa: ANN001, ANN202 - a Namer question
+        namer = self._namer()
+        try:
+            return ask(Namer(self.job.properties, {**namer.aliases, **aliases}))
+        except Unnamed:
+            return None
+
+    def _shell_name(self, base: str) -> str:
+        """A lower-case bash variable for a loop, unused by the script (``ip``, ``ip_2``, ...); loops
+        one after the other share it."""
+        base = base.lower()
+        if base in self.loop_vars:
+            return self.loop_vars[base]
+        # only this script's words matter: the variable lives in this script's shell alone
+        words = set(re.findall(r"[A-Za-z_]\w*", self.doc.masked.decode("utf-8", "replace"))) | set(self.loop_vars.values())
+        candidates = itertools.chain([base], (f"{base}_{n}" for n in itertools.count(2)))
+        name = next(c for c in candidates if c not in words)
+        self.loop_vars[base] = name
+        return name
+
+    def _chain_at(self, offset: int) -> Chain:
+        """The ERB blocks around ``offset`` that are still ERB (a loop made a bash loop is not)."""
+        return [(g, b) for g, b in self.structure.chain_at(offset) if g.start not in self.loops_converted]
+
     def _flag_groups(self) -> None:
         for group in self.structure.groups:
             if not group.conditional or group.end is None:
@@ -654,7 +745,8 @@ class _Move:
                 params = set().union(*(ruby.block_params(t.code) for t in group.tags))
                 own = {t.start for t in group.tags}
                 left = [t for t in self.doc.tags_in(group.start, group.stop)
-                        if t.start not in own and t.start not in self.plan.consumed and t.kind != "comment"]
+                        if t.start not in own and t.start not in self.plan.consumed and t.kind != "comment"
+                        and not (self._renders_anyway(t) and not ruby.identifiers(t.code) & params)]
                 if not left:
                     continue
                 reads = [t for t in left if ruby.identifiers(t.code) & params]
@@ -729,7 +821,7 @@ class _Move:
 
     def _value(self, tag: ErbTag) -> str | None:
         """Move one output tag; returns why it stays, or None when it moved."""
-        chain = self.structure.chain_at(tag.start)
+        chain = self._chain_at(tag.start)
         loop = next((g for g, _ in chain if not g.conditional), None)
         if loop is not None:
             return f"output tag inside an {loop.describe()} (line {self.doc.line_of(loop.start)})"
@@ -745,7 +837,11 @@ class _Move:
             return f"output tag {place}"
         if self._emits_lines(tag):
             return "output tag that emits whole script lines"
-        split = place.splits and ruby.splits_into_words(tag.code, self.job.properties)
+        # the command word splits like an argument: a program and its flags stay several words
+        split = (place.splits and ruby.splits_into_words(tag.code, self.job.properties)) or place.command_name
+        if place.quote == "dq" and ruby.prints_quotes(tag.code, self.job.properties):
+            return ("output tag inside double quotes whose value holds double quotes of its own (a list, a hash "
+                    "or JSON printed into the script), which the old script's shell removed")
         if split and self.posix:
             return ("output tag whose value the script splits into several words would need an array, and "
                     "POSIX sh (#!/bin/sh, dash on the stemcell) has none")
@@ -811,9 +907,34 @@ class _Move:
                     aliases[param] = f'p("{props[i]}")' if i < len(props) else f":{param}"
         return Namer(self.job.properties, aliases)
 
+    def _renders_anyway(self, tag: ErbTag) -> bool:
+        """An output tag that renders the same, without raising, whatever the conditions around
+        it: only properties the spec gives a default (or read with one), ``spec.*``, ``name``,
+        ``index``, made into text. Such a tag may stay inside a bash ``if`` made from its ERB
+        conditional: rendering it when the condition is false changes nothing."""
+        if tag.kind != "output":
+            return False
+        code = _SAFE_READ.sub(lambda m: "" if self._has_default(m) else "!", tag.code)
+        return not code.strip(" .") or bool(_SAFE_REST.fullmatch(code.strip()))
+
+    def _has_default(self, m: re.Match) -> bool:
+        if m.group("default") or m.group("spec"):
+            return True
+        name = m.group("prop") or ".".join(m.group("path").split(".")[1:])
+        declared = self.job.properties.get(name)
+        return isinstance(declared, dict) and declared.get("default") is not None
+
     def _emits_lines(self, tag: ErbTag) -> bool:
+        """A tag alone on its line that bash reads as a statement of its own (not an argument on
+        a continuation line of a command: ``exec bin/x \\`` then ``<%= flag %> \\``)."""
         ls, le = tag_lines(self.doc, tag)
-        return self.doc.masked[ls:le].strip() == self.doc.masked[tag.start:tag.end].strip()
+        if self.doc.masked[ls:le].strip() != self.doc.masked[tag.start:tag.end].strip():
+            return False
+        node = self.doc.root.descendant_for_byte_range(tag.start, tag.end)
+        while node is not None and node.type not in ("command", "program"):
+            node = node.parent
+        name = node.child_by_field_name("name") if node is not None and node.type == "command" else None
+        return name is None or name.start_byte <= tag.start < name.end_byte
 
     def _reference(self, tag: ErbTag, place: Place, name: str, split: bool) -> Edit:
         if split:
@@ -865,13 +986,9 @@ class _Move:
     # -- the env template ------------------------------------------------------------------------
     def _env_text(self) -> str:
         script = self.job.rendered_path(self.doc.path) or self.script
-        verbatim = any(b.verbatim for b in self.plan.blocks)
-        header = (
-            f"# Sourced by {script}: the values its ERB used to put into the script.\n"
-            + ("# Assignments moved from the script are as they were there; the variables made for\n"
-               "# values hold them shell-escaped, so any property value is safe in those.\n" if verbatim else
-               "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n")
-        )
+        # every value is escaped, also in assignments moved from the script (``_erb_escape``)
+        header = (f"# Sourced by {script}: the values its ERB used to put into the script.\n"
+                  "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n")
         body: list[str] = []
         previous: Chain = []
         for block in _unique(sorted(self.plan.blocks, key=lambda b: b.order)):
@@ -948,11 +1065,25 @@ class _Move:
         for tag in self.tags:
             if tag.kind != "output" or tag.start in consumed or tag.start in reported:
                 continue
-            if any(not g.conditional for g, _ in self.structure.chain_at(tag.start)):
+            if any(not g.conditional for g, _ in self._chain_at(tag.start)):
                 continue  # the loop's own finding covers what it emits
             reason = self.reasons.get(tag.start) or "output tag not moved"
             self._finding(tag.start, prefix + f"{reason}: `<%= {_short(tag.code)} %>` stays in the script",
                           _output_suggestion(reason))
+
+
+#: reads that cannot raise when their property has a default (checked against the spec)
+_SAFE_READ = re.compile(r"""\bp\(\s*(["'])(?P<prop>[\w.\-]+)\1\s*(?P<default>,[^()]*)?\)|(?P<path>\bproperties(?:\.\w+)+)"""
+                        r"""|(?P<spec>\bspec\.(?:index|id|name|address|ip|az|deployment|bootstrap)\b|^\s*(?:name|index)\s*$)""")
+_SAFE_REST = re.compile(r"(?:\.(?:to_s|to_i|strip|downcase|upcase|join(?:\(\s*(?:\"[^\"]*\"|'[^']*')\s*\))?))*")
+
+
+def _subject_or_value(namer: Namer, code: str) -> str:
+    """A per-item value is named after what it reads (``role["name"]`` -> ``ROLE_NAME``)."""
+    try:
+        return namer.subject(code).name
+    except Unnamed:
+        return namer.value(code)
 
 
 def _continued(doc: Document) -> Document:
@@ -1076,4 +1207,10 @@ def _output_suggestion(reason: str) -> str:
     if "Ruby method" in reason:
         return ("Inline the method's Ruby in the tag (or move the method into the env template with the "
                 "value); the codemod can then move the value.")
+    if "brace expansion" in reason:
+        return ("Render every word into an array in the env template (`WORKERS=(<%= (1..n).map { |i| "
+                "\"worker_#{i}\" }.join(\" \") %>)`) and pass \"${WORKERS[@]}\".")
+    if "double quotes of its own" in reason:
+        return ("Render the text the program is meant to get (for example `.join(\",\")` for a list) and move "
+                "that value; what the program gets today has the quotes removed.")
     return "Define a variable for it in the env template and reference it from the script by hand."

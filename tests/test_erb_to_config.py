@@ -55,7 +55,7 @@ def test_assignment_block_moves_verbatim_and_the_source_line_takes_its_place() -
         exec /bin/job --port "$PORT"
         """,
         """\
-        export PORT=<%= p("job.port") %>
+        export PORT=<%= p("job.port").to_s.shellescape %>
         <% if p("job.debug") -%>
         export DEBUG=1
         <% end -%>
@@ -82,7 +82,7 @@ def test_if_p_block_with_its_block_variable_moves_whole() -> None:
         """,
         """\
         <% if_p("job.proxy") do |url| -%>
-        export HTTPS_PROXY="<%= url %>"
+        export HTTPS_PROXY=<%= url.to_s.shellescape %>
         <% end -%>
         """,
     )
@@ -106,8 +106,8 @@ def test_plain_assignments_around_erb_ones_stay_in_the_script() -> None:
         echo "$A$B$C$D"
         """,
         """\
-        B=<%= p("job.b") %>
-        D=<%= p("job.d") %>
+        B=<%= p("job.b").to_s.shellescape %>
+        D=<%= p("job.d").to_s.shellescape %>
         """,
     )
 
@@ -129,7 +129,7 @@ def test_a_later_assignment_that_uses_a_variable_set_in_between_keeps_its_place(
         exec /bin/job "$A" "$URL"
         """,
         """\
-        A=<%= p("job.a") %>
+        A=<%= p("job.a").to_s.shellescape %>
         JOB_HOST=<%= p("job.host").to_s.shellescape %>
         """,
     )
@@ -564,8 +564,10 @@ def test_constructs_left_behind_are_each_named_in_a_finding() -> None:
     before = """\
         #!/bin/bash
         <% def flag(x) "--#{x}" end -%>
-        <% p("job.paths").each do |path| -%>
+        <% p("job.dirs").each do |dir| -%>
+        <% dir["files"].each do |path| -%>
         touch <%= path %>
+        <% end -%>
         <% end -%>
         <%= p("job.script") %>
         # port: <%= p("job.port") %>
@@ -575,12 +577,12 @@ def test_constructs_left_behind_are_each_named_in_a_finding() -> None:
     outcome = migrate(before)
     assert outcome.text == textwrap.dedent(before)
     messages = "\n".join(outcome.messages())
-    for expected in ("Ruby method definition `flag`", "ERB loop (`each`) that emits script lines (lines 3-5)",
+    for expected in ("Ruby method definition `flag`", "ERB loop (`each`) that emits script lines (lines 3-7)",
                      "emits whole script lines", "inside a shell comment",
                      "inside a ${...} expansion", "inside a pattern"):
         assert expected in messages, messages
     lines = sorted(f.line for f in outcome.findings)
-    assert lines == [2, 3, 6, 7, 8, 9]  # the loop's output tag is covered by the loop's finding
+    assert lines == [2, 3, 4, 8, 9, 10, 11]  # the loops' output tag is covered by the loops' findings
 
 
 def test_an_already_migrated_script_is_left_alone() -> None:
@@ -821,8 +823,14 @@ def test_the_env_header_says_which_values_are_escaped() -> None:
     assert env_of(values_only, header=True).startswith(
         "# Sourced by bin/job_ctl: the values its ERB used to put into the script.\n"
         "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n")
-    with_moves = migrate("#!/bin/bash\nA=<%= p('job.a') %>\nexec /bin/job <%= p('job.b') %>\n", dedent=False)
-    assert "# Assignments moved from the script are as they were there" in env_of(with_moves, header=True)
+    # assignments moved from the script are escaped too: the header's promise holds for every line
+    with_moves = migrate("#!/bin/bash\nA=\"https://<%= p('job.a') %>\"\nexec /bin/job <%= p('job.b') %>\n",
+                         dedent=False)
+    assert env_of(with_moves, header=True) == (
+        "# Sourced by bin/job_ctl: the values its ERB used to put into the script.\n"
+        "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n"
+        "A=\"https://\"<%= p('job.a').to_s.shellescape %>\n"
+        "JOB_B=<%= p('job.b').to_s.shellescape %>\n")
 
 
 def test_link_values_are_named_after_the_link() -> None:
@@ -847,7 +855,9 @@ def test_an_if_p_stays_erb_while_erb_left_inside_it_reads_its_block_variable() -
         <% if_p("job.settings") do |settings| -%>
         echo configuring
         <% settings.each do |s| -%>
-        keystore add <%= s %>
+        <% s["keys"].each do |k| -%>
+        keystore add <%= k %>
+        <% end -%>
         <% end -%>
         <% end -%>
         """

@@ -1,0 +1,483 @@
+"""ERB loops that emit script lines per item, as bash arrays and a ``for`` loop (``erb-to-config``).
+
+``<% p("roles").each do |role| %> ... <%= role["name"] %> ... <% end %>`` writes the same
+statements once per item at render time. The env template can hold, per value the body reads, an
+array with one element per item (``ROLE_NAME=(<%= p("roles").map { |role| ... } %>)``), and bash
+can run the body once per element: same statements, same order, same argv (an empty list runs
+nothing either way). A condition inside the body becomes a per-item array too (``true``/``false``,
+or the chosen value of a choice), and a bash ``if`` on it.
+
+What stays, with the reason: a loop nested in another loop or holding one (a list per item), a
+body that writes a heredoc with ERB (one file per item), values that may hold several words per
+item (a flat array cannot keep each item's words apart), values inside double quotes that hold
+quotes of their own (the old script's shell removed them), Ruby run per item that is not a plain
+assignment, ``break``/``continue`` in the body (they would now act on the new loop), a body that is
+not whole statements, and POSIX sh scripts (no arrays).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from codemods import _erb_ruby as ruby
+from codemods._erb_blocks import Group, Structure
+from codemods._erb_branches import statement_branches
+from codemods._erb_context import Place, place_of
+from codemods._erb_indent import Layout, fixed_lines
+from codemods._erb_indent import layout as indent_layout
+from codemods._erb_lines import alone_on_its_lines, tag_lines
+from migrator.codemod import Edit
+from migrator.document import Document
+from migrator.erb import ErbTag, strip_ruby_strings
+
+_OPENER = re.compile(
+    r"(?P<expr>.+?)\s*\.\s*(?P<method>each|each_with_index|each_pair)\s+do\s*\|(?P<params>[^|]*)\|(?P<rest>.*)",
+    re.DOTALL)
+#: item values that are lists of words by their name (``rule``, ``args``): a flat array would merge them
+_WORDY = re.compile(r"(?:^|[._\"'\[])(?:args|arguments|flags|opts|options|params|rules?|commands?|cmd|line|lines|"
+                    r"script|config|contents?|body)(?:[\"'\]]|$)", re.IGNORECASE)
+#: values whose text holds double quotes of its own (JSON, inspect, a list or hash printed)
+_QUOTY = re.compile(r"\.(?:to_json|inspect|to_yaml)\b|\bJSON\.(?:dump|generate|pretty_generate)\b")
+
+
+@dataclass
+class LoopPlan:
+    """What converting one loop asks for: env template lines, script edits, tags it takes."""
+
+    group: Group
+    arrays: list[tuple[str, str]] = field(default_factory=list)  # (array name, env template line)
+    edits: list[Edit] = field(default_factory=list)
+    consumed: set[int] = field(default_factory=set)
+    container_is_program: bool = True
+    container_start: int = 0
+
+
+@dataclass(frozen=True)
+class LoopContext:
+    """What the loop planner needs from the codemod (naming and the script's facts)."""
+
+    doc: Document
+    structure: Structure
+    properties: dict
+    codemod_id: str
+    nounset: bool
+    name: Callable[[str, str], str]  # (key, base) -> an unused variable name
+    value_base: Callable[[str, dict[str, str]], str | None]  # (code, aliases) -> a name base
+    condition_base: Callable[[str, dict[str, str]], str | None]
+    selector_base: Callable[[list[str], dict[str, str]], tuple[str, list[str]] | None]
+    shell_name: Callable[[str], str]  # a bash variable name the script does not use yet
+    travels: Callable[[str], str | None]  # a Ruby local/method the code reads that cannot travel
+
+
+def plan_loop(ctx: LoopContext, group: Group) -> LoopPlan | str:
+    """The conversion of one ERB loop around whole lines, or why it stays."""
+    doc = ctx.doc
+    opener = _OPENER.fullmatch(_blank_strings(group.opener.code.strip()))
+    if opener is None or group.end is None:
+        return "its opening tag is not a plain `LIST.each do |item|`"
+    code = group.opener.code.strip()
+    expr_end = opener.end("expr")
+    expr, method = code[:expr_end].strip(), opener.group("method")
+    params = [p.strip() for p in opener.group("params").split(",") if p.strip()]
+    if not params or any(not re.fullmatch(r"[a-z_]\w*", p) for p in params):
+        return "its block variables are not plain names"
+    rest = code[opener.start("rest"):].strip()
+    outer = next((g for g, _ in ctx.structure.chain_at(group.start) if not g.conditional), None)
+    if outer is not None:
+        return f"it is nested in the {outer.describe()} on line {doc.line_of(outer.start)} (a list per item)"
+    inside = [t for t in doc.tags_in(group.opener.end, group.end.start)]
+    groups = [g for g in ctx.structure.groups if group.opener.end <= g.start and g.stop <= group.end.start]
+    for g in groups:
+        if not g.conditional:
+            return f"it holds another {g.describe()} (line {doc.line_of(g.start)}): a list per item"
+        if g.else_runs_code:
+            return f"the conditional inside it (line {doc.line_of(g.start)}) runs Ruby in its `else`"
+        if any(o is not g and o.start < g.start and g.stop < o.stop for o in groups):
+            return f"it holds nested conditionals (line {doc.line_of(g.start)})"
+        if re.match(r"(?:if_p|if_link)\b", g.opener.code.strip()):
+            return f"it holds an `{g.opener.code.split('(')[0].strip()}` block (line {doc.line_of(g.start)})"
+    group_tags = {t.start for g in groups for t in g.tags}
+    statements = [t for t in inside if t.kind == "control" and t.start not in group_tags]
+    item_locals: set[str] = set(params)
+    prelude = [rest] if rest else []
+    for tag in statements:
+        defined = ruby.locals_defined(tag.code)
+        if not defined or not alone_on_its_lines(doc, tag):
+            return f"it runs Ruby per item on line {doc.line_of(tag.start)} that is not a plain assignment"
+        item_locals |= defined
+        prelude.append(tag.code.strip())
+    item_locals |= ruby.locals_defined(rest) if rest else set()
+    branches = statement_branches(doc, group)
+    if branches is None:
+        return "its body is not whole shell statements of one block"
+    body = doc.root.descendant_for_byte_range(group.opener.end, group.end.start)
+    if re.search(rb"(?m)^\s*(?:break|continue)\b|[;&|]\s*(?:break|continue)\b", doc.masked[group.opener.end:group.end.start]):
+        return "its body has `break` or `continue`, which would act on the new bash loop"
+    del body
+    nested = {}
+    for g in groups:
+        found = statement_branches(doc, g)
+        if found is None:
+            return f"the conditional inside it (line {doc.line_of(g.start)}) is not around whole statements"
+        nested[g.start] = found
+    aliases: dict[str, str] = {}  # an item value is named after itself (role["name"]: ROLE_NAME)
+    per_item: list[ErbTag] = []
+
+    def in_item_group(tag: ErbTag) -> bool:
+        return any(g.start < tag.start < g.stop and ruby.identifiers(" ".join(t.code for t in g.tags)) & item_locals
+                   for g in groups)
+
+    # a value the same for every item, also evaluated outside any per-item condition: one variable
+    free = {t.code.strip() for t in inside if t.kind == "output" and not ruby.identifiers(t.code) & item_locals
+            and not in_item_group(t)}
+    for tag in inside:
+        if tag.kind != "output":
+            continue
+        reads = ruby.identifiers(tag.code) & item_locals
+        place = place_of(doc, tag)
+        line = doc.line_of(tag.start)
+        if not isinstance(place, Place):
+            if "heredoc" in place:
+                return f"it writes a heredoc with ERB per item (line {line}): one file per item"
+            return f"a value inside it (line {line}) is {place}"
+        if tag.trims_newline:
+            return f"a value inside it (line {line}) ends with -%>, which joins it to the next line"
+        if _alone_on_line(doc, tag):
+            return f"a value inside it (line {line}) emits whole script lines"
+        if not reads and (tag.code.strip() in free or not in_item_group(tag)):
+            local = ctx.travels(tag.code)
+            if local:
+                return f"a value inside it (line {line}) reads the Ruby local `{local}`, which cannot travel"
+            continue  # the same for every item: an ordinary value, moved on its own
+        if place.quote == "bare" and (place.splits and (ruby.splits_into_words(tag.code, ctx.properties)
+                                                        or _WORDY.search(tag.code) or _wordy_items(expr, ctx))):
+            return (f"a value inside it (line {line}) may hold several words per item, which one array "
+                    "cannot keep apart")
+        if place.quote == "dq" and _QUOTY.search(tag.code):
+            return (f"a value inside it (line {line}) holds double quotes of its own, which the old script's "
+                    "shell removed")
+        local = ctx.travels(tag.code)
+        if local and local not in item_locals:
+            return f"a value inside it (line {line}) reads the Ruby local `{local}`, which cannot travel"
+        per_item.append(tag)
+    for g in groups:
+        local = next((ctx.travels(t.code) for t in g.tags if ctx.travels(t.code)), None)
+        if local and local not in item_locals:
+            return f"the condition on line {doc.line_of(g.start)} reads the Ruby local `{local}`, which cannot travel"
+    return _build(ctx, group, expr, method, params, prelude, per_item, groups, nested, branches, aliases)
+
+
+def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[str], prelude: list[str],
+           per_item: list[ErbTag], groups: list[Group], nested: dict, branches, aliases: dict[str, str]) -> LoopPlan | str:
+    doc = ctx.doc
+    plan = LoopPlan(group, container_is_program=branches.container.type == "program",
+                    container_start=branches.container.start_byte)
+    mapper = f"{expr}.each_with_index.map" if method == "each_with_index" else f"{expr}.map"
+    block_head = f"|{', '.join(params)}|"
+    steps = "".join(f"{p}; " for p in prelude if "\n" not in p and "#" not in strip_ruby_strings(p))
+    if len(steps) != sum(len(p) + 2 for p in prelude):
+        steps = "".join(f"{p}\n" for p in prelude)
+
+    def array_line(name: str, value: str) -> str:
+        return f"{name}=(<%= {mapper} {{ {block_head} {steps}{value} }}.join(\" \") %>)\n"
+
+    collection = ctx.value_base(expr, {}) or (params[0].upper() + "_ITEMS")
+    names: dict[str, str] = {}
+    # a value under a condition inside the body is only computed for the items that take that
+    # branch (the old template never evaluated it for the others): '' keeps the items in step
+    guards: dict[str, set[str | None]] = {}
+    for tag in per_item:
+        guards.setdefault(tag.code.strip(), set()).add(_branch_guard(tag, groups))
+    for tag in per_item:
+        code = tag.code.strip()
+        if code in names:
+            continue
+        base = ctx.value_base(code, aliases)
+        if base is None:
+            return f"no variable name would describe the value on line {doc.line_of(tag.start)}"
+        if code in params and len(params) == 1:
+            base = collection
+        name = ctx.name(f"{group.start}#loop#{code}", base)
+        names[code] = name
+        value = f"({code}\n).to_s.shellescape" if "#" in strip_ruby_strings(code) else f"({code}).to_s.shellescape"
+        if None not in guards[code]:
+            value = f"({' || '.join(sorted(str(g) for g in guards[code]))}) ? {value} : \"''\""
+        plan.arrays.append((name, array_line(name, value)))
+    conditions: dict[int, tuple[str, list[str]]] = {}
+    for g in groups:
+        found = _condition_array(ctx, g, aliases)
+        if isinstance(found, str):
+            return found
+        base, values, ruby_value = found
+        name = ctx.name(f"{g.start}#loop-branch", base)
+        conditions[g.start] = (name, values)
+        plan.arrays.append((name, array_line(name, ruby_value)))
+    if not plan.arrays:
+        return "nothing in its body differs between items"
+    simple = len(names) == 1 and not conditions and next(iter(names)) in params and len(params) == 1
+    if simple:
+        array = next(iter(names.values()))
+        var = ctx.shell_name(params[0])
+        ref = {array: var}
+        listing = _all_items(array, ctx.nounset)
+    else:
+        var = ctx.shell_name("i")
+        first = plan.arrays[0][0]
+        listing = (f'${{{first}[@]+"${{!{first}[@]}}"}}' if ctx.nounset else f'"${{!{first}[@]}}"')
+        ref = {name: f"{name}[${var}]" for name, _ in plan.arrays}
+    lines = branches.tag_lines
+    deeper = _body_indentation(doc, [(lines, group), *[(nested[g.start].tag_lines, g) for g in groups]])
+    indent = _layout(doc, lines).indent
+    plan.edits.append(Edit(lines[0][0], lines[0][1], f"{indent}for {var} in {listing}; do\n", ctx.codemod_id))
+    plan.edits.append(Edit(lines[-1][0], lines[-1][1], f"{indent}done\n", ctx.codemod_id))
+    tag_starts = {ls for ls, _ in lines} | {ls for g in groups for ls, _ in nested[g.start].tag_lines}
+    plan.edits += [Edit(ls, ls, extra, ctx.codemod_id) for ls, extra in sorted(deeper.items()) if ls not in tag_starts]
+    plan.consumed |= {t.start for t in group.tags}
+    for tag in doc.tags_in(group.opener.end, group.end.start):  # per-item Ruby: now in every array's block
+        if tag.kind == "control" and not any(tag in g.tags for g in groups):
+            ls, le = tag_lines(doc, tag)
+            plan.edits.append(Edit(ls, le, "", ctx.codemod_id))
+            plan.consumed.add(tag.start)
+    for tag in per_item:
+        place = place_of(doc, tag)
+        assert isinstance(place, Place)
+        plan.edits.append(Edit(tag.start, tag.end, _reference(doc, tag, place, ref[names[tag.code.strip()]]),
+                               ctx.codemod_id))
+        plan.consumed.add(tag.start)
+    for g in groups:
+        name, values = conditions[g.start]
+        subject = ref[name]
+        texts = [f'if [ "${{{subject}}}" = {values[0]} ]; then\n']
+        for i in range(1, len(g.middles) + 1):
+            texts.append(f'elif [ "${{{subject}}}" = {values[i]} ]; then\n' if i < len(values) else "else\n")
+        texts.append("fi\n")
+        g_lines = nested[g.start].tag_lines
+        g_indent = _layout(doc, g_lines).indent
+        for (ls, le), text in zip(g_lines, texts):
+            plan.edits.append(Edit(ls, le, deeper.get(ls, "") + g_indent + text, ctx.codemod_id))
+        plan.consumed |= {t.start for t in g.tags}
+    return plan
+
+
+def _tests(g: Group) -> list[str]:
+    """Each test of a conditional as a Ruby expression, true when its branch is the one taken
+    among the tests so far (``unless x`` is ``!(x)``)."""
+    out = []
+    for tag in [g.opener, *g.middles]:
+        code = re.sub(r"\s+then\s*$", "", tag.code.strip())
+        m = re.match(r"(if|unless|elsif)\b(.*)", code, re.DOTALL)
+        if m is None:  # a plain else
+            continue
+        out.append(f"!({m.group(2).strip()})" if m.group(1) == "unless" else f"({m.group(2).strip()})")
+    return out
+
+
+def _branch_guard(tag: ErbTag, groups: list[Group]) -> str | None:
+    """Ruby that is true for the items whose rendering reached ``tag`` (None: all items)."""
+    group = next((g for g in groups if g.opener.end <= tag.start < g.stop), None)
+    if group is None:
+        return None
+    tests, branch = _tests(group), group.branch_at(tag.start)
+    earlier = [f"!{t}" for t in tests[:branch]]
+    return " && ".join(earlier + ([tests[branch]] if branch < len(tests) else []))
+
+
+def _condition_array(ctx: LoopContext, g: Group, aliases: dict[str, str]) -> tuple[str, list[str], str] | str:
+    """(name base, the values the bash ``if``/``elif`` test, Ruby for one item's value)."""
+    tests = [g.opener, *[m for m in g.middles if re.match(r"elsif\b", m.code.strip())]]
+    if any(not re.match(r"(?:if|unless|elsif)\b", t.code.strip()) for t in tests):
+        return f"the conditional on line {ctx.doc.line_of(g.start)} is not an `if`/`unless`/`elsif`"
+    conds = [re.sub(r"\s+then\s*$", "", re.sub(r"^(?:if|unless|elsif)\b", "", t.code.strip())).strip() for t in tests]
+    if len(tests) == 1:
+        cond = conds[0] if g.opener.code.strip().startswith("if") else f"!({conds[0]})"
+        base = ctx.condition_base(g.opener.code.strip(), aliases)
+        if base is None:
+            return f"no variable name would describe the condition on line {ctx.doc.line_of(g.start)}"
+        return base, ["true"], f'({cond}) ? "true" : "false"'
+    found = ctx.selector_base([re.sub(r"\s+then\s*$", "", t.code.strip()) for t in tests], aliases)
+    if found is None:
+        return (f"the choice on line {ctx.doc.line_of(g.start)} is not between values of one setting "
+                "(a bash test on a per-item value could not say which branch)")
+    base, values = found
+    if any(not re.fullmatch(r"[A-Za-z0-9_.,:/@%+-]+", v) for v in values):
+        return f"the choice on line {ctx.doc.line_of(g.start)} compares with values that are not plain words"
+    ruby_value = "".join(f"({c}) ? {_ruby_string(v)} : " for c, v in zip(conds, values)) + '""'
+    return base, values, ruby_value
+
+
+def _blank_strings(code: str) -> str:
+    """The code with the inside of its string literals blanked, offsets kept (``"a|b"`` -> ``"___"``)."""
+    return re.sub(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", lambda m: m.group(0)[0] + "_" * (len(m.group(0)) - 2)
+                  + m.group(0)[-1], code)
+
+
+def _ruby_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("#", "\\#").replace("\n", "\\n") + '"'
+
+
+def _wordy_items(expr: str, ctx: LoopContext) -> bool:
+    """Whether the collection's items hold several words by its name or its default."""
+    for prop in ruby.properties_read(expr):
+        if _WORDY.search(prop.rsplit(".", 1)[-1]):
+            return True
+        declared = ctx.properties.get(prop)
+        default = declared.get("default") if isinstance(declared, dict) else None
+        if isinstance(default, list) and any(isinstance(v, str) and re.search(r"\s", v.strip()) for v in default):
+            return True
+    return False
+
+
+def _all_items(array: str, nounset: bool) -> str:
+    return f'${{{array}[@]+"${{{array}[@]}}"}}' if nounset else f'"${{{array}[@]}}"'
+
+
+def _alone_on_line(doc: Document, tag: ErbTag) -> bool:
+    ls, le = tag_lines(doc, tag)
+    return doc.masked[ls:le].strip() == doc.masked[tag.start:tag.end].strip()
+
+
+def _layout(doc: Document, lines: list[tuple[int, int]]) -> Layout:
+    """``codemods._erb_indent``'s layout, except at the top level of the script: tags at column 0
+    around an indented body there make a loop at column 0 (its body is already one level in)."""
+    shape = indent_layout(doc, lines)
+    top = not doc.masked[lines[0][0]:lines[0][1]][:1].strip() and doc.source[lines[0][0]:lines[0][0] + 1] == b"<"
+    node = doc.root.descendant_for_byte_range(lines[0][0], lines[0][0])
+    at_top = node is None or node.type == "program" or (node.parent is not None and node.parent.type == "program")
+    if top and at_top and shape.indent and shape.indents_body:
+        return Layout("", False, shape.unit)
+    return shape
+
+
+def _body_indentation(doc: Document, blocks: list[tuple[list[tuple[int, int]], Group]]) -> dict[int, str]:
+    """Indentation to add at the start of body lines (``codemods._erb_indent``'s rules): a body
+    written at the level of its ERB tags moves one level in, under the loop and under each ``if``
+    inside it; tag lines, blank lines and lines whose leading whitespace is part of a value
+    (heredoc bodies, multi-line strings) are left."""
+    fixed = fixed_lines(doc)
+    deeper: dict[int, str] = {}
+    for lines, _ in blocks:
+        shape = _layout(doc, lines)
+        if not shape.indents_body:
+            continue
+        pos, stop = lines[0][1], lines[-1][0]
+        while pos < stop:
+            le = max(doc.line_end(pos), pos + 1)
+            own = any(ls == pos for ls, _ in lines)  # an `elif`/`else` line of this block itself
+            if not own and pos not in fixed and (doc.masked[pos:le].strip() or doc.tags_in(pos, le)):
+                deeper[pos] = deeper.get(pos, "") + shape.unit
+            pos = le
+    return deeper
+
+
+def _reference(doc: Document, tag: ErbTag, place: Place, subject: str) -> str:
+    """``"${A[$i]}"``, ``${A[$i]}`` inside double quotes, ``'"${A[$i]}"'`` inside single quotes;
+    a plain loop variable without braces where nothing follows that would join its name."""
+    joins = re.match(rb"[A-Za-z0-9_]", doc.source[tag.end:tag.end + 1]) is not None
+    expansion = f"${subject}" if "[" not in subject and not (joins and place.quote == "dq") else f"${{{subject}}}"
+    if place.quote == "dq":
+        return expansion
+    if place.quote == "sq":
+        return f"'\"{expansion}\"'"
+    return f'"{expansion}"'
+
+
+# -- loops that write words into one command ------------------------------------------------------
+@dataclass
+class WordsPlan:
+    """An ERB loop inside a command's arguments, as one array of the words it rendered."""
+
+    group: Group
+    base: str
+    ruby: str  # Ruby for the array's words, shell-escaped and joined
+    start: int  # the bytes the array's expansion replaces
+    stop: int
+    form: str  # "same": on the command's line; "own": tag lines of a continued command
+    node_start: int  # a byte of the command, to find its statement
+
+
+#: what the literal text of a loop body may hold: words, spaces, quotes, continuations
+_PLAIN_BODY = re.compile(r"""[A-Za-z0-9_@%+=:,./\-\s"'\\]*""")
+
+
+def plan_inline_loop(ctx: LoopContext, group: Group, original_masked: bytes) -> WordsPlan | str:
+    """``cmd <% (1..n).each do |i| %> -p worker_<%= i %><% end %> --x`` (or the loop's tags on
+    their own lines of a backslash-continued command): the loop rendered words of one command.
+    The env template renders the same text per item, and Ruby's ``shellsplit`` makes of it the
+    words bash made (quotes honoured; the literal text may hold no expansion, glob or brace)."""
+    doc = ctx.doc
+    opener = _OPENER.fullmatch(_blank_strings(group.opener.code.strip()))
+    if opener is None or group.end is None:
+        return "its opening tag is not a plain `LIST.each do |item|`"
+    if any(g for g in ctx.structure.groups if group.opener.end <= g.start and g.stop <= group.end.start):
+        return "it holds ERB blocks of its own inside a command's arguments"
+    code = group.opener.code.strip()
+    expr, method = code[:opener.end("expr")].strip(), opener.group("method")
+    params = [p.strip() for p in opener.group("params").split(",") if p.strip()]
+    rest = code[opener.start("rest"):].strip()
+    inside = doc.tags_in(group.opener.end, group.end.start)
+    if any(t.kind == "control" for t in inside):
+        return "it runs Ruby per item inside a command's arguments"
+    own = all(t.trims_newline and alone_on_its_lines(doc, t, original_masked) for t in group.tags)
+    if own:
+        first = doc.line_start(group.start)
+        if first == 0 or not doc.masked[doc.line_start(first - 1):first].rstrip().endswith(b"\\"):
+            return "its body is not whole shell statements of one block"
+        start, stop = first, tag_lines(doc, group.end)[1]
+        body_lines = doc.masked[group.opener.end:group.end.start].decode("utf-8", "replace").splitlines()
+        if any(line.strip() and not line.rstrip().endswith("\\") for line in body_lines):
+            return "the lines it writes do not all continue the command (a trailing backslash)"
+    else:
+        start, stop = group.start, group.stop
+        masked = doc.masked
+        if masked[start - 1:start] not in (b" ", b"\t") or masked[stop:stop + 1] not in (b" ", b"\t", b"\n", b"\\"):
+            return "its body is not whole shell statements of one block"
+    node = command_around(doc, group.start, group.stop)
+    if node is None:
+        return "its body is not whole shell statements of one block"
+    # what one item renders: with -%> tags on their own lines, the lines between them
+    pieces, pos = [], tag_lines(doc, group.opener)[1] if own else group.opener.end
+    for tag in inside:
+        pieces.append(("text", doc.slice(pos, tag.start)))
+        pieces.append(("code", tag.code.strip()))
+        pos = tag.end
+    pieces.append(("text", doc.slice(pos, tag_lines(doc, group.end)[0] if own else group.end.start)))
+    texts = "".join(t for kind, t in pieces if kind == "text")
+    if not _PLAIN_BODY.fullmatch(texts) or re.search(r"\\[^\n]", texts):
+        return ("the words it writes hold shell syntax (an expansion, a glob, a brace or an escape) that bash "
+                "read when the script ran")
+    ruby_parts = []
+    for kind, text in pieces:
+        if kind == "code":
+            ruby_parts.append(f"({text}\n).to_s" if "#" in strip_ruby_strings(text) else f"({text}).to_s")
+        elif text:
+            ruby_parts.append(_ruby_string(re.sub(r"\\\n", " ", text)))
+    mapper = f"{expr}.each_with_index.map" if method == "each_with_index" else f"{expr}.map"
+    steps = f"{rest}; " if rest and "\n" not in rest else (f"{rest}\n" if rest else "")
+    body = " + ".join(ruby_parts) or '""'
+    ruby_text = (f"{mapper} {{ |{', '.join(params)}| {steps}{body} }}.join.shellsplit"
+                 ".map(&:shellescape).join(\" \")")
+    base = ctx.value_base(expr, {})
+    if base is None:
+        return "no variable name would describe the words it writes"
+    return WordsPlan(group, base + "_ARGS", ruby_text, start, stop, "own" if own else "same", node.start_byte)
+
+
+def command_around(doc: Document, start: int, stop: int):  # noqa: ANN202 - a tree-sitter Node or None
+    """The command whose arguments [start, stop) lies in, each argument wholly in or out of it."""
+    node = doc.root.descendant_for_byte_range(start, max(start, stop - 1))
+    while node is not None and node.type != "command":
+        if node.type in ("program", "compound_statement", "do_group", "case_item", "if_statement",
+                         "function_definition", "list", "pipeline"):
+            return None
+        node = node.parent
+    if node is None:
+        return None
+    name = node.child_by_field_name("name")
+    if name is None or name.end_byte > start:
+        return None
+    for arg in node.named_children:
+        if not (start <= arg.start_byte and arg.end_byte <= stop or arg.end_byte <= start or arg.start_byte >= stop):
+            return None
+    return node

@@ -1,0 +1,165 @@
+"""erb-to-config: ERB loops that write script lines per item become bash arrays and a ``for``.
+
+Each test is one loop shape from real releases, in our own words. The equivalence of the moved
+loops (render with Ruby, run both scripts) is proven on the ``db-seeder`` sample job.
+"""
+
+from __future__ import annotations
+
+from tests.test_erb_to_config import check, env_of, migrate
+
+
+def test_a_loop_over_a_list_of_addresses_becomes_a_for_over_an_array() -> None:
+    check(
+        """\
+        #!/bin/bash
+        <% (Array(p("fw.peers")) + [p("fw.backup")]).each do |ip| %>
+          allow <%= ip %> "accept from <%= ip %>"
+        <% end %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        for ip in "${FW_PEERS[@]}"; do
+          allow "$ip" "accept from $ip"
+        done
+        """,
+        """\
+        FW_PEERS=(<%= (Array(p("fw.peers")) + [p("fw.backup")]).map { |ip| (ip).to_s.shellescape }.join(" ") %>)
+        """,
+    )
+
+
+def test_a_loop_over_records_gets_one_array_per_field_and_a_per_item_condition() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        <% p("db.roles", []).each do |role| %>
+          psql -c "CREATE ROLE \\"<%= role["name"] %>\\"" -p <%= p("db.port") %>
+          <% if role["permissions"] %>
+          psql -c "ALTER ROLE <%= role["name"] %> WITH <%= role["permissions"].join(' ') %>"
+          <% end %>
+        <% end %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        for i in "${!ROLE_NAME[@]}"; do
+          psql -c "CREATE ROLE \\"${ROLE_NAME[$i]}\\"" -p "$DB_PORT"
+          if [ "${ROLE_PERMISSIONS_SET[$i]}" = true ]; then
+            psql -c "ALTER ROLE ${ROLE_NAME[$i]} WITH ${ROLE_PERMISSIONS[$i]}"
+          fi
+        done
+        """,
+    )
+    env = env_of(outcome)
+    # a value under the condition is computed only for the items that take it (nil.join raised)
+    assert ('ROLE_PERMISSIONS=(<%= p("db.roles", []).map { |role| ((role["permissions"])) ? '
+            "(role[\"permissions\"].join(' ')).to_s.shellescape : \"''\" }.join(\" \") %>)") in env, env
+    assert 'ROLE_PERMISSIONS_SET=(<%= p("db.roles", []).map { |role| (role["permissions"]) ? "true" : "false" }' in env
+
+
+def test_a_choice_per_item_holds_the_chosen_value() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        <% p("ks.entries").each do |entry| %>
+        <% if entry['command'] == 'add' then %>
+        keystore add <%= entry['name'] %>
+        <% elsif entry['command'] == 'remove' %>
+        keystore remove <%= entry['name'] %>
+        <% end %>
+        <% end %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        for i in "${!ENTRY_NAME[@]}"; do
+          if [ "${ENTRY_COMMAND[$i]}" = add ]; then
+            keystore add "${ENTRY_NAME[$i]}"
+          elif [ "${ENTRY_COMMAND[$i]}" = remove ]; then
+            keystore remove "${ENTRY_NAME[$i]}"
+          fi
+        done
+        """,
+    )
+    assert ('(entry[\'command\'] == \'add\') ? "add" : (entry[\'command\'] == \'remove\') ? "remove" : ""'
+            in env_of(outcome))
+
+
+def test_under_set_u_an_empty_list_runs_nothing_in_old_bash_too() -> None:
+    outcome = migrate(
+        """\
+        #!/bin/bash
+        set -u
+        <% p("x.hosts").each do |host| %>
+        ping -c1 <%= host %>
+        <% end %>
+        <% p("x.users").each do |user| %>
+        useradd <%= user["name"] %> -s <%= user["shell"] %>
+        <% end %>
+        """
+    )
+    assert 'for host in ${X_HOSTS[@]+"${X_HOSTS[@]}"}; do' in outcome.text, outcome.text
+    assert 'for i in ${USER_NAME[@]+"${!USER_NAME[@]}"}; do' in outcome.text, outcome.text
+
+
+def _kept(before: str, reason: str) -> None:
+    outcome = migrate(before)
+    assert "<% end %>" in outcome.text and "for " not in outcome.text, outcome.text
+    messages = [m for m in outcome.messages() if "ERB loop" in m]
+    assert messages and reason in messages[0], messages
+
+
+def test_a_loop_holding_a_loop_stays_and_says_so() -> None:
+    _kept("""\
+        #!/bin/bash
+        <% p("db.databases").each do |db| %>
+        createdb <%= db["name"] %>
+        <% db["extensions"].each do |ext| %>
+        psql -d <%= db["name"] %> -c "CREATE EXTENSION <%= ext %>"
+        <% end %>
+        <% end %>
+        """, "it holds another ERB loop (`each`) (line 4): a list per item")
+
+
+def test_a_loop_writing_a_file_per_item_stays_and_says_so() -> None:
+    _kept("""\
+        #!/bin/bash
+        <% p("vpn.clients").each do |client| %>
+        cat > <%= client["name"] %>.conf <<EOF
+        <%= client["config"] %>
+        EOF
+        <% end %>
+        """, "it writes a heredoc with ERB per item (line 4): one file per item")
+
+
+def test_a_loop_whose_items_are_several_words_stays_and_says_so() -> None:
+    _kept("""\
+        #!/bin/bash
+        <% p("vpn.iptables").each do |rule| %>
+        iptables <%= rule %>
+        <% end %>
+        """, "may hold several words per item")
+
+
+def test_a_loop_with_break_in_its_body_stays_and_says_so() -> None:
+    _kept("""\
+        #!/bin/bash
+        <% p("x.hosts").each do |host| %>
+        ping -c1 <%= host %> && break
+        <% end %>
+        """, "`break` or `continue`")
+
+
+def test_a_loop_in_a_posix_sh_script_stays_and_says_so() -> None:
+    outcome = migrate(
+        """\
+        #!/bin/sh
+        <% p("x.hosts").each do |host| %>
+        ping -c1 <%= host %>
+        <% end %>
+        """
+    )
+    assert "<% end %>" in outcome.text
+    assert any("POSIX sh" in m and "no arrays" in m for m in outcome.messages()), outcome.messages()

@@ -27,6 +27,33 @@ def is_assignment(doc: Document, node: Node) -> bool:
     return False
 
 
+def values_only(doc: Document, node: Node, known: set[str]) -> bool:
+    """Whether an env file may hold the assignment: it runs nothing (no ``$(...)``, backticks or
+    process substitution) and reads only variables that lines moving with it set before it; a
+    line that reads the script's own state (``cmd="$cmd --x"``, ``$1``) stays in the script,
+    where its ERB can still become a value."""
+    for n in doc.walk(node):
+        if n.type in ("command_substitution", "process_substitution", "special_variable_name"):
+            return False
+        if n.type == "variable_name":
+            parent = n.parent
+            assigning = parent is not None and parent.type == "variable_assignment" and \
+                parent.child_by_field_name("name") == n
+            if not assigning and doc.masked_text(n) not in known:
+                return False  # a read (`x="$x ..."` too), or `export X` of a variable the script set
+    return True
+
+
+def assigned_names(doc: Document, node: Node) -> set[str]:
+    out = set()
+    for n in doc.walk(node):
+        if n.type == "variable_assignment":
+            name = n.child_by_field_name("name")
+            if name is not None:
+                out.add(doc.masked_text(name))
+    return out
+
+
 def assignment_runs(doc: Document, structure: Structure) -> list[tuple[int, int]]:
     """Byte spans [start, end) of the pieces that may move verbatim, in file order."""
     return _Runs(doc, structure).spans()
@@ -71,14 +98,19 @@ class _Runs:
             for i in range(first, min(last, len(classes) - 1) + 1):
                 classes[i] = cls if classes[i] in ("?", cls) else "X"
 
+        known: set[str] = set()  # variables the lines that may move set, so far in this run
         for child in doc.root.named_children:
             span = doc.full_lines(child.start_byte, child.end_byte)
             if child.type == "comment":
                 mark(child.start_byte, child.end_byte, "C" if span else "X")
-            elif is_assignment(doc, child) and span:
-                mark(child.start_byte, child.end_byte, "A" if doc.tags_in(*span) else "a")
+            elif is_assignment(doc, child) and span and values_only(doc, child, known):
+                tagged = bool(doc.tags_in(*span))
+                mark(child.start_byte, child.end_byte, "A" if tagged else "a")
+                if tagged or self.structure.chain_at(child.start_byte):
+                    known |= assigned_names(doc, child)
             else:
                 mark(child.start_byte, child.end_byte, "X")
+                known = set()
         for i, cls in enumerate(classes):
             if cls == "?":
                 end = self._line_end(i)

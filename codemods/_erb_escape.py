@@ -1,0 +1,79 @@
+"""Assignments moved into an env template, with every ERB value in them shell-escaped.
+
+The env template's header says that values are shell-escaped, so any property value is safe:
+that must hold for the assignments moved there from the script too (``address="https://<%= x %>"``
+used to be copied as it was, and a value with ``"`` or ``$(`` in it would still be read as shell).
+Each output tag is made to render one shell-escaped word in the place it had: inside quotes the
+quotes are closed around it (``address="https://"<%= x.to_s.shellescape %>``), bare it is the
+escaped word, in an array (``HOSTS=(<%= list.join(" ") %>)``) the words the old script split it
+into, each escaped. A value that rendered normally (no quotes, ``$``, backslashes or backticks in
+it) gives the same assignment as before; one that the old script would have run or expanded is
+now taken literally.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from codemods import _erb_ruby as ruby
+from codemods._erb_context import Place, place_of
+from migrator.document import Document
+
+_QUOTED = {"string": '"', "raw_string": "'"}
+_PRINTS_QUOTES = re.compile(r"\.(?:to_json|inspect|to_yaml)\b|\bJSON\.(?:dump|generate|pretty_generate)\b")
+
+
+def escaped_text(doc: Document, start: int, end: int, properties: Mapping[str, object]) -> str | None:
+    """The script text [start, end) with each output tag in it escaped; None when a tag sits
+    where no escaped word can take its place (``${X:-<%= ... %>}``, a tag that ends its line), or
+    prints double quotes inside double quotes (JSON, a list), which the old script's shell took
+    out: escaped, they would stay."""
+    edits: list[tuple[int, int, str]] = []
+    for tag in doc.tags_in(start, end):
+        if tag.kind != "output":
+            continue
+        place = place_of(doc, tag)
+        if not isinstance(place, Place) or tag.trims_newline:
+            return None
+        node = doc.root.descendant_for_byte_range(tag.start, tag.end)
+        quoted, in_array = None, False
+        while node is not None and node.type not in ("variable_assignment", "program"):
+            if node.type in _QUOTED and quoted is None:
+                quoted = node
+            if node.type == "array":
+                in_array = True
+            node = node.parent
+        if quoted is not None and quoted.type == "string" and _prints_quotes(tag.code, properties):
+            return None
+        value = f"<%= {ruby.escaped(tag.code, in_array and quoted is None)} %>"
+        lo, hi = tag.start, tag.end
+        if quoted is None:
+            edits.append((lo, hi, value))
+            continue
+        q = _QUOTED[quoted.type]
+        opens, closes = quoted.start_byte == lo - 1, quoted.end_byte == hi + 1
+        if opens and closes:
+            edits.append((lo - 1, hi + 1, value))
+        elif opens:
+            edits.append((lo - 1, hi, value + q))
+        elif closes:
+            edits.append((lo, hi + 1, q + value))
+        else:
+            edits.append((lo, hi, q + value + q))
+    out, pos = [], start
+    for lo, hi, text in sorted(edits):
+        out += [doc.slice(pos, lo), text]
+        pos = hi
+    out.append(doc.slice(pos, end))
+    return "".join(out)
+
+
+def _prints_quotes(code: str, properties: Mapping[str, object]) -> bool:
+    if _PRINTS_QUOTES.search(code):
+        return True
+    for name in ruby.properties_read(code):
+        declared = properties.get(name)
+        if isinstance(declared, dict) and isinstance(declared.get("default"), (list, dict)):
+            return True
+    return False

@@ -267,13 +267,17 @@ class Namer:
         text = text.strip()
         head = re.match(r"([a-z_]\w*)\b(?!\s*\()", text)
         if head and head.group(1) in self.aliases:
-            alias = self.aliases[head.group(1)]
-            if alias.startswith(":"):  # a local named after itself
-                return Subject(_upper(head.group(1)), None, weak=True)
-            return self.subject(alias + text[head.end():])
-        props = ruby.properties_read(text)
+            alias, rest = self.aliases[head.group(1)], text[head.end():]
+            if alias.startswith(":"):  # a local named after itself (and what is read through it)
+                inner = ruby.properties_read(rest)
+                extra = "_" + ruby.variable_base(f'p("{inner[0]}")') if len(inner) == 1 else ""
+                return Subject(_upper(head.group(1)) + extra, None, weak=not extra)
+            return self.subject(alias + rest)
+        props = _without_guards_of(ruby.properties_read(text))
         if len(props) == 1:
-            return Subject(ruby.variable_base(text), props[0])
+            base = ruby.variable_base(text) if len(ruby.properties_read(text)) == 1 else \
+                ruby.variable_base(f'p("{props[0]}")')
+            return Subject(_once(base) + _keys_after(text), props[0])
         if len(props) > 1:
             raise Unnamed("several properties")
         base = ruby.variable_base(text)
@@ -464,6 +468,30 @@ class Namer:
         if props:
             return ruby.variable_base(code)
         raise Unnamed(code)
+
+
+def _once(name: str) -> str:
+    """``ROOTLESS_ROOTLESS_WIDE`` -> ``ROOTLESS_WIDE`` (a link named like its property's prefix)."""
+    words = name.split("_")
+    for k in range(1, len(words) // 2 + 1):
+        if words[:k] == words[k:2 * k]:
+            return "_".join(words[k:])
+    return name
+
+
+def _without_guards_of(props: list[str]) -> list[str]:
+    """``properties.a && properties.a.b``: ``a`` is only read to guard ``a.b``."""
+    unique = list(dict.fromkeys(props))
+    return [p for p in unique if not any(o != p and o.startswith(p + ".") for o in unique)]
+
+
+def _keys_after(text: str) -> str:
+    """Hash keys read from a property's value (``p("x").first["name"]`` -> ``_NAME``)."""
+    m = re.search(r"""\bp\(\s*["'][\w.\-]+["'][^()]*\)""", text)
+    if not m:
+        return ""
+    keys = re.findall(r"""\[\s*["'](\w+)["']\s*\]""", text[m.end():])
+    return "".join("_" + _upper(k) for k in keys)
 
 
 def hint_before(line_prefix: str) -> str | None:

@@ -581,6 +581,7 @@ class _Move:
         return [(g, b) for g, b in self.structure.chain_at(offset) if g.start not in self.loops_converted]
 
     def _flag_groups(self) -> None:
+        claims: list[tuple[Group, Chain, FlagShape]] = []
         for group in self.structure.groups:
             if not group.conditional or group.end is None:
                 continue
@@ -600,8 +601,27 @@ class _Move:
                 self._finding(group.start, "flags in an ERB conditional stay in the script: the codemod makes "
                               "them an array in the env file, and POSIX sh (#!/bin/sh, dash on the stemcell) has "
                               "no arrays", _POSIX_SUGGESTION)
-            elif shape is not None:
-                self._claim_flags(group, chain, shape)
+            elif shape is not None and any(shape.texts):
+                claims.append((group, chain, shape))
+        for run in self._flag_runs(claims):
+            self._claim_flags(run)
+
+    def _flag_runs(self, claims: list[tuple[Group, Chain, FlagShape]]) -> list[list[tuple[Group, Chain, FlagShape]]]:
+        """Flag groups side by side in one command (nothing but blanks and line continuations
+        between them, same ERB around them): one array holds all their flags, so the command
+        reads ``"${SERVER_FLAGS[@]}"`` once instead of once per flag."""
+        runs: list[list[tuple[Group, Chain, FlagShape]]] = []
+        for claim in claims:
+            if runs:
+                prev = runs[-1][-1]
+                between = self.doc.source[prev[2].stop:claim[2].start].replace(b"\\\n", b"")
+                same_chain = [(id(g), b) for g, b in prev[1]] == [(id(g), b) for g, b in claim[1]]
+                if (prev[2].form == claim[2].form and same_chain and not between.strip()
+                        and prev[2].stop <= claim[2].start):
+                    runs[-1].append(claim)
+                    continue
+            runs.append([claim])
+        return runs
 
     # -- ERB conditionals around whole statements ------------------------------------------------
     def _statement_groups(self) -> None:
@@ -761,24 +781,35 @@ class _Move:
                 self.converted.remove(entry)
                 undone = True
 
-    def _claim_flags(self, group: Group, chain: Chain, shape: FlagShape) -> None:
-        """An array in the env file per flag group (empty unless the condition holds), expanded in
-        the group's place."""
-        texts, start, stop = shape.texts, shape.start, shape.stop
-        if not any(texts):
-            return
-        # every flag group gets its own array: two groups under the same condition hold different flags
-        name = self._name((f"{group.start}#flags", "flags"), ruby.variable_base(group.opener.code) + "_ARGS")
-        lines = [f"{name}=()\n", f"<% {group.opener.code} -%>\n"]
-        for i, text in enumerate(texts):
-            if i > 0:
-                lines.append(f"<% {group.middles[i - 1].code} -%>\n")
-            if text:
-                lines.append(f"{name}=({text})\n")
-        lines.append("<% end -%>\n")
+    def _claim_flags(self, run: list[tuple[Group, Chain, FlagShape]]) -> None:
+        """An array in the env file for a run of flag groups (empty unless a condition holds),
+        expanded once in their place: one group's array is named after its condition
+        (``JOB_TLS_ARGS``), a run's after the program it gives flags to (``SERVER_FLAGS``)."""
+        group, chain, shape = run[0]
+        if len(run) == 1:
+            base = ruby.variable_base(group.opener.code)
+            if base == "ERB_VALUE":
+                try:
+                    base = self._namer(chain).condition(group.opener.code)
+                except Unnamed:
+                    return
+            name = self._name((f"{group.start}#flags", "flags"), base + "_ARGS")
+        else:
+            name = self._name((f"{group.start}#flags", "flags"), _program_base(self.doc, shape) + "_FLAGS")
+        op = "=" if len(run) == 1 else "+="
+        lines = [f"{name}=()\n"]
+        for member, _, member_shape in run:
+            lines.append(f"<% {member.opener.code} -%>\n")
+            for i, text in enumerate(member_shape.texts):
+                if i > 0:
+                    lines.append(f"<% {member.middles[i - 1].code} -%>\n")
+                if text:
+                    lines.append(f"{name}{op}({text})\n")
+            lines.append("<% end -%>\n")
+            self.plan.consumed |= {t.start for t in member.tags + inner_tags(self.doc, member)}
         self.plan.blocks.append(_Block(group.start, "".join(lines), chain))
         self.plan.anchors.append(self._top_statement_start(shape.node))
-        self.plan.consumed |= {t.start for t in group.tags + inner_tags(self.doc, group)}
+        start, stop = shape.start, run[-1][2].stop
         ref = self._array_ref(name)
         if shape.form == "same":
             self.plan.edits.append(Edit(start, stop, ref, self.cm.id))
@@ -895,7 +926,8 @@ class _Move:
             m = _SIMPLE_LOCAL.fullmatch(tag.code.strip())
             rhs = m.group(2).strip() if m and m.group(1) == local else ""
             simple = len(ruby.properties_read(rhs)) == 1 and not compound(rhs)
-            aliases[local] = rhs if simple else f":{local}"
+            link = re.fullmatch(r"""link\(\s*["'][\w\-]+["']\s*\)""", rhs)
+            aliases[local] = rhs if simple or link else f":{local}"
         for group, branch in chain:
             opener = [group.opener, *group.middles][branch] if branch else group.opener
             link = re.match(r"""(?:end\s*\.\s*)?(?:else_)?if_link\s*\(\s*["']([\w\-]+)""", opener.code.strip())
@@ -1109,6 +1141,22 @@ def _continued(doc: Document) -> Document:
         return doc
     masked_bytes = bytes(masked)
     return Document(doc.path, doc.source, doc.tags, doc.erb_error, masked_bytes, bash_parser().parse(masked_bytes))
+
+
+def _program_base(doc: Document, shape: FlagShape) -> str:
+    """The program a command runs, as a name: its first path-like word (``exec chpst -u vcap
+    /var/vcap/packages/x/bin/server ...`` -> ``SERVER``), else its command name."""
+    node = shape.node
+    while node is not None and node.type != "command":
+        node = node.parent
+    if node is None:
+        return "OPTIONAL"
+    words = [doc.masked_text(c) for c in node.named_children if c.end_byte <= shape.start]
+    path = next((w.strip("\"'") for w in words if "/" in w and not w.startswith("-") and "=" not in w), None)
+    name = path.rsplit("/", 1)[-1] if path else next((w for w in words if w not in ("exec", "nohup", "env")), "")
+    name = re.sub(r"\.(?:sh|rb|py)$", "", name)
+    base = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").upper()
+    return base if base and not base[0].isdigit() else "OPTIONAL"
 
 
 def _unique(blocks: list[_Block]) -> list[_Block]:

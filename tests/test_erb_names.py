@@ -85,11 +85,15 @@ def test_a_condition_is_named_after_what_it_tests(code: str, name: str) -> None:
 
 
 def test_a_block_variable_and_a_local_are_named_after_what_they_hold() -> None:
-    namer = Namer(PROPERTIES, {"cert": 'p("tls.certificate")', "workers": 'p("queue.workers")', "backup": ":backup"})
+    namer = Namer(PROPERTIES, {"cert": 'p("tls.certificate")', "workers": 'p("queue.workers")', "backup": ":backup",
+                               "kafka": 'link("kafka")', "zks": ":zks"})
     assert namer.condition("if cert.empty?") == "TLS_CERTIFICATE_IS_EMPTY"
     assert namer.condition("if workers == 0") == "QUEUE_WORKERS_IS_0"
     assert namer.condition("if backup") == "BACKUP_SET"
     assert namer.value("cert") == "TLS_CERTIFICATE"
+    # a local holding a link: what is read through it
+    assert namer.condition('if kafka.p("tls.certificate", nil) != nil') == "KAFKA_TLS_CERTIFICATE_SET"
+    assert namer.value("zks.p('client_port')") == "ZKS_CLIENT_PORT"
 
 
 @pytest.mark.parametrize("code", ["if (x || []).empty?", "if p('a') <=> 1", "if foo(1, 2) =~ /x/"])
@@ -113,6 +117,10 @@ def test_a_choice_between_values_of_one_property_is_a_selector() -> None:
     ('"#{p("db.host")}:#{p("db.port")}"', 'exec db --address="', "ADDRESS"),
     ('p("router.port")', "  --listen-port ", "ROUTER_PORT"),
     ('spec.address', "  --advertise=", "SPEC_ADDRESS"),
+    # a guard read before the property is not what the value is about
+    ('properties.webapp && properties.webapp.package', "", "WEBAPP_PACKAGE"),
+    # hash keys read from a property's value are part of what it is
+    ("p('catalog.services').first['plans'].first['name']", "  --plan ", "CATALOG_SERVICES_PLANS_NAME"),
 ])
 def test_a_value_is_named_after_its_property_or_what_it_fills(code: str, prefix: str, name: str) -> None:
     assert Namer(PROPERTIES).value(code, hint_before(prefix)) == name

@@ -420,6 +420,48 @@ class Namer:
             raise Unnamed(".".join(extra))
         return name
 
+    # -- tests that may be evaluated on their own ------------------------------------------------------
+    def independent(self, code: str) -> bool:
+        """Whether a test can be evaluated where the template did not evaluate it (an ``elsif``
+        after a test that held) without raising: it only reads properties that have a value
+        (a default in the spec, or one given to ``p``), ``spec.*`` and literals, and calls no
+        method that a missing value would break."""
+        try:
+            node = parse_condition(re.sub(r"^elsif\b", "if", code.strip()))
+        except Unnamed:
+            return False
+        return self._safe(node)
+
+    def _safe(self, node: Node) -> bool:
+        if node[0] == "not":
+            return self._safe(node[1])
+        if node[0] in ("and", "or"):
+            return all(self._safe(n) for n in node[1])
+        if node[0] == "cmp":
+            return self._safe_operand(node[2]) and self._safe_operand(node[3])
+        return self._safe_operand(node[1])
+
+    def _safe_operand(self, operand: Operand) -> bool:
+        methods = {m for m, _ in operand.methods}
+        text = operand.text
+        head = re.match(r"([a-z_]\w*)\b(?!\s*\()", text)
+        if head and head.group(1) in self.aliases and not self.aliases[head.group(1)].startswith(":"):
+            text = self.aliases[head.group(1)] + text[head.end():]
+        if literal_value(text) is not None or text in ("nil", "true", "false"):
+            return methods <= {"to_s", "to_i"}
+        if re.fullmatch(r"spec\.(?:index|id|name|address|ip|az|deployment|bootstrap)", text):
+            return methods <= {"to_s", "to_i", "nil?"}
+        m = re.fullmatch(r"""p\(\s*["']([\w.\-]+)["']\s*(,\s*[^()]+)?\)|properties\.([\w.]+)""", text)
+        if not m:
+            return False
+        prop = m.group(1) or m.group(3)
+        declared = self.properties.get(prop)
+        has_value = bool(m.group(2)) and "nil" not in m.group(2)
+        has_value = has_value or (isinstance(declared, dict) and declared.get("default") is not None)
+        if not isinstance(declared, dict) and not m.group(2):
+            return False  # p() raises for a property the spec does not declare
+        return has_value or methods <= {"nil?", "to_s"}
+
     # -- a choice between several values of one property ------------------------------------------
     def selector(self, codes: list[str]) -> tuple[str, list[str]] | None:
         """``if x == "a"`` / ``elsif x == "b"`` ...: (the subject's name, each branch's value), when

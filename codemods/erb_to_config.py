@@ -645,13 +645,19 @@ class _Move:
         if isinstance(choice, str):
             self.group_reasons[group.start] = choice
             return
-        tests, defaults = choice
+        tests, defaults, alone = choice
         # each variable's default outside the block, the tested branches' values inside them
-        # (where the branch's other values go too, so the env template reads like the choice)
-        blocks = [_Block(group.start, f"{name}={value}", chain) for name, value in defaults.items()]
+        # (where the branch's other values go too, so the env template reads like the choice);
+        # an elsif test that can be evaluated on its own is, so its variable means just that test
+        blocks = [_Block(group.start, f"{name}={value}", chain) for name, value in defaults.items()
+                  if not any(tests[i][0] == name for i in alone)]
         openers = [group.opener, *group.middles]
         for i, (name, value) in tests.items():
-            blocks.append(_Block(openers[i].end, f"{name}={value}", chain + [(group, i)]))
+            if i in alone:
+                text = f"{name}=false\n<% {alone[i]} -%>\n{name}=true\n<% end -%>\n"
+                blocks.append(_Block(group.start, text, chain))
+            else:
+                blocks.append(_Block(openers[i].end, f"{name}={value}", chain + [(group, i)]))
         self.plan.blocks += blocks
         self.plan.consumed |= {t.start for t in group.tags}
         shape = indent_layout(self.doc, branches.tag_lines)
@@ -671,12 +677,15 @@ class _Move:
         self.plan.anchors.append(self._hoist(self.doc.line_start(group.start)) if container.type == "program"
                                  else self._top_statement_start(container))
 
-    def _choice(self, group: Group, chain: Chain) -> tuple[dict[int, tuple[str, str]], dict[str, str]] | str:
+    def _choice(self, group: Group, chain: Chain) -> _Choice | str:
         """The variables that carry an ERB conditional's choice to bash: for each branch that
-        tests (by index), its variable and the value that selects it, and each variable's default;
-        or why the choice cannot be named. ``if c``/``else``: one variable named after ``c``
+        tests (by index), its variable and the value that selects it, each variable's default,
+        and the ``elsif`` tests evaluated on their own (index -> ``if`` tag code); or why the
+        choice cannot be named. ``if c``/``else``: one variable named after ``c``
         (``true``/``false``); ``if x == "a"``/``elsif x == "b"``: one variable holding the chosen
-        value (``''`` for none); any other ``elsif`` chain: one variable per test."""
+        value (``''`` for none); any other ``elsif`` chain: one variable per test, true exactly
+        when its test holds where that test can be evaluated alone (``Namer.independent``), else
+        when it holds and the tests before it did not (then it is named apart)."""
         tested = [0] + [i for i, m in enumerate(group.middles, start=1) if _is_elsif(m)]
         openers = [group.opener, *group.middles]
         namer = self._namer(chain)
@@ -689,8 +698,9 @@ class _Move:
                 code = " ".join(openers[0].code.split()[1:])
                 key = (code + (binding if ruby.identifiers(code) & params else ""), "selector:" + "|".join(values))
                 name = self._name(key, subject)
-                return {i: (name, shlex.quote(v)) for i, v in zip(tested, values)}, {name: "''"}
+                return {i: (name, shlex.quote(v)) for i, v in zip(tested, values)}, {name: "''"}, {}
         tests: dict[int, tuple[str, str]] = {}
+        alone: dict[int, str] = {}
         before: list[str] = []
         for i in tested:
             code = " ".join(openers[i].code.split())
@@ -700,12 +710,16 @@ class _Move:
                 return (f"its condition `{_short(code)}` is not one the codemod can name (a variable named after "
                         "it would not say what it tests)")
             reads = binding if ruby.identifiers(code) & params else ""
-            # an elsif's test only counts when the tests before it failed: a meaning of its own
-            name = self._name((re.sub(r"^(?:elsif|end\s*\.\s*else_)", "if", code) + reads,
-                               "condition" + "".join(f" unless {b}" for b in before)), base)
+            as_if = re.sub(r"^elsif\b", "if", code)
+            if i and as_if.startswith("if") and namer.independent(code):
+                alone[i] = as_if
+                context = "condition"
+            else:  # only counts when the tests before it failed: a meaning of its own
+                context = "condition" + "".join(f" unless {b}" for b in before) if i else "condition"
+            name = self._name((re.sub(r"^(?:elsif|end\s*\.\s*else_)", "if", code) + reads, context), base)
             tests[i] = (name, "true")
             before.append(code)
-        return tests, {name: "false" for name, _ in tests.values()}
+        return tests, {name: "false" for name, _ in tests.values()}, alone
 
     def _indent_conversions(self) -> None:
         """Final indentation of the bash ``if``s made from ERB conditionals (``_erb_indent``): the
@@ -1141,6 +1155,9 @@ def _continued(doc: Document) -> Document:
         return doc
     masked_bytes = bytes(masked)
     return Document(doc.path, doc.source, doc.tags, doc.erb_error, masked_bytes, bash_parser().parse(masked_bytes))
+
+
+_Choice = tuple[dict[int, tuple[str, str]], dict[str, str], dict[int, str]]
 
 
 def _program_base(doc: Document, shape: FlagShape) -> str:

@@ -241,3 +241,42 @@ def test_a_value_built_from_several_properties_is_named_after_its_option() -> No
         """)
     assert outcome.text.endswith('exec /bin/job -nats "$NATS" -backendHost "$BACKEND_HOST"\n'), outcome.text
     assert "ERB_VALUE" not in env_of(outcome)
+
+
+def test_an_elsif_test_that_can_be_evaluated_alone_means_just_that_test() -> None:
+    """``SWITCH_DEBUG`` says whether debug is on, also when the first test held (bash never looks
+    at it then); a test that could raise where the template did not evaluate it keeps its place."""
+    props = {"x.mode": {"default": "direct"}, "x.debug": {"default": False}, "x.list": {}}
+    outcome = run_codemods([ErbToConfig()], """\
+        #!/bin/bash
+        <% if p("x.mode") == "proxy" -%>
+        echo proxy
+        <% elsif p("x.debug") -%>
+        echo debug
+        <% elsif p("x.list").empty? -%>
+        echo empty
+        <% end -%>
+        """, properties=props)
+    assert textwrap.dedent("""\
+        if [ "$X_MODE_IS_PROXY" = true ]; then
+          echo proxy
+        elif [ "$X_DEBUG" = true ]; then
+          echo debug
+        elif [ "$X_LIST_IS_EMPTY" = true ]; then
+          echo empty
+        fi
+        """) in outcome.text, outcome.text
+    assert env_of(outcome) == textwrap.dedent("""\
+        X_MODE_IS_PROXY=false
+        X_LIST_IS_EMPTY=false
+        X_DEBUG=false
+        <% if p("x.debug") -%>
+        X_DEBUG=true
+        <% end -%>
+        <% if p("x.mode") == "proxy" -%>
+        X_MODE_IS_PROXY=true
+        <% elsif p("x.debug") -%>
+        <% elsif p("x.list").empty? -%>
+        X_LIST_IS_EMPTY=true
+        <% end -%>
+        """), env_of(outcome)

@@ -270,13 +270,16 @@ class Namer:
             alias, rest = self.aliases[head.group(1)], text[head.end():]
             if alias.startswith(":"):  # a local named after itself (and what is read through it)
                 inner = ruby.properties_read(rest)
-                extra = "_" + ruby.variable_base(f'p("{inner[0]}")') if len(inner) == 1 else ""
-                return Subject(_upper(head.group(1)) + extra, None, weak=not extra)
+                keys = [literal_value(k) for k in re.findall(r"\[\s*(\"[^\"]*\"|'[^']*'|:\w+)\s*\]", rest)]
+                extra = "_" + ruby.variable_base(f'p("{inner[0]}")') if len(inner) == 1 else \
+                    "".join("_" + _upper(k) for k in keys if k)
+                return Subject(_upper(head.group(1)) + extra, None, weak=not inner)
             return self.subject(alias + rest)
         props = _without_guards_of(ruby.properties_read(text))
         if len(props) == 1:
-            base = ruby.variable_base(text) if len(ruby.properties_read(text)) == 1 else \
-                ruby.variable_base(f'p("{props[0]}")')
+            split = text.replace(props[0], _snake(props[0]))  # camelCase words: SSHUsername -> SSH_USERNAME
+            base = ruby.variable_base(split) if len(ruby.properties_read(text)) == 1 else \
+                ruby.variable_base(f'p("{_snake(props[0])}")')
             return Subject(_once(base) + _keys_after(text), props[0])
         if len(props) > 1:
             raise Unnamed("several properties")
@@ -555,7 +558,7 @@ def compound(code: str) -> bool:
 
 
 def _snake(word: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", word)
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", word)
 
 
 def _upper(word: str) -> str:

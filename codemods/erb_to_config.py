@@ -945,7 +945,9 @@ class _Move:
         for group, branch in chain:
             opener = [group.opener, *group.middles][branch] if branch else group.opener
             link = re.match(r"""(?:end\s*\.\s*)?(?:else_)?if_link\s*\(\s*["']([\w\-]+)""", opener.code.strip())
-            props = ruby.properties_read(opener.code)
+            if_p = re.match(r"(?:end\s*\.\s*)?(?:else_)?if_p\s*\((.*?)\)\s*do\b", opener.code.strip(), re.DOTALL)
+            # if_p("a", "b") do |x, y|: every name it reads, in order (properties_read sees only the first)
+            props = re.findall(r"""["']([\w.\-]+)["']""", if_p.group(1)) if if_p else ruby.properties_read(opener.code)
             for i, param in enumerate(_ordered_params(opener.code)):
                 if link:
                     aliases[param] = f'link("{link.group(1)}")'

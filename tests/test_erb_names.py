@@ -94,6 +94,9 @@ def test_a_block_variable_and_a_local_are_named_after_what_they_hold() -> None:
     # a local holding a link: what is read through it
     assert namer.condition('if kafka.p("tls.certificate", nil) != nil') == "KAFKA_TLS_CERTIFICATE_SET"
     assert namer.value("zks.p('client_port')") == "ZKS_CLIENT_PORT"
+    # a Ruby local called `name` is not BOSH's job name
+    local = Namer(PROPERTIES, {"name": ":name", "role": ":role"})
+    assert local.value("name") == "NAME" and local.value('role["name"]') == "ROLE_NAME"
 
 
 @pytest.mark.parametrize("code", ["if (x || []).empty?", "if p('a') <=> 1", "if foo(1, 2) =~ /x/"])
@@ -116,6 +119,7 @@ def test_a_choice_between_values_of_one_property_is_a_selector() -> None:
     ('sh_esc(uri_esc(adm_username))', "readonly ADM_CONSUMER_NAME_URLENC=", "ADM_CONSUMER_NAME_URLENC"),
     ('"#{p("db.host")}:#{p("db.port")}"', 'exec db --address="', "ADDRESS"),
     ('p("router.port")', "  --listen-port ", "ROUTER_PORT"),
+    ('p("load.SSHUsername")', "  -user ", "LOAD_SSH_USERNAME"),
     ('spec.address', "  --advertise=", "SPEC_ADDRESS"),
     # a guard read before the property is not what the value is about
     ('properties.webapp && properties.webapp.package', "", "WEBAPP_PACKAGE"),
@@ -280,3 +284,13 @@ def test_an_elsif_test_that_can_be_evaluated_alone_means_just_that_test() -> Non
         X_LIST_IS_EMPTY=true
         <% end -%>
         """), env_of(outcome)
+
+
+def test_each_block_variable_of_an_if_p_with_several_properties_is_named_after_its_own() -> None:
+    outcome = run_codemods([ErbToConfig()], """\
+        #!/bin/bash
+        <% if_p("box.cert", "box.store_password") do |cert, pass| -%>
+        keytool -importcert -file <%= cert %> -deststorepass <%= pass %>
+        <% end -%>
+        """)
+    assert '-deststorepass "$BOX_STORE_PASSWORD"' in outcome.text, outcome.text

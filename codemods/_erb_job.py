@@ -233,6 +233,20 @@ def sources_env(job: JobContext, text: str, script: str) -> bool:
     return re.search(rf"/config/(?:[\w.-]+/)*{re.escape(script)}\.(?:env|erb\.env|env\d)\b", text) is not None
 
 
+_HEREDOC_TARGET = re.compile(r"""(?:>>?\s*["']?([^\s"'<>;|&]+)["']?\s*<<-?\s*["']?\w+|<<-?\s*["']?\w+["']?\s*>>?\s*["']?([^\s"'<>;|&]+))""")
+
+
+def heredoc_file_shared(job: JobContext, current: str, file_name: str) -> bool:
+    """Whether another script of the job writes a heredoc to a file of the same name: then neither
+    may take the plain name for its config template, whichever is seen first."""
+    for text in _scripts(job, current).values():
+        for m in _HEREDOC_TARGET.finditer(text):
+            target = (m.group(1) or m.group(2) or "").rsplit("/", 1)[-1]
+            if target == file_name:
+                return True
+    return False
+
+
 # -- names the job's scripts use ------------------------------------------------------------------------
 def job_words(job: JobContext) -> set[str]:
     """Every name a script of the job uses, and every variable a template of the job assigns: a

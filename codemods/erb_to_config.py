@@ -19,7 +19,7 @@ from codemods._erb_flags import FlagShape, flag_shape, inner_tags
 from codemods._erb_heredoc import heredoc_files
 from codemods._erb_indent import fixed_lines
 from codemods._erb_indent import layout as indent_layout
-from codemods._erb_job import allocate, job_words, left_alone, sources_env
+from codemods._erb_job import allocate, heredoc_file_shared, job_words, left_alone, sources_env
 from codemods._erb_lines import alone_on_its_lines, tag_lines
 from codemods._erb_locals import RubyDefs
 from codemods._erb_loops import LoopContext, WordsPlan, command_around, plan_inline_loop, plan_loop
@@ -382,8 +382,12 @@ class _Move:
             chain = self.structure.chain_at(found.start)
             if self._needs_local([t.code for t in tags], chain):
                 continue
-            names = [found.file_name, f"{self.script}-{found.file_name}"]
-            names += [f"{self.script}-{n}-{found.file_name}" for n in range(2, 100)]
+            # a file name another script of the job also writes is never the plain name, so the
+            # names do not depend on which script is seen first (job-wide, like the env files)
+            own = self._env_name()
+            prefix = re.sub(r"\.(?:env|erb\.env|env\d)$", "", own[1]) if own else self.script
+            names = [] if heredoc_file_shared(self.job, self.doc.path, found.file_name) else [found.file_name]
+            names += [f"{prefix}-{found.file_name}"] + [f"{prefix}-{n}-{found.file_name}" for n in range(2, 100)]
             rendered = next((f"config/{n}" for n in names
                              if f"config/{n}" not in used_rendered and f"{n}.erb" not in used_sources), None)
             if rendered is None:

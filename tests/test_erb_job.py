@@ -235,3 +235,30 @@ def test_a_generated_name_never_takes_a_variable_another_script_of_the_job_uses(
     tree = _tree(job)
     assert "BOX_PORT_VALUE=<%= p(\"box.port\")" in tree["templates/box_ctl.env.erb"]
     assert '--port "$BOX_PORT_VALUE"' in tree["templates/box_ctl.erb"]
+
+
+def test_two_scripts_writing_a_config_file_of_one_name_each_get_their_own_template(tmp_path: Path) -> None:
+    heredoc = """\
+        #!/bin/bash
+        cat > /var/vcap/data/box/{dir}/app.conf <<EOF
+        port = <%= p("box.{dir}.port") %>
+        EOF
+        exec /var/vcap/packages/box/bin/{dir}
+        """
+    job = _job(tmp_path, """\
+        name: box
+        templates:
+          api_ctl.erb: bin/api_ctl
+          web_ctl.erb: bin/web_ctl
+        properties:
+          box.api.port: {default: 1}
+          box.web.port: {default: 2}
+        """, {"api_ctl.erb": heredoc.format(dir="api"), "web_ctl.erb": heredoc.format(dir="web")})
+    proc = _run(job)
+    assert proc.returncode == 0, proc.stderr
+    tree = _tree(job)
+    assert "cp /var/vcap/jobs/box/config/api_ctl-app.conf /var/vcap/data/box/api/app.conf" in tree["templates/api_ctl.erb"]
+    assert "cp /var/vcap/jobs/box/config/web_ctl-app.conf /var/vcap/data/box/web/app.conf" in tree["templates/web_ctl.erb"]
+    assert "box.web.port" in tree["templates/web_ctl-app.conf.erb"]
+    second = _run(job)
+    assert _tree(job) == tree, second.stderr

@@ -56,7 +56,9 @@ class ErbToConfig(Codemod):
     block was. Then:
 
     - blocks of assignments and exports with ERB (also inside ``<% if %>``/``if_p`` blocks that
-      wrap only assignments) move into the env template verbatim;
+      wrap only assignments) move into the env template, each ERB value in them shell-escaped in
+      its place; an assignment that runs a command (``$(...)``, backticks) or reads a variable
+      the script sets (``cmd="$cmd --x"``, ``$1``) stays, and only its ERB value moves;
     - an ERB value in a command's arguments, a test, a redirect or a function's assignment
       becomes a variable defined in the env template with a shell-escaped value
       (``shellescape``), referenced as ``"$VAR"`` (``"http://h:${VAR}/x"`` inside a word);
@@ -65,10 +67,12 @@ class ErbToConfig(Codemod):
       ``set -u``, ``${VAR[@]+"${VAR[@]}"}``, which bash before 4.4 needs for an empty array);
     - flags wrapped in an ERB conditional inside a command (on one line, or ``-%>`` tags on
       their own lines of a continued command) become an array defined in the env template
-      (empty when the condition is false) and the command keeps its shape;
+      (empty when the condition is false) and the command keeps its shape; groups side by side
+      share one array (``SERVER_FLAGS+=(...)``), expanded once;
     - an ERB ``if``/``unless``/``if_p`` (with ``else``/``elsif``) around whole statements
-      becomes a variable rendered in the env template and a bash ``if`` on it, the statements
-      unchanged;
+      becomes a variable rendered in the env template and a bash ``if`` on it (indented like the
+      code around it), the statements unchanged; an ``elsif`` chain over one value holds the
+      chosen value (``LOG_FORMAT=json``);
     - ``cat > FILE <<EOF`` with ERB in the body becomes its own config template, and the script
       copies the rendered file to FILE;
     - a Ruby local set once at top level (``<% x = p(...) %>``) is copied in front of the values
@@ -80,19 +84,28 @@ class ErbToConfig(Codemod):
     above the shebang: when the shebang sits inside an ERB block around the whole script, the line
     goes right below it (or, when ERB after that block needs the env file too, nothing moves).
 
-    Variable names come from the property (``p("router.status.port")`` ->
-    ``ROUTER_STATUS_PORT``), never reuse a name the script already uses, and are the same on
-    every run.
+    Variable names say what the value means (``codemods._erb_names``): a value is named after
+    the property it reads (``p("router.status.port")`` -> ``ROUTER_STATUS_PORT``), or after the
+    option or variable it fills when it reads several things; a condition after the whole test
+    (``!p("bpm.enabled")`` -> ``BPM_DISABLED``, ``p("x") == 0`` -> ``X_IS_0``, ``.empty?`` ->
+    ``X_IS_EMPTY``). A condition no honest name fits stays ERB, with a finding. Names never take
+    a name any script of the job uses, so one name means one thing in a job; env template names
+    are allocated for the whole job in one pass (``config/ssl2/x.sh.env`` beside
+    ``config/ssl3/x.sh.env``) and are the same on every run.
+
+    Left alone (``codemods._erb_job``): a template that is configuration already (only
+    assignments, or sourced by another script of the job), one the spec does not list, and one
+    the job copies elsewhere (``cp``/``rsync`` of it or its folder into a chroot, a container,
+    another host), where ``/var/vcap/jobs`` may not exist; each with a finding.
 
     Why it is bad: ERB makes start and stop depend on render-time Ruby; the script cannot be
     read, linted (shellcheck) or tested as plain bash, and an unescaped property value is
     interpreted as shell syntax.
 
     Fix safety: the rendered env file and the new script give the process the same argv and
-    environment as the old script for every property value the old script handled correctly
-    (verbatim-moved assignments keep their old meaning exactly). Values with spaces, quotes,
-    ``$`` or glob characters in arguments are now passed literally (the old script split,
-    interpreted or expanded them). Everything else stays with a finding naming the construct:
+    environment as the old script for every property value the old script handled correctly.
+    Values with spaces, quotes, ``$`` or glob characters, in arguments and in moved assignments,
+    are now passed literally (the old script split, interpreted or expanded them). Everything else stays with a finding naming the construct:
     Ruby method definitions and other Ruby code, loops, ERB conditionals that cut across shell
     statements or leave a branch empty, tags that emit whole lines, ERB in heredocs the shell
     expands, comments, ``${X:-...}`` defaults and patterns. Assignments never move above a

@@ -58,7 +58,8 @@ class Group:
         if self.conditional:
             return f"ERB `{word}` block"
         if self.else_runs_code:
-            return f"ERB `{word}` block whose `else` runs Ruby"
+            opener = word if word in ("if", "unless", "if_p", "if_link") else "if"  # Ruby may come before the `if`
+            return f"ERB `{opener}` block whose `else` runs Ruby"
         if _DO.search(strip_ruby_strings(self.opener.code)):
             method = re.search(r"\.(\w+)\s*(?:\([^)]*\))?\s*do\b", strip_ruby_strings(self.opener.code))
             return f"ERB loop (`{method.group(1)}`)" if method else "ERB `do` block"
@@ -77,11 +78,16 @@ def role(tag: ErbTag) -> Role:
     closes = len(_END.findall(code))
     if opens - closes == 1:
         return "open"
-    if opens - closes == -1 and code == "end":
+    if opens - closes == -1 and _without_comment(code) == "end":
         return "end"
     if opens == closes:
         return "statement"
     return "end" if opens - closes == -1 else "statement"
+
+
+def _without_comment(code: str) -> str:
+    """``end # has_admin_api`` is an ``end``: a Ruby comment after the code says nothing."""
+    return re.sub(r"\s*#[^\n{]*$", "", code).strip()
 
 
 class Structure:
@@ -109,7 +115,7 @@ class Structure:
                     stack[-1].conditional = False
                     stack[-1].else_runs_code = True
             elif r == "end":
-                if not stack or strip_ruby_strings(tag.code).strip() != "end":
+                if not stack or _without_comment(strip_ruby_strings(tag.code)) != "end":
                     self.broken = True
                     return
                 stack.pop().end = tag

@@ -17,7 +17,8 @@ from tree_sitter import Node
 from migrator.document import Document
 from migrator.erb import ErbTag
 
-Quote = Literal["bare", "dq", "sq"]
+Quote = Literal["bare", "dq", "sq", "arith"]
+_ARITHMETIC = {"arithmetic_expansion", "arithmetic_expression"}
 
 _BLOCKED = {
     "heredoc_body": "inside a heredoc body",
@@ -25,8 +26,6 @@ _BLOCKED = {
     "heredoc_content": "inside a heredoc body",
     "comment": "inside a shell comment",
     "expansion": "inside a ${...} expansion",
-    "arithmetic_expansion": "inside $(( ... )) arithmetic",
-    "arithmetic_expression": "inside arithmetic",
     "regex": "inside a [[ =~ ]] pattern",
     "extglob_pattern": "inside a [[ == ]] pattern",
     "ansi_c_string": "inside a $'...' string",
@@ -70,6 +69,13 @@ def place_of(doc: Document, tag: ErbTag) -> Place | str:
         return "inside a brace expansion (`{1..N}`, `{a,b}`), which bash made before it saw the value"
     quote: Quote = "bare"
     raw: Node | None = None
+    if any(n.type in _ARITHMETIC or (n.type == "compound_statement" and n.children and n.children[0].type == "((")
+           for n in chain):
+        # bash expands a variable in $(( )) before it evaluates the text, as it read the rendered
+        # value there: ${VAR} (unquoted) is the same arithmetic
+        if any(n.type in ("string", "raw_string") for n in chain):
+            return "inside a quoted string in arithmetic"
+        return Place("arith", False, False)
     for n in chain:
         if n.type == "raw_string":
             quote = "sq"

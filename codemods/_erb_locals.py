@@ -17,6 +17,10 @@ from codemods import _erb_ruby as ruby
 from codemods._erb_blocks import Structure
 from migrator.erb import ErbTag, strip_ruby_strings
 
+#: ``def esc(x) Shellwords.escape(x) end``: shell escaping under another name
+_ESCAPER = re.compile(r"""\bdef\s+([a-z_]\w*)\s*(?:\(\s*([a-z_]\w*)\s*\)|\s([a-z_]\w*))\s*[;\n]?\s*"""
+                      r"""(?:Shellwords\s*\.\s*(?:shell)?escape\s*\(\s*(\w+)(?:\.to_s)?\s*\)|(\w+)(?:\.to_s)?\.shellescape)"""
+                      r"""\s*[;\n]?\s*end\b""")
 _MUTATORS = (r"(?:<<|\.(?:push|append|prepend|concat|insert|unshift|update|store|delete|clear|replace|"
              r"merge!|map!|select!|reject!|compact!|flatten!|sort!|uniq!|gsub!|sub!|strip!|chomp!|upcase!|"
              r"downcase!)\b|\[[^\]]*\]\s*(?:=(?![=~])|<<|\+=|\|\|=))")
@@ -32,6 +36,13 @@ class RubyDefs:
                 for name in ruby.locals_defined(tag.code):
                     self.defined_by.setdefault(name, []).append(tag)
         self.names = set(self.defined_by)
+        self.escapers: set[str] = set()  # methods that only shell-escape their argument
+        for tag in tags:
+            if tag.kind == "control":
+                for m in _ESCAPER.finditer(tag.code):
+                    param = m.group(2) or m.group(3)
+                    if param in (m.group(4), m.group(5)):
+                        self.escapers.add(m.group(1))
         self.copyable: dict[str, ErbTag] = {}
         self._reads: dict[int, set[str]] = {}
         controls = [t for t in tags if t.kind == "control"]
@@ -65,6 +76,29 @@ class RubyDefs:
     def reads(self, tag: ErbTag) -> set[str]:
         """The locals and methods of the script a copyable tag reads."""
         return self._reads.get(tag.start, set())
+
+
+def escaped_value(code: str, escapers: set[str]) -> bool:
+    """Whether an output tag's whole value is shell-escaped already: ``x.shellescape``,
+    ``Shellwords.escape(x)`` or a helper of the script that does only that (``sh_esc(x)``). In a
+    bare word the old script's bash read it back to exactly ``x.to_s``."""
+    text = code.strip()
+    names = "|".join(re.escape(n) for n in sorted(escapers | {"Shellwords.escape", "Shellwords.shellescape"}))
+    m = re.fullmatch(rf"(?:{names})\s*\((.*)\)", text, re.DOTALL) if names else None
+    if m and _balanced(m.group(1)):
+        return True
+    m = re.fullmatch(r"(.*?)(?:\.to_s)?\.shellescape", text, re.DOTALL)
+    return bool(m) and _balanced(m.group(1))
+
+
+def _balanced(code: str) -> bool:
+    bare = strip_ruby_strings(code)
+    depth = 0
+    for ch in bare:
+        depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def _mutates(code: str, names: set[str]) -> bool:

@@ -21,11 +21,12 @@ from codemods._erb_indent import fixed_lines
 from codemods._erb_indent import layout as indent_layout
 from codemods._erb_job import allocate, heredoc_file_shared, job_words, left_alone, sources_env
 from codemods._erb_lines import alone_on_its_lines, tag_lines
-from codemods._erb_locals import RubyDefs
+from codemods._erb_locals import RubyDefs, escaped_value
 from codemods._erb_loops import LoopContext, WordsPlan, command_around, plan_inline_loop, plan_loop
 from codemods._erb_names import Namer, Unnamed, compound, hint_before
 from codemods._erb_reasons import conditional_shape_reason
 from codemods._erb_regions import assignment_runs, is_assignment
+from migrator import ts_gaps
 from migrator.codemod import (
     Codemod,
     CodemodResult,
@@ -36,7 +37,7 @@ from migrator.codemod import (
 )
 from migrator.differences import DeclaredDifferences, shapes
 from migrator.document import Document, bash_parser, command_name
-from migrator.erb import ErbTag
+from migrator.erb import ErbTag, strip_ruby_strings
 from migrator.language import first_line_span
 
 Chain = list[tuple[Group, int]]
@@ -899,15 +900,21 @@ class _Move:
             return f"output tag {place}"
         if self._emits_lines(tag):
             return "output tag that emits whole script lines"
+        # a value escaped by its own Ruby (`sh_esc(x)`, `x.shellescape`) was one word in a bare place,
+        # which bash read back to x: the helper is called through, its output is the env value
+        called = place.quote == "bare" and escaped_value(tag.code, self.ruby_defs.escapers)
+        # inside double quotes bash took the backslashes of an escaped value off `$`, `\``, `"`, `\`
+        dq_escaped = place.quote == "dq" and escaped_value(tag.code, self.ruby_defs.escapers)
         # the command word splits like an argument: a program and its flags stay several words
-        split = (place.splits and ruby.splits_into_words(tag.code, self.job.properties)) or place.command_name
+        split = not called and ((place.splits and ruby.splits_into_words(tag.code, self.job.properties))
+                                or place.command_name)
         if place.quote == "dq" and ruby.prints_quotes(tag.code, self.job.properties):
             return ("output tag inside double quotes whose value holds double quotes of its own (a list, a hash "
                     "or JSON printed into the script), which the old script's shell removed")
         if split and self.posix:
             return ("output tag whose value the script splits into several words would need an array, and "
                     "POSIX sh (#!/bin/sh, dash on the stemcell) has none")
-        kind = "list" if split else "scalar"
+        kind = "called" if called else "dq-escaped" if dq_escaped else "list" if split else "scalar"
         params = set().union(*(ruby.block_params(t.code) for g, _ in chain for t in g.tags)) if chain else set()
         # a tag that reads an if_p block variable means a different value under each block
         binding = str([(g.start, b) for g, b in chain]) if ruby.identifiers(tag.code) & params else ""
@@ -921,6 +928,12 @@ class _Move:
             self.defined.add(defined)
             value = ruby.escaped(tag.code, split)
             text = f"{name}=(<%= {value} %>)\n" if split else f"{name}=<%= {value} %>\n"
+            inline = "\n" not in tag.code and "#" not in strip_ruby_strings(tag.code)
+            code = tag.code.strip() if inline else f"({tag.code}\n)"
+            if called:
+                text = f"{name}=<%= {code} %>\n"
+            elif dq_escaped:
+                text = f"{name}=<%= ({code}).to_s.gsub(/\\\\([$`\"\\\\])/, '\\1').gsub(\"\\\\\\n\", '').shellescape %>\n"
             self.plan.blocks.append(_Block(tag.start, text, chain))
         self.plan.anchors.append(self._top_statement_start(self.doc.root.descendant_for_byte_range(tag.start, tag.end)))
         self.plan.consumed.add(tag.start)
@@ -1004,6 +1017,8 @@ class _Move:
     def _reference(self, tag: ErbTag, place: Place, name: str, split: bool) -> Edit:
         if split:
             return Edit(tag.start, tag.end, self._array_ref(name), self.cm.id)
+        if place.quote == "arith":
+            return Edit(tag.start, tag.end, f"${{{name}}}", self.cm.id)
         if place.quote == "dq":
             nxt = self.doc.source[tag.end:tag.end + 1]
             ref = f"${{{name}}}" if re.match(rb"[A-Za-z0-9_]", nxt) else f"${name}"
@@ -1088,6 +1103,26 @@ class _Move:
             return f"its condition also sets the Ruby local `{setters[0]}`, which other ERB may read"
         return conditional_shape_reason(self.doc, group)
 
+    def _statement_why(self, tag: ErbTag) -> str:
+        """Why a Ruby statement tag (an assignment, a method, a check) stays in the script."""
+        chain = self.structure.chain_at(tag.start)
+        if chain:
+            group = chain[-1][0]
+            return f"it is inside the {group.describe()} on line {self.doc.line_of(group.start)}, which stays"
+        own = ruby.locals_defined(tag.code)
+        if not own:
+            return "it sets no value (a check or a side effect at render time), so nothing of it can move"
+        left = [t for t in self.tags if t is not tag and t.start not in self.plan.consumed
+                and ruby.identifiers(t.code) & own]
+        if left:
+            first = left[0]
+            name = min(ruby.identifiers(first.code) & own)
+            return f"ERB left in the script (line {self.doc.line_of(first.start)}) reads `{name}`, which it sets"
+        name = min(own)
+        if name in self.copyable:
+            return f"nothing the codemod moved reads `{name}`"
+        return f"it sets `{name}`, {self._local_why(name)}"
+
     def _local_why(self, name: str) -> str:
         """Why a Ruby local cannot be copied into the env template."""
         tags = self.ruby_defs.defined_by.get(name, [])
@@ -1120,12 +1155,13 @@ class _Move:
             reported.add(tag.start)
             if tag.start not in consumed:
                 method = _DEF_NAME.search(tag.code)
+                why = self._statement_why(tag)
                 if method:
                     self._finding(tag.start, prefix + f"Ruby method definition `{method.group(1)}` stays in the "
-                                  "script", "Move the helper into the template that uses its result, or inline it "
-                                  "where it is called; the codemod can then move its callers.")
+                                  f"script: {why}", "Move the helper into the template that uses its result, or "
+                                  "inline it where it is called; the codemod can then move its callers.")
                 else:
-                    self._finding(tag.start, prefix + f"Ruby code `{_short(tag.code)}` stays in the script",
+                    self._finding(tag.start, prefix + f"Ruby code `{_short(tag.code)}` stays in the script: {why}",
                                   "Compute the value in the env template (or the config file that needs it).")
         for tag in self.tags:
             if tag.kind != "output" or tag.start in consumed or tag.start in reported:
@@ -1173,7 +1209,7 @@ def _continued(doc: Document) -> Document:
     if not changed:
         return doc
     masked_bytes = bytes(masked)
-    return Document(doc.path, doc.source, doc.tags, doc.erb_error, masked_bytes, bash_parser().parse(masked_bytes))
+    return Document(doc.path, doc.source, doc.tags, doc.erb_error, masked_bytes, ts_gaps.parse(bash_parser(), masked_bytes))
 
 
 _Choice = tuple[dict[int, tuple[str, str]], dict[str, str], dict[int, str]]
@@ -1251,8 +1287,13 @@ def _short(code: str, limit: int = 60) -> str:
 def _group_message(group: Group, doc: Document, why: str) -> str:
     lines = f"lines {doc.line_of(group.start)}-{doc.line_of(group.stop - 1)}"
     if group.else_runs_code:
-        return (f"ERB conditional ({lines}) whose `else` runs Ruby (a render-time check such as `raise`) stays "
-                "in the script, with the values it wraps: split, the check would no longer compile")
+        other = next((m for m in group.middles if re.match(r"else\b", m.code)), group.middles[-1])
+        ruby_code = _short(re.sub(r"^else\b\s*;?", "", other.code.strip()), 40)
+        if re.search(r"\braise\b|\bfail\b", other.code):
+            return (f"ERB conditional ({lines}) whose `else` runs Ruby (a render-time check: `{ruby_code}`) stays "
+                    "in the script, with the values it wraps: split, the check would no longer compile")
+        return (f"ERB conditional ({lines}) whose `else` runs Ruby (`{ruby_code}`) stays in the script, with the "
+                "values it wraps: split, that Ruby would no longer run before the values that need it")
     if group.conditional:
         return f"{group.describe()} around script lines ({lines}) stays in the script: {why}"
     if "def " in group.opener.code:

@@ -13,7 +13,7 @@ from typing import Iterator
 
 from tree_sitter import Node, Tree
 
-from migrator import erb
+from migrator import erb, ts_gaps
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +39,7 @@ class Document:
     def parse(cls, path: str, source: bytes) -> "Document":
         tags, erb_error = erb.scan_tags(source)
         masked = erb.mask(source, tags)
-        tree = bash_parser().parse(masked)
+        tree = ts_gaps.parse(bash_parser(), masked)  # known tree-sitter gaps bridged (migrator.ts_gaps)
         return cls(path, source, tuple(tags), erb_error, masked, tree)
 
     # -- text -----------------------------------------------------------------------------------

@@ -9,7 +9,14 @@ real releases, in our own words.
 from __future__ import annotations
 
 import re
+import subprocess
+import textwrap
+from pathlib import Path
 
+import pytest
+import yaml
+
+from tests.support.erb_render import render, ruby_available
 from tests.test_erb_to_config import env_of, migrate
 
 
@@ -155,3 +162,72 @@ def test_an_if_p_stays_erb_while_a_loop_inside_reads_its_block_variable() -> Non
     )
     assert '<% if_p("job.peers") do |peers| %>' in outcome.text
     assert "if [" not in outcome.text
+
+
+def test_an_end_tag_with_a_comment_still_closes_its_block() -> None:
+    outcome = migrate(
+        """\
+        #!/bin/bash
+        <% if spec.bootstrap %>
+        /var/vcap/packages/db/bin/migrate
+        <% end # spec.bootstrap %>
+        """
+    )
+    assert "<%" not in outcome.text, outcome.text
+    assert not any("do not nest" in m for m in outcome.messages())
+
+
+def test_ruby_left_in_the_script_says_why_it_stays() -> None:
+    outcome = migrate(
+        """\
+        #!/bin/bash
+        <% raise "set a password" if p("db.password").empty? %>
+        <% hosts = [] %>
+        <% hosts << p("db.host") %>
+        exec /bin/db --hosts <%= hosts.join(",") %>
+        """
+    )
+    messages = "\n".join(outcome.messages())
+    assert "stays in the script: it sets no value (a check or a side effect at render time)" in messages, messages
+    assert "reads `hosts`, which it sets" in messages, messages
+
+
+HELPER_SCRIPT = """\
+    #!/bin/bash
+    <%
+      require "shellwords"
+      def sh_esc(x)
+        Shellwords.shellescape(x)
+      end
+    %>
+    exec /bin/job --name <%= sh_esc(p("job.name")) %> --motd "<%= sh_esc(p("job.motd")) %>"
+    """
+
+
+def test_a_shell_escaping_helper_is_called_through() -> None:
+    outcome = migrate(HELPER_SCRIPT)
+    assert outcome.text.endswith('exec /bin/job --name "$JOB_NAME" --motd "$JOB_MOTD"\n'), outcome.text
+    env = env_of(outcome)
+    assert "def sh_esc(x)" in env
+    assert 'JOB_NAME=<%= sh_esc(p("job.name")) %>' in env  # escaped once, by the helper
+    # inside double quotes bash took the backslashes of the escaped text off `$`, `"`, `\`: so does the env
+    assert 'JOB_MOTD=<%= (sh_esc(p("job.motd"))).to_s.gsub(' in env
+
+
+@pytest.mark.skipif(not ruby_available(), reason="needs Debian's ruby")
+@pytest.mark.parametrize("name", ["plain", "two words", "it's", "$(id)", "*", ""])
+def test_a_called_through_helper_gives_the_words_the_old_script_gave(tmp_path: Path, name: str) -> None:
+    spec = tmp_path / "spec"
+    spec.write_text(yaml.safe_dump({"name": "job", "properties": {"job.name": {}, "job.motd": {}}}))
+    props = {"job": {"name": name, "motd": name}}
+    outcome = migrate(HELPER_SCRIPT)
+    files = {f.path: f.content for f in outcome.result.result.new_files}
+    env = tmp_path / "job.env"
+    env.write_text(render(spec, files["templates/job_ctl.env.erb"], props))
+    old_line = render(spec, textwrap.dedent(HELPER_SCRIPT), props).splitlines()[-1]
+    dump = 'printf "%s\\0" "$@"'
+    old = subprocess.run(["bash", "-c", f"set -f; job() {{ {dump}; }}; {old_line.replace('exec /bin/job', 'job')}"],
+                         capture_output=True, check=True).stdout
+    new = subprocess.run(["bash", "-c", f'set -f; source {env}; {dump} --name "$JOB_NAME" --motd "$JOB_MOTD"',
+                          "x"], capture_output=True, check=True).stdout
+    assert new == old

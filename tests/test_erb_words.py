@@ -106,3 +106,19 @@ def test_a_loop_writing_flag_lines_into_a_continued_command_becomes_one_array() 
         AGENT_PEERS_ARGS=(<%= p("agent.peers").map { |peer| "  --peer " + (peer).to_s + "  " }.join.shellsplit.map(&:shellescape).join(" ") %>)
         """,
     )
+
+
+def test_a_value_in_arithmetic_is_expanded_where_bash_read_the_rendered_text() -> None:
+    check(
+        """\
+        #!/bin/bash
+        sleep $(( <%= p("job.interval") %> * 2 ))
+        (( tries = <%= p("job.tries") %> + 1 ))
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        sleep $(( ${JOB_INTERVAL} * 2 ))
+        (( tries = ${JOB_TRIES} + 1 ))
+        """,
+    )

@@ -554,9 +554,24 @@ def test_bulk_mode_runs_the_check(tmp_path: Path) -> None:
 
 
 def test_erb_to_config_sees_a_local_read_in_an_interpolation(tmp_path: Path) -> None:
-    job = _job(tmp_path, MESH_SPEC, {"mesh_ctl.erb": MESH_CTL}, name="mesh")
+    """A local that cannot travel (the script changes it again) keeps the tag that reads it inside
+    an interpolation in the script."""
+    ctl = MESH_CTL.replace("<% peer_port = peers.p('port') %>\n",
+                           "<% peer_port = peers.p('port') %>\n    <% peer_port += 1 if p('mesh.shifted') %>\n")
+    spec = MESH_SPEC + "      mesh.shifted:\n        default: false\n"
+    job = _job(tmp_path, spec, {"mesh_ctl.erb": ctl}, name="mesh")
     outcome = migrate_job(job, Pipeline(codemods.select(["erb-to-config"])))
     assert _errors(outcome) == []
     [script] = [c.after.decode() for c in outcome.changes if c.path.name == "mesh_ctl.erb"]
     assert '"#{node.address}:#{peer_port}"' in script and '"$MESH_LOG_LEVEL"' in script
     assert any("the Ruby local `peer_port`" in f.message for f in outcome.findings)
+
+
+def test_erb_to_config_moves_the_locals_an_interpolation_reads_with_it(tmp_path: Path) -> None:
+    """Locals set once at the top (issue 10: Ruby the moved code needs travels with it)."""
+    job = _job(tmp_path, MESH_SPEC, {"mesh_ctl.erb": MESH_CTL}, name="mesh")
+    outcome = migrate_job(job, Pipeline(codemods.select(["erb-to-config"])))
+    assert _errors(outcome) == []
+    [script] = [c.after.decode() for c in outcome.changes if c.path.name == "mesh_ctl.erb"]
+    assert "<%" not in script
+    _assert_renders_where_it_did(job, outcome)

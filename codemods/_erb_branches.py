@@ -58,7 +58,7 @@ def statement_branches(doc: Document, group: Group) -> Branches | None:
             s, e = max(child.start_byte, lo), min(child.end_byte, hi)
             if s < e:
                 covered[s - lo:e - lo] = b" " * (e - s)
-        if bytes(covered).strip():
+        if bytes(covered).strip(b" \t\n;&"):  # a statement's own `&` or `;` is no node of its own
             return None
     first = doc.masked[ranges[0][0]:ranges[0][1]].decode("utf-8", "replace")
     first_line = next(line for line in first.splitlines() if line.strip())

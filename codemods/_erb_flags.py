@@ -60,8 +60,10 @@ def _same_line(doc: Document, group: Group, properties: Mapping[str, object]) ->
     inner = masked[start:stop]
     if not inner.strip():
         return None
-    lo = start + len(inner) - len(inner.lstrip())
-    hi = stop - (len(inner) - len(inner.rstrip()))
+    # the words themselves: a line continuation at either end belongs to no word (before a
+    # redirection it lies past the end of the command node)
+    lo = start + len(inner) - len(inner.lstrip(b" \t\n\\"))
+    hi = stop - (len(inner) - len(inner.rstrip(b" \t\n\\")))
     node = doc.root.descendant_for_byte_range(lo, hi)
     while node is not None and node.type != "command":
         if node.type in ("program", "compound_statement", "do_group", "case_item", "if_statement",

@@ -69,6 +69,7 @@ class LoopContext:
     selector_base: Callable[[list[str], dict[str, str]], tuple[str, list[str]] | None]
     shell_name: Callable[[str], str]  # a bash variable name the script does not use yet
     travels: Callable[[str], str | None]  # a Ruby local/method the code reads that cannot travel
+    harmless: Callable[[str], bool] = lambda code: False  # renders the same, without raising, anywhere
 
 
 def plan_loop(ctx: LoopContext, group: Group) -> LoopPlan | str:
@@ -131,7 +132,7 @@ def plan_loop(ctx: LoopContext, group: Group) -> LoopPlan | str:
 
     # a value the same for every item, also evaluated outside any per-item condition: one variable
     free = {t.code.strip() for t in inside if t.kind == "output" and not ruby.identifiers(t.code) & item_locals
-            and not in_item_group(t)}
+            and (not in_item_group(t) or ctx.harmless(t.code))}
     for tag in inside:
         if tag.kind != "output":
             continue
@@ -188,8 +189,18 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
     # a value under a condition inside the body is only computed for the items that take that
     # branch (the old template never evaluated it for the others): '' keeps the items in step
     guards: dict[str, set[str | None]] = {}
+    seen_in: dict[str, dict[int, set[int]]] = {}  # code -> group -> branches it appears in
     for tag in per_item:
-        guards.setdefault(tag.code.strip(), set()).add(_branch_guard(tag, groups))
+        code = tag.code.strip()
+        guards.setdefault(code, set()).add(_branch_guard(tag, groups))
+        holder = next((g for g in groups if g.opener.end <= tag.start < g.stop), None)
+        if holder is not None:
+            seen_in.setdefault(code, {}).setdefault(holder.start, set()).add(holder.branch_at(tag.start))
+    for code, seen in seen_in.items():  # in every branch of an if/else: computed for every item
+        for g in groups:
+            has_else = len(_tests(g)) <= len(g.middles)
+            if has_else and seen.get(g.start) == set(range(len(g.middles) + 1)):
+                guards[code].add(None)
     for tag in per_item:
         code = tag.code.strip()
         if code in names:

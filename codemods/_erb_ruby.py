@@ -83,6 +83,8 @@ def splits_into_words(code: str, properties: Mapping[str, object]) -> bool:
     """
     if _SPACE_JOIN.search(code) or _DEFAULT_EMPTY.search(code.strip()):
         return True
+    if re.search(r"""\.join\(\s*(["'])[^\s"']+\1\s*\)\s*$""", code.strip()):
+        return False  # joined with a comma (or any non-blank): one word, whatever the list held
     for name in properties_read(code):
         if _LIST_WORDS.search(name):
             return True

@@ -42,7 +42,8 @@ from migrator.language import first_line_span
 
 Chain = list[tuple[Group, int]]
 _SIMPLE_LOCAL = re.compile(r"([a-z_]\w*)\s*=(?![=~>])\s*([^;\n]+)")
-_NOUNSET = re.compile(r"^\s*set\s+(?:-[a-zA-Z]*u|-o\s+nounset)|\A#!\S*(?:\s+\S+)*?\s+-[a-zA-Z]*u", re.MULTILINE)
+#: ``set -u`` / ``set -o nounset``, or ``-u`` among the shebang's options (on its own line only)
+_NOUNSET = re.compile(r"^[ \t]*set[ \t]+(?:-[a-zA-Z]*u|-o[ \t]+nounset)|\A#![^\n]*?[ \t]-[a-zA-Z]*u", re.MULTILINE)
 _DEF_NAME = re.compile(r"\bdef\s+(?:self\.)?([a-z_]\w*[?!]?)")
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 
@@ -323,7 +324,9 @@ class _Move:
             return self.names[key]
         first = [base] + ([] if base.endswith(("_VALUE", "_ARGS")) else [f"{base}_VALUE"])
         candidates = itertools.chain(first, (f"{base}_{n}" for n in itertools.count(2)))
-        name = next(c for c in candidates if c not in self.taken)
+        # never a name the shell or the programs it runs read (PATH, IFS, LANG, ...)
+        name = next(c for c in candidates if c not in self.taken and c not in ruby.RESERVED
+                    and not c.startswith(("BASH", "LC_")))
         self.taken.add(name)
         self.names[key] = name
         return name
@@ -526,7 +529,9 @@ class _Move:
             value_base=lambda code, aliases: self._loop_name(lambda n: _subject_or_value(n, code), aliases),
             condition_base=lambda code, aliases: self._loop_name(lambda n: n.condition(code), aliases),
             selector_base=lambda codes, aliases: self._loop_name(lambda n: n.selector(codes), aliases),
-            shell_name=self._shell_name, travels=lambda code: self._needs_local([code], []))
+            shell_name=self._shell_name, travels=lambda code: self._needs_local([code], []),
+            harmless=lambda code: code.strip() in self.copyable or self._renders_anyway(
+                ErbTag("output", 0, 0, code, False)))
         for group in self.structure.groups:
             if group.conditional or group.end is None or group.else_runs_code or "def " in group.opener.code:
                 continue
@@ -906,9 +911,10 @@ class _Move:
         # inside double quotes bash took the backslashes of an escaped value off `$`, `\``, `"`, `\`
         dq_escaped = place.quote == "dq" and escaped_value(tag.code, self.ruby_defs.escapers)
         # the command word splits like an argument: a program and its flags stay several words
-        split = not called and ((place.splits and ruby.splits_into_words(tag.code, self.job.properties))
+        resolved = self._resolved(tag.code)  # `opts` set by `opts = p("x").join(" ")`: a list joined
+        split = not called and ((place.splits and ruby.splits_into_words(resolved, self.job.properties))
                                 or place.command_name)
-        if place.quote == "dq" and ruby.prints_quotes(tag.code, self.job.properties):
+        if place.quote == "dq" and ruby.prints_quotes(resolved, self.job.properties):
             return ("output tag inside double quotes whose value holds double quotes of its own (a list, a hash "
                     "or JSON printed into the script), which the old script's shell removed")
         if split and self.posix:
@@ -984,6 +990,14 @@ class _Move:
                 else:
                     aliases[param] = f'p("{props[i]}")' if i < len(props) else f":{param}"
         return Namer(self.job.properties, aliases)
+
+    def _resolved(self, code: str) -> str:
+        """The code with a copied local standing alone replaced by what its tag assigns
+        (``opts`` -> ``p("x").join(" ")``), so that word splitting is judged on the value itself."""
+        name = code.strip()
+        tag = self.copyable.get(name)
+        m = _SIMPLE_LOCAL.fullmatch(tag.code.strip()) if tag is not None else None
+        return m.group(2).strip() if m and m.group(1) == name else code
 
     def _renders_anyway(self, tag: ErbTag) -> bool:
         """An output tag that renders the same, without raising, whatever the conditions around

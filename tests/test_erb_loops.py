@@ -163,3 +163,36 @@ def test_a_loop_in_a_posix_sh_script_stays_and_says_so() -> None:
     )
     assert "<% end %>" in outcome.text
     assert any("POSIX sh" in m and "no arrays" in m for m in outcome.messages()), outcome.messages()
+
+
+def test_a_loop_with_an_if_else_per_item_and_an_option_list_set_once() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        <% opts = p("es.install_opts").join(' ') %>
+        <% p("es.plugins").each do |plugin| name, path = plugin.first %>
+          <% if path.start_with? '/var/vcap' %>
+            es-plugin install <%= opts %> "file://<%= path %>"
+          <% else %>
+            es-plugin install <%= opts %> "<%= path %>"
+          <% end %>
+        <% end %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        for i in "${!PATH_VALUE[@]}"; do
+          if [ "${PATH_STARTS_WITH_VAR_VCAP[$i]}" = true ]; then
+            es-plugin install "${ES_INSTALL_OPTS[@]}" "file://${PATH_VALUE[$i]}"
+          else
+            es-plugin install "${ES_INSTALL_OPTS[@]}" "${PATH_VALUE[$i]}"
+          fi
+        done
+        """,
+    )
+    env = env_of(outcome)
+    # the joined options were several words to bash: they stay several words
+    assert 'ES_INSTALL_OPTS=(<%= opts.to_s.shellsplit.map(&:shellescape).join(" ") %>)' in env, env
+    # a value used in both branches of the if/else is computed for every item, unguarded
+    assert ('PATH_VALUE=(<%= p("es.plugins").map { |plugin| name, path = plugin.first; (path).to_s.shellescape }'
+            in env), env

@@ -55,3 +55,27 @@ def _inline_reason(doc: Document, group: Group) -> str:
                 "in the env template could hold")
     return ("some of its tags share a line with shell code, so its branches are neither whole lines nor flags "
             "on lines of their own in a continued command")
+
+
+def heredoc_reason(doc: Document, tag_start: int, tag_end: int) -> str:
+    """Why a heredoc with ERB in its body did not become its own config template."""
+    node = doc.root.descendant_for_byte_range(tag_start, tag_end)
+    while node is not None and node.type not in ("heredoc_redirect", "redirected_statement"):
+        node = node.parent
+    if node is None:
+        return "inside a heredoc body"
+    statement = node if node.type == "redirected_statement" else node.parent
+    heredoc = next((n for n in doc.walk(statement) if n.type == "heredoc_redirect"), None)
+    if heredoc is None:
+        return "inside a heredoc body"
+    parts = {c.type: c for c in heredoc.children}
+    start, body = parts.get("heredoc_start"), parts.get("heredoc_body")
+    quoted = start is not None and doc.masked_text(start)[:1] in ("'", '"')
+    if "<<-" in doc.masked_text(heredoc)[:3]:
+        return "inside a <<- heredoc (bash strips its tabs)"
+    if body is not None and not quoted and any(c in doc.masked[body.start_byte:body.end_byte] for c in b"$`\\"):
+        return "inside a heredoc body the shell expands (`$`, backticks or backslashes, delimiter not quoted)"
+    target = statement.child_by_field_name("body") if statement is not None else None
+    if target is None or not doc.masked_text(target).startswith("cat"):
+        return "inside a heredoc that feeds a command (not `cat > FILE`)"
+    return "inside a heredoc body"

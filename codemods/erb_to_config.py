@@ -24,7 +24,7 @@ from codemods._erb_lines import alone_on_its_lines, tag_lines
 from codemods._erb_locals import RubyDefs, escaped_value
 from codemods._erb_loops import LoopContext, WordsPlan, command_around, plan_inline_loop, plan_loop
 from codemods._erb_names import Namer, Unnamed, compound, hint_before
-from codemods._erb_reasons import conditional_shape_reason
+from codemods._erb_reasons import conditional_shape_reason, heredoc_reason
 from codemods._erb_regions import assignment_runs, is_assignment
 from migrator import ts_gaps
 from migrator.codemod import (
@@ -902,6 +902,8 @@ class _Move:
             return f"output tag uses the Ruby local `{local}` assigned elsewhere in the script"
         place = place_of(self.doc, tag)
         if not isinstance(place, Place):
+            if "heredoc" in place:
+                return f"output tag {heredoc_reason(self.doc, tag.start, tag.end)}"
             return f"output tag {place}"
         if self._emits_lines(tag):
             return "output tag that emits whole script lines"

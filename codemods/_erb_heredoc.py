@@ -78,11 +78,12 @@ def _heredoc_file(doc: Document, structure: Structure, node: Node) -> HeredocFil
     if len([c for c in redirect.named_children if c.type != "file_descriptor"]) != 1:
         return None
     first_line_end = doc.line_end(node.start_byte)
-    if hbody.start_byte != first_line_end:  # something follows the redirect on the first line
-        return None
+    # tree-sitter starts the body after the first line's indentation: the body is the whole line
+    if hbody.start_byte < first_line_end or doc.masked[first_line_end:hbody.start_byte].strip(b" \t"):
+        return None  # something follows the redirect on the first line
     destination = doc.node_text(dest)
     name = re.sub(r"[^A-Za-z0-9._-]", "", destination.strip("\"'").rsplit("/", 1)[-1])
     if not name or name.startswith("."):
         return None
-    return HeredocFile(node.start_byte, node.end_byte, hbody.start_byte, hbody.end_byte, destination,
+    return HeredocFile(node.start_byte, node.end_byte, first_line_end, hbody.end_byte, destination,
                        op == ">>", name)

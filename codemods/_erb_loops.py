@@ -139,6 +139,9 @@ def plan_loop(ctx: LoopContext, group: Group) -> LoopPlan | str:
         reads = ruby.identifiers(tag.code) & item_locals
         place = place_of(doc, tag)
         line = doc.line_of(tag.start)
+        if place == "inside a shell comment" and reads:
+            per_item.append(tag)  # the comment names the item with the array's element: it runs nothing
+            continue
         if not isinstance(place, Place):
             if "heredoc" in place:
                 return f"it writes a heredoc with ERB per item (line {line}): one file per item"
@@ -253,7 +256,8 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
             plan.consumed.add(tag.start)
     for tag in per_item:
         place = place_of(doc, tag)
-        assert isinstance(place, Place)
+        if not isinstance(place, Place):  # a comment
+            place = Place("dq", False, False)
         plan.edits.append(Edit(tag.start, tag.end, _reference(doc, tag, place, ref[names[tag.code.strip()]]),
                                ctx.codemod_id))
         plan.consumed.add(tag.start)

@@ -196,3 +196,23 @@ def test_a_loop_with_an_if_else_per_item_and_an_option_list_set_once() -> None:
     # a value used in both branches of the if/else is computed for every item, unguarded
     assert ('PATH_VALUE=(<%= p("es.plugins").map { |plugin| name, path = plugin.first; (path).to_s.shellescape }'
             in env), env
+
+
+def test_a_comment_naming_the_item_names_it_with_the_array_element() -> None:
+    check(
+        """\
+        #!/bin/bash
+        <% p("x.users").each do |user| %>
+        # user <%= user['name'] %>
+        useradd "<%= user['name'] %>"
+        <% end %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        for i in "${!USER_NAME[@]}"; do
+          # user ${USER_NAME[$i]}
+          useradd "${USER_NAME[$i]}"
+        done
+        """,
+    )

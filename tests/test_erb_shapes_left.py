@@ -51,3 +51,21 @@ def test_flags_between_continued_lines_before_redirections_become_an_array() -> 
           2>> $LOG_DIR/populator.stderr.log
         """,
     )
+
+
+def test_a_heredoc_whose_first_line_is_indented_becomes_its_own_template() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        cat >> config.json <<EOF
+          "admin_password": "<%= p("cf.admin_password") %>"
+        }
+        EOF
+        """,
+        """\
+        #!/bin/bash
+        cat /var/vcap/jobs/job/config/config.json >> config.json
+        """,
+    )
+    files = {f.path: f.content for f in outcome.result.result.new_files}
+    assert files["templates/config.json.erb"] == '  "admin_password": "<%= p("cf.admin_password") %>"\n}\n'

@@ -77,8 +77,19 @@ class ErbToConfig(Codemod):
       chosen value (``LOG_FORMAT=json``);
     - ``cat > FILE <<EOF`` with ERB in the body becomes its own config template, and the script
       copies the rendered file to FILE;
-    - a Ruby local set once at top level (``<% x = p(...) %>``) is copied in front of the values
-      that use it, and leaves the script when nothing there uses it any more.
+    - an ERB loop around whole lines (``<% p("roles").each do |role| %> ... <% end %>``)
+      becomes a bash ``for`` over arrays in the env template, one per value the body reads
+      (``ROLE_NAME``, ``ROLE_PASSWORD``) or per condition inside it (``true``/``false``, or the
+      chosen value of a choice); a loop that writes words into one command becomes one array of
+      those words; a loop holding another loop, writing a heredoc per item, or whose items may
+      be several words stays, with a finding that says which;
+    - Ruby that moved values need travels with them (``codemods._erb_locals``): a top-level tag
+      that sets locals or defines methods once (``zks = link("zk")``, then ``port = zks.p(...)``,
+      a ``def``, a block filling several locals) is copied in front of the values and the
+      conditions that read it, and leaves the script when nothing there reads it any more; a
+      shell-escaping helper (``def esc(x) Shellwords.escape(x) end``, ``x.shellescape``) is
+      called through rather than escaped twice. An ERB conditional stays Ruby while ERB inside it
+      stays in the script (a guard like ``is_a? Array`` around an ERB loop).
 
     In a POSIX sh script (``#!/bin/sh``: dash on the stemcell) the env file is read with
     ``. /var/vcap/jobs/...`` and nothing becomes an array: a value the script splits into several
@@ -107,10 +118,13 @@ class ErbToConfig(Codemod):
     Fix safety: the rendered env file and the new script give the process the same argv and
     environment as the old script for every property value the old script handled correctly.
     Values with spaces, quotes, ``$`` or glob characters, in arguments and in moved assignments,
-    are now passed literally (the old script split, interpreted or expanded them). Everything else stays with a finding naming the construct:
-    Ruby method definitions and other Ruby code, loops, ERB conditionals that cut across shell
-    statements or leave a branch empty, tags that emit whole lines, ERB in heredocs the shell
-    expands, comments, ``${X:-...}`` defaults and patterns. Assignments never move above a
+    are now passed literally (the old script split, interpreted or expanded them); a value
+    bash read as several words (the command word, a joined list, an ``_args`` property) stays
+    several words. Everything else stays with a finding that names the one reason that applies:
+    Ruby the value needs that cannot travel, loops holding loops or writing files per item, ERB
+    conditionals that cut across shell statements or leave a branch empty, tags that emit whole
+    lines, ERB in heredocs the shell expands, values inside brace expansions or printed with
+    their own double quotes inside double quotes, comments, ``${X:-...}`` defaults and patterns. Assignments never move above a
     command that runs before them (it could see exported or inherited variables).
     """
 

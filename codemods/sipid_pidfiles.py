@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
@@ -439,9 +440,16 @@ class _Pass:
                 guards.setdefault(S.path_key(self.doc.node_text(args[0])), []).append(cmd)
         claimed: dict[str, tuple[Node, str]] = {}  # key -> (where the claim now is, its fix label)
         writes = self._pid_writes()
+        written = Counter(key for _, pid, key in writes)
         for stmt, pid, key in writes:
             redirect = stmt.children_by_field_name("redirect")[0]
             dest = redirect.child_by_field_name("destination")
+            if written[key] > 1 and any(p != pid for _, p, k in writes if k == key):
+                # a background pid and the script's own pid in one file: which one a claim stands
+                # for depends on the path taken, and what used the file between them would move
+                self.finding(stmt, f"left unchanged: {key} is written with both $$ and $! in this script",
+                             suggestion="write one pid into it, then re-run")
+                continue
             if key in self.multi or redirect_operator(self.doc, redirect) == ">>":
                 self.finding(stmt, f"left unchanged: {key} collects several pids; sipid claims one pid per pidfile",
                              suggestion="give each process its own pidfile, or keep this by hand")

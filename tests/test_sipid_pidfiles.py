@@ -679,3 +679,11 @@ def test_an_env_file_another_codemod_adds_does_not_change_that_answer() -> None:
         """, properties={"w.port": {"default": 80}})
     assert not [f for f in outcome.findings if f.codemod == "engine"], outcome.findings
     assert f'{SIPID} claim --pid "$$"' in outcome.text and "kill `cat $PID_FILE`" in outcome.text
+
+
+def test_a_pidfile_written_with_both_the_background_and_the_own_pid_is_left_alone() -> None:
+    """Found by the property test: which pid a claim would stand for depends on the path taken, and
+    the ``rm`` between the writes would end up before the claim (the gate refused the rewrite)."""
+    outcome = assert_unchanged(CM, "echo $! > $PIDFILE\nrm -f $PIDFILE\necho $$ > $PIDFILE\n")
+    assert any("both $$ and $!" in m for m in outcome.messages("review"))
+    assert not [f for f in outcome.findings if f.codemod == "engine"]

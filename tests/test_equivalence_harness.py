@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.equivalence import JobPair, compare_jobs, declared_for
+from tests.support.equivalence import JobPair, compare_jobs, compare_scripts, declared_for
 from tests.support.erb_render import ruby_available
 
 pytestmark = pytest.mark.skipif(not ruby_available(), reason="needs Debian's ruby")
@@ -224,3 +224,31 @@ def test_a_stop_that_failed_with_nothing_to_kill_may_now_succeed(tmp_path: Path)
     assert one(tmp_path / "declared", old, new, ("sipid-pidfiles",)).status == "equivalent"
     verdict = one(tmp_path / "undeclared", old, new, ("erb-to-config",))
     assert verdict.status == "differing"
+
+
+KEPT_TEE = """\
+#!/bin/bash
+LOG_DIR=/var/vcap/sys/log/job
+exec > >(tee -a "$LOG_DIR/b.log")
+/var/vcap/packages/job/bin/job m1 2>&1 | tee -a $LOG_DIR/p.log | logger -t vcap.job
+/var/vcap/packages/job/bin/job m2 | tee -a $LOG_DIR/q.log | logger -t vcap.job
+exec > >(tee -a "$LOG_DIR/b.log")
+true
+"""
+
+
+def test_a_kept_tee_does_not_pair_with_a_removed_one_and_push_real_commands_out_of_line() -> None:
+    """Found by the log-pipelines property test: the migration removed the first fan-out and kept
+    the second, so a plain alignment paired the kept ``tee`` with the removed one and reported the
+    job's own commands between them as new. Real commands are aligned first."""
+    migrated = KEPT_TEE.replace('exec > >(tee -a "$LOG_DIR/b.log")\n/var', 'mkdir -p "$LOG_DIR"\n'
+                                'exec >> "$LOG_DIR/b.log"\n/var', 1)
+    migrated = migrated.replace(" 2>&1 | tee -a $LOG_DIR/p.log | logger -t vcap.job", " >> $LOG_DIR/p.log 2>&1")
+    migrated = migrated.replace(" | tee -a $LOG_DIR/q.log | logger -t vcap.job", " >> $LOG_DIR/q.log")
+    [verdict] = compare_scripts(KEPT_TEE, migrated, ["log-pipelines"])
+    assert verdict.status == "equivalent", verdict.detail
+    # and a real command that moves across the kept tee is still a difference
+    swapped = migrated.replace("job m1 >> $LOG_DIR/p.log 2>&1\n", "").replace(
+        "true\n", "/var/vcap/packages/job/bin/job m1 >> $LOG_DIR/p.log 2>&1\ntrue\n")
+    [verdict] = compare_scripts(KEPT_TEE, swapped, ["log-pipelines"])
+    assert verdict.status == "differing", verdict

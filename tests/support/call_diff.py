@@ -63,8 +63,7 @@ def first_difference(old: Run, new: Run, declared: Sequence[DeclaredDifferences]
     if old.timed_out != new.timed_out:
         return f"{old.phase}: {'the original' if old.timed_out else 'the migrated script'} did not finish in time"
     a, b = [c.key() for c in old.calls], [c.key() for c in new.calls]
-    blocks = [(i1, i2, j1, j2) for tag, i1, i2, j1, j2
-              in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if tag != "equal"]
+    blocks = _unmatched_blocks(old.calls, new.calls, declared, pidfiles)
     moved_old, moved_new = _moves(old.calls, new.calls, blocks, declared, pidfiles)
     used: dict[tuple[int, int], int] = {}
     ended = frozenset().union(*(d.ended_the_script for d in declared))
@@ -94,6 +93,30 @@ def first_difference(old: Run, new: Run, declared: Sequence[DeclaredDifferences]
                 return f"{old.phase}: the migrated script does not leave {path}"
             return f"{old.phase}: {path} differs ({before[:60]!r} became {after[:60]!r})"
     return None
+
+
+def _unmatched_blocks(old: Sequence[Call], new: Sequence[Call], declared: Sequence[DeclaredDifferences],
+                      pidfiles: frozenset[str]) -> list[tuple[int, int, int, int]]:
+    """The stretches of the two runs that do not line up, as (i1, i2, j1, j2).
+
+    The calls no declaration lets vanish or appear (the script's real work) are aligned first, so
+    a kept ``tee`` cannot pair with an earlier one the rewrite removed and push the real commands
+    between them out of line; the calls between two aligned ones are then aligned on their own.
+    """
+    real_old = [i for i, c in enumerate(old) if not _vanishes(c, declared, pidfiles)]
+    real_new = [j for j, c in enumerate(new) if not _appears(c, declared, pidfiles, {})]
+    matcher = difflib.SequenceMatcher(None, [old[i].key() for i in real_old], [new[j].key() for j in real_new],
+                                      autojunk=False)
+    anchors = [(real_old[m.a + k], real_new[m.b + k]) for m in matcher.get_matching_blocks() for k in range(m.size)]
+    blocks: list[tuple[int, int, int, int]] = []
+    prev_i = prev_j = 0
+    for next_i, next_j in [*anchors, (len(old), len(new))]:
+        a = [c.key() for c in old[prev_i:next_i]]
+        b = [c.key() for c in new[prev_j:next_j]]
+        blocks += [(prev_i + i1, prev_i + i2, prev_j + j1, prev_j + j2) for tag, i1, i2, j1, j2
+                   in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if tag != "equal"]
+        prev_i, prev_j = next_i + 1, next_j + 1
+    return blocks
 
 
 def _went_on(old: Run, before: Sequence[Call], ended: frozenset[str], declared: Sequence[DeclaredDifferences],

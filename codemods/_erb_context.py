@@ -172,3 +172,28 @@ def _is_double_bracket_pattern(doc: Document, chain: list[Node]) -> bool:
                 return True
             return doc.masked_text(op) in ("==", "=", "!=", "=~") and child.start_byte >= right.start_byte
     return False
+
+
+def command_around(doc: Document, start: int, stop: int, probe: tuple[int, int] | None = None) -> Node | None:
+    """The command whose arguments [start, stop) lies in, each argument wholly in or out of it.
+
+    ``probe`` is the byte range to look the command up by, when [start, stop) has edges that
+    belong to no word (a line continuation before a redirection lies past the command node)."""
+    lo, hi = probe or (start, max(start, stop - 1))
+    node = doc.root.descendant_for_byte_range(lo, hi)
+    while node is not None and node.type != "command":
+        if node.type in ("program", "compound_statement", "do_group", "case_item", "if_statement",
+                         "function_definition", "list", "pipeline"):
+            return None
+        node = node.parent
+    if node is None:
+        return None
+    name = node.child_by_field_name("name")
+    if name is None or name.end_byte > start:
+        return None
+    for arg in node.named_children:
+        inside = start <= arg.start_byte and arg.end_byte <= stop
+        outside = arg.end_byte <= start or arg.start_byte >= stop
+        if not (inside or outside):
+            return None
+    return node

@@ -18,7 +18,7 @@ from tree_sitter import Node
 
 from codemods import _erb_ruby as ruby
 from codemods._erb_blocks import Group
-from codemods._erb_context import Place, place_of
+from codemods._erb_context import Place, command_around, place_of
 from codemods._erb_lines import alone_on_its_lines, tag_lines
 from migrator.document import Document, bash_parser
 from migrator.erb import ErbTag
@@ -64,22 +64,9 @@ def _same_line(doc: Document, group: Group, properties: Mapping[str, object]) ->
     # redirection it lies past the end of the command node)
     lo = start + len(inner) - len(inner.lstrip(b" \t\n\\"))
     hi = stop - (len(inner) - len(inner.rstrip(b" \t\n\\")))
-    node = doc.root.descendant_for_byte_range(lo, hi)
-    while node is not None and node.type != "command":
-        if node.type in ("program", "compound_statement", "do_group", "case_item", "if_statement",
-                         "function_definition", "list", "pipeline"):
-            return None
-        node = node.parent
+    node = command_around(doc, start, stop, probe=(lo, hi))
     if node is None:
         return None
-    name = node.child_by_field_name("name")
-    if name is None or name.end_byte > start:
-        return None
-    for arg in node.named_children:
-        inside = start <= arg.start_byte and arg.end_byte <= stop
-        outside = arg.end_byte <= start or arg.start_byte >= stop
-        if not (inside or outside):
-            return None
     texts = _branch_texts(doc, group, True, properties)
     if texts is None:
         return None

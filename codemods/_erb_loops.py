@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from codemods import _erb_ruby as ruby
 from codemods._erb_blocks import Group, Structure
 from codemods._erb_branches import statement_branches
-from codemods._erb_context import Place, place_of
+from codemods._erb_context import Place, command_around, place_of
 from codemods._erb_indent import Layout, fixed_lines
 from codemods._erb_indent import layout as indent_layout
 from codemods._erb_lines import alone_on_its_lines, tag_lines
@@ -477,22 +477,3 @@ def plan_inline_loop(ctx: LoopContext, group: Group, original_masked: bytes) -> 
     if base is None:
         return "no variable name would describe the words it writes"
     return WordsPlan(group, base + "_ARGS", ruby_text, start, stop, "own" if own else "same", node.start_byte)
-
-
-def command_around(doc: Document, start: int, stop: int):  # noqa: ANN202 - a tree-sitter Node or None
-    """The command whose arguments [start, stop) lies in, each argument wholly in or out of it."""
-    node = doc.root.descendant_for_byte_range(start, max(start, stop - 1))
-    while node is not None and node.type != "command":
-        if node.type in ("program", "compound_statement", "do_group", "case_item", "if_statement",
-                         "function_definition", "list", "pipeline"):
-            return None
-        node = node.parent
-    if node is None:
-        return None
-    name = node.child_by_field_name("name")
-    if name is None or name.end_byte > start:
-        return None
-    for arg in node.named_children:
-        if not (start <= arg.start_byte and arg.end_byte <= stop or arg.end_byte <= start or arg.start_byte >= stop):
-            return None
-    return node

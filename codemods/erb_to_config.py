@@ -13,7 +13,7 @@ from tree_sitter import Node
 from codemods import _erb_ruby as ruby
 from codemods._erb_blocks import Group, Structure
 from codemods._erb_branches import Branches, statement_branches
-from codemods._erb_context import Place, place_of
+from codemods._erb_context import Place, command_around, place_of
 from codemods._erb_escape import escaped_text
 from codemods._erb_flags import FlagShape, flag_shape, inner_tags
 from codemods._erb_heredoc import heredoc_files
@@ -22,7 +22,7 @@ from codemods._erb_indent import layout as indent_layout
 from codemods._erb_job import allocate, heredoc_file_shared, job_words, left_alone, sources_env
 from codemods._erb_lines import alone_on_its_lines, tag_lines
 from codemods._erb_locals import RubyDefs, escaped_value
-from codemods._erb_loops import LoopContext, WordsPlan, command_around, plan_inline_loop, plan_loop
+from codemods._erb_loops import LoopContext, WordsPlan, plan_inline_loop, plan_loop
 from codemods._erb_names import Namer, Unnamed, compound, hint_before
 from codemods._erb_reasons import conditional_shape_reason, heredoc_reason
 from codemods._erb_regions import assignment_runs, is_assignment

@@ -175,6 +175,16 @@ def block_statements(container: Node) -> list[Node]:
     return out
 
 
+def siblings_of(stmt: Node) -> tuple[list[Node], int] | None:
+    """The statements of the block ``stmt`` is in, and its index among them (None when it is not
+    one of them)."""
+    if stmt.parent is None:
+        return None
+    siblings = block_statements(stmt.parent)
+    index = next((i for i, s in enumerate(siblings) if s.id == stmt.id), None)
+    return None if index is None else (siblings, index)
+
+
 def _field(node: Node) -> str | None:
     parent = node.parent
     if parent is None:

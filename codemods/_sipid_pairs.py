@@ -64,13 +64,10 @@ def partner_of(cm: Codemod, job: JobContext, doc: Document, guard: Node, key: st
     """The script this guarded start runs that writes the guarded pidfile with ``$$``: a Partner
     when the guard may go, a reason when it may not, None when the start runs no such script."""
     stmt = _statement(guard)
-    parent = stmt.parent
-    if parent is None:
+    around = S.siblings_of(stmt)
+    if around is None:
         return None
-    siblings = S.block_statements(parent)
-    index = next((i for i, s in enumerate(siblings) if s.id == stmt.id), None)
-    if index is None:
-        return None
+    siblings, index = around
     busy: Node | None = None
     for later in siblings[index + 1:]:
         target = _runs_script(job, doc, later)

@@ -37,15 +37,12 @@ class Background:
 def background_before(doc: Document, write: Node) -> Background | None:
     """The backgrounded statement whose pid ``write`` records, when it is the statement just
     before it in the same block and a single command (``( exec X ) &`` counts: one command)."""
-    parent = write.parent
-    if parent is None:
+    around = S.siblings_of(write)
+    if around is None or not around[1]:
         return None
-    siblings = S.block_statements(parent)
-    index = next((i for i, s in enumerate(siblings) if s.id == write.id), None)
-    if not index:
-        return None
+    siblings, index = around
     stmt = siblings[index - 1]
-    amp = next((c for c in parent.children if c.type == "&" and stmt.end_byte <= c.start_byte < write.start_byte), None)
+    amp = next((c for c in write.parent.children if c.type == "&" and stmt.end_byte <= c.start_byte < write.start_byte), None)
     if amp is None:
         return None
     command = _single_command(stmt)

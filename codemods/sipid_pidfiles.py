@@ -412,8 +412,10 @@ class _Pass:
         var = self.var_ref(word)
         if var is None or not _is_block_statement(stmt):
             return None
-        siblings = S.block_statements(stmt.parent)
-        index = next(i for i, s in enumerate(siblings) if s.id == stmt.id)
+        around = S.siblings_of(stmt)
+        if around is None:
+            return None
+        siblings, index = around
         for before in reversed(siblings[:index]):
             assigned = _assignments_in(self.doc, before)
             if var in assigned:
@@ -719,13 +721,10 @@ class _Pass:
 
     def _hand_guard(self, write: Node, key: str) -> Node | None:
         """An ``if`` before the pid write that exits when the pidfile names a live process."""
-        parent = write.parent
-        if parent is None:
+        around = S.siblings_of(write)
+        if around is None:
             return None
-        siblings = S.block_statements(parent)
-        index = next((i for i, s in enumerate(siblings) if s.id == write.id), None)
-        if index is None:
-            return None
+        siblings, index = around
         for stmt in reversed(siblings[:index]):
             if stmt.type != "if_statement":
                 continue
@@ -1305,14 +1304,11 @@ def _is_block_statement(stmt: Node) -> bool:
 
 
 def _next_statement(stmt: Node) -> Node | None:
-    parent = stmt.parent
-    if parent is None:
+    around = S.siblings_of(stmt)
+    if around is None:
         return None
-    siblings = S.block_statements(parent)
-    for i, s in enumerate(siblings):
-        if s.id == stmt.id:
-            return siblings[i + 1] if i + 1 < len(siblings) else None
-    return None
+    siblings, index = around
+    return siblings[index + 1] if index + 1 < len(siblings) else None
 
 
 def _code_after(doc: Document, stmt: Node) -> Node | None:

@@ -93,3 +93,57 @@ def test_a_broken_migration_shows_up_as_differing_with_its_argv(folder: Path, mo
 def test_a_folder_without_releases_is_a_usage_error(tmp_path: Path) -> None:
     proc = run(str(tmp_path))
     assert proc.returncode == 2 and "no release here" in proc.stderr
+
+
+def made_up_release(dest: Path) -> Path:
+    """One job: a control script with ERB that moves, ERB that stays and an ERB comment, and a
+    settings file of only assignments that the script sources (configuration already)."""
+    job = dest / "jobs" / "beacon"
+    (job / "templates").mkdir(parents=True)
+    (job / "spec").write_text(
+        "---\nname: beacon\ntemplates:\n  beacon_ctl.erb: bin/beacon_ctl\n  settings.sh.erb: bin/settings.sh\n"
+        "packages: []\nproperties:\n  beacon.port:\n    default: 4100\n  beacon.peers:\n    default: [a, b]\n")
+    (job / "templates" / "settings.sh.erb").write_text(
+        '#!/bin/bash\nBEACON_HOME=/var/vcap/store/beacon\nBEACON_PEERS="<%= p("beacon.peers").join(",") %>"\n')
+    (job / "templates" / "beacon_ctl.erb").write_text(
+        "#!/bin/bash\n"
+        "<%# the peers are written one file per item %>\n"
+        "source /var/vcap/jobs/beacon/bin/settings.sh\n"
+        "<% p('beacon.peers').each do |peer| %>\n"
+        "cat > /var/vcap/data/beacon/<%= peer %>.conf <<EOF\n"
+        "peer=<%= peer %>\n"
+        "EOF\n"
+        "<% end %>\n"
+        'exec /var/vcap/packages/beacon/bin/beacon --port <%= p("beacon.port") %>\n')
+    return dest
+
+
+def test_erb_tags_in_control_scripts_before_and_after_and_what_is_left_by_reason(tmp_path: Path) -> None:
+    release = made_up_release(tmp_path / "made-up")
+    proc = run("--json", str(release))
+    (data,) = json.loads(proc.stdout)["releases"]
+    # the loop's 4 tags stay, the port moves; the comment and the sourced settings file do not count
+    assert data["erb"] == {"before": 5, "after": 4, "config_files": 1, "config_tags": 1}
+    assert data["env_templates"] == 1 and data["env_commands"] == []
+    ((reason, n),) = data["tags_left"].items()
+    assert n == 4 and "heredoc" in reason and "per item" in reason
+    table = run("-v", str(release)).stdout
+    row = next(line for line in table.splitlines() if line.startswith("made-up"))
+    assert "5->4 (20%)" in row and row.split()[-2] == "0/1"
+    assert "ERB tags left in control scripts, by reason:" in table
+    assert "not counted: 1 ERB tags in 1 templates" in table
+
+
+def test_an_env_template_that_runs_a_command_or_reads_script_state_is_named(monkeypatch) -> None:
+    loader = importlib.machinery.SourceFileLoader("field_check", str(SCRIPT))
+    spec = importlib.util.spec_from_loader("field_check", loader)
+    field_check = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "field_check", field_check)
+    loader.exec_module(field_check)
+    check = field_check.env_template_commands
+    assert check(b'# Sourced by bin/x\nPORT=<%= p("port").to_s.shellescape %>\nURL="http://h:${PORT}"\n') is None
+    assert check(b"A='$(not run)'\n") is None
+    assert "runs" in check(b'TOKEN="$(curl -s http://h/<%= p("path") %>)"\n')
+    assert "runs" in check(b"NOW=`date`\n")
+    assert "reads `$cmd`" in check(b'cmd="$cmd --rootless"\n')
+    assert "reads `$1`" in check(b"FIRST=$1\n")

@@ -27,7 +27,9 @@ GOLDEN = ROOT / "tests" / "data" / "dry_run_output.txt"
 
 def dry_run_output(workers: int = 1) -> str:
     """Exit status, stdout and stderr of ``--dry-run -j WORKERS`` on the sample release."""
-    env = {**os.environ, "NO_COLOR": "1"}
+    # this checkout's code, not whichever one the venv's editable install points at
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": path}
     env.pop("FORCE_COLOR", None)
     proc = subprocess.run(
         [sys.executable, "-m", "migrator", "--dry-run", "--color", "never", "-j", str(workers), RELEASE],

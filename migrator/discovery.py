@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from migrator.language import Dialect, Language, classify, effective_first_line, shebang_dialect
-from migrator.spec import JobSpec, SpecError, is_empty, parse_spec
+from migrator.spec import JobSpec, SpecError, parse_spec
 from migrator.writer import is_temp_name
 
 MAX_SCRIPT_BYTES = 1024 * 1024
@@ -47,6 +47,7 @@ class Job:
     release_root: Path
     spec: JobSpec | None
     spec_error: str | None = None
+    spec_text: str | None = None  # the spec as read and parsed (the engine parses it only when changed)
     templates: list[Template] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # verbose-only messages
     only: set[Path] | None = None  # when the user named single files
@@ -187,13 +188,15 @@ def load_job(job_dir: Path) -> Job:
     spec_error = None
     text = ""
     try:
-        text = (job_dir / "spec").read_text(encoding="utf-8")
+        # as bytes, line ends kept: the engine edits this text (YAML reads CRLF as LF)
+        text = (job_dir / "spec").read_bytes().decode("utf-8")
         spec: JobSpec | None = parse_spec(text)
     except (SpecError, OSError, UnicodeDecodeError) as exc:
         spec, spec_error = None, str(exc)
     name = (spec.name if spec and spec.name else None) or job_dir.name
-    job = Job(name=str(name), dir=job_dir, release_root=root, spec=spec, spec_error=spec_error)
-    if spec is not None and is_empty(text):
+    job = Job(name=str(name), dir=job_dir, release_root=root, spec=spec, spec_error=spec_error,
+              spec_text=text if spec is not None else None)
+    if spec is not None and spec.empty:
         # nothing to build a job from; rewriting its scripts would give it a spec it never had
         job.not_a_job = True
         job.notes.append(f"{job.rel_to_release(job.spec_path)} is empty: not a BOSH job, skipped")

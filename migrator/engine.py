@@ -20,7 +20,7 @@ from migrator.discovery import Job, Template, UnreadableScript, read_script
 from migrator.document import Document
 from migrator.edits import EditConflict, OffsetMap, apply
 from migrator.helpers import expand_path, literal_assignments
-from migrator.spec import SpecError, apply_spec_changes
+from migrator.spec import SpecDraft, SpecError, apply_spec_changes
 
 
 @dataclass
@@ -400,10 +400,37 @@ def _unwritable_new_file(job: Job, files: list[NewFile], claimed: dict[str, tupl
     return None
 
 
+class _ProvenSpec:
+    """A spec text every change of which is proven at once by parsing before and after it (the
+    exact way, twice the YAML parses of one change): what ``_collect`` falls back to when the
+    job's one proof of its ``SpecDraft`` fails, so the script refused is the same one."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def with_changes(self, changes: list[SpecChange]) -> _ProvenSpec:
+        return _ProvenSpec(apply_spec_changes(self.text, changes))
+
+    def proved(self) -> str:
+        return self.text
+
+
 def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, outcome: JobOutcome,
-             removed_by: dict[str, str]) -> None:
+             removed_by: dict[str, str], exact: bool = False) -> None:
+    """The job's changes: each script's rewrite, when its spec changes and new files can be made
+    with those of the scripts before it, then the job-level ones.
+
+    Spec changes are placed in a ``SpecDraft`` (parsed once, by discovery; tracked through the
+    edits) and the job's final spec is proven by one parse; only when that proof fails is the job
+    collected again the ``exact`` way, each change proven as it is made."""
+    saved = (list(outcome.findings), list(outcome.changes), set(outcome.required_packages), job_level)
     spec_text = job.spec_path.read_bytes().decode("utf-8")
-    spec_now = spec_text  # the spec with every accepted change so far
+    spec_now: SpecDraft | _ProvenSpec  # the spec with every accepted change so far
+    try:
+        spec_now = _ProvenSpec(spec_text) if exact else SpecDraft.of(
+            spec_text, job.spec if job.spec_text == spec_text else None)
+    except SpecError:
+        spec_now = _ProvenSpec(spec_text)
     spec_changes: list[SpecChange] = []
     new_files: dict[str, tuple[NewFile, str]] = {}
     for r in results:
@@ -416,7 +443,7 @@ def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, ou
             # a script that needs a spec change (a new template, a package) is only rewritten when
             # the spec can be changed with it: otherwise it would source a file BOSH never renders
             try:
-                candidate = apply_spec_changes(spec_now, r.result.spec_changes)
+                candidate = spec_now.with_changes(r.result.spec_changes)
             except SpecError as exc:
                 outcome.findings.append(Finding("engine", job.rel_to_release(r.template.path), None,
                                                 f"left unchanged: its spec change cannot be made ({exc})", "error"))
@@ -441,7 +468,7 @@ def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, ou
         new_files[nf.path] = (nf, "spec")
     try:
         if job_level.spec_changes:
-            spec_now = apply_spec_changes(spec_now, job_level.spec_changes)
+            spec_now = spec_now.with_changes(job_level.spec_changes)
         spec_changes += job_level.spec_changes
     except SpecError as exc:
         outcome.findings.append(Finding("engine", job.rel_to_release(job.spec_path), None,
@@ -465,9 +492,15 @@ def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, ou
             outcome.changes.append(FileChange(target, job.rel_to_release(target), target.read_bytes(), None,
                                               [removed_by.get(path, "")] if removed_by.get(path) else []))
 
+    try:
+        spec_final = spec_now.proved()
+    except SpecError:
+        outcome.findings, outcome.changes, outcome.required_packages, job_level = saved
+        _collect(job, results, job_level, outcome, removed_by, exact=True)
+        return
     outcome.required_packages |= {c.key for c in spec_changes if c.kind == "add_package"}
-    if spec_now != spec_text:
+    if spec_final != spec_text:
         by = sorted({c.codemod for c in spec_changes if c.codemod})
         outcome.changes.append(FileChange(job.spec_path, job.rel_to_release(job.spec_path),
-                                          spec_text.encode("utf-8"), spec_now.encode("utf-8"), by))
+                                          spec_text.encode("utf-8"), spec_final.encode("utf-8"), by))
     outcome.changes.sort(key=lambda c: c.rel)

@@ -42,6 +42,47 @@ _WORDY = re.compile(r"(?:^|[._\"'\[])(?:args|arguments|flags|opts|options|params
 _QUOTY = re.compile(r"\.(?:to_json|inspect|to_yaml)\b|\bJSON\.(?:dump|generate|pretty_generate)\b")
 
 
+#: an inner loop's list: a field of the outer item (``db["extensions"]``, ``(db['keys'] || [])``)
+_ITEM_FIELD = re.compile(r"""\(?\s*(?P<item>[a-z_]\w*)\s*\[\s*(?P<q>["'])[\w.\-]+(?P=q)\s*\]\s*(?:\|\|\s*\[\s*\]\s*)?\)?""")
+
+
+@dataclass
+class InnerLoop:
+    """A loop inside the loop over items, over a list held by each item (``db["extensions"]``):
+    its entries for all items go into one flat array, and a second array says where each
+    item's entries start (one more entry at the end), so bash can walk item i's entries."""
+
+    group: Group
+    expr: str
+    method: str
+    params: list[str]
+    tags: list[ErbTag] = field(default_factory=list)  # output tags that read an entry
+
+
+def _inner_loop(ctx: LoopContext, g: Group, groups: list[Group], params: list[str]) -> InnerLoop | str:
+    """An inner loop that can become a bash loop over a slice of flat arrays, or why not."""
+    doc = ctx.doc
+    opener = _OPENER.fullmatch(_blank_strings(g.opener.code.strip()))
+    if opener is None or g.end is None:
+        return f"it holds another {g.describe()} (line {doc.line_of(g.start)}): a list per item"
+    code = g.opener.code.strip()
+    expr = code[:opener.end("expr")].strip()
+    field_of = _ITEM_FIELD.fullmatch(expr)
+    if field_of is None or field_of.group("item") not in params:
+        # a list of lists, or a list from elsewhere: nothing names it per item
+        return f"it holds another {g.describe()} (line {doc.line_of(g.start)}): a list per item"
+    inner_params = [p.strip() for p in opener.group("params").split(",") if p.strip()]
+    if not inner_params or any(not re.fullmatch(r"[a-z_]\w*", p) for p in inner_params):
+        return f"the block variables of the loop on line {doc.line_of(g.start)} are not plain names"
+    if code[opener.start("rest"):].strip():
+        return f"the loop on line {doc.line_of(g.start)} runs Ruby in its opening tag"
+    if any(g.opener.end <= o.start and o.stop <= g.end.start for o in groups):
+        return f"the loop on line {doc.line_of(g.start)} holds ERB blocks of its own (a list per entry)"
+    if any(t.kind == "control" for t in doc.tags_in(g.opener.end, g.end.start)):
+        return f"the loop on line {doc.line_of(g.start)} runs Ruby per entry"
+    return InnerLoop(g, expr, opener.group("method"), inner_params)
+
+
 @dataclass
 class LoopPlan:
     """What converting one loop asks for: env template lines, script edits, tags it takes."""
@@ -52,6 +93,7 @@ class LoopPlan:
     consumed: set[int] = field(default_factory=set)
     container_is_program: bool = True
     container_start: int = 0
+    inner: list[int] = field(default_factory=list)  # inner loops made bash loops (their start offsets)
 
 
 @dataclass(frozen=True)
@@ -90,11 +132,16 @@ def plan_loop(ctx: LoopContext, group: Group) -> LoopPlan | str:
         return f"it is nested in the {outer.describe()} on line {doc.line_of(outer.start)} (a list per item)"
     inside = [t for t in doc.tags_in(group.opener.end, group.end.start)]
     groups = [g for g in ctx.structure.groups if group.opener.end <= g.start and g.stop <= group.end.start]
+    inner_loops: list[InnerLoop] = []
     for g in groups:
-        if not g.conditional:
-            return f"it holds another {g.describe()} (line {doc.line_of(g.start)}): a list per item"
         if g.else_runs_code:
             return f"the conditional inside it (line {doc.line_of(g.start)}) runs Ruby in its `else`"
+        if not g.conditional:
+            found_inner = _inner_loop(ctx, g, groups, params)
+            if isinstance(found_inner, str):
+                return found_inner
+            inner_loops.append(found_inner)
+            continue
         if any(o is not g and o.start < g.start and g.stop < o.stop for o in groups):
             return f"it holds nested conditionals (line {doc.line_of(g.start)})"
         if re.match(r"(?:if_p|if_link)\b", g.opener.code.strip()):
@@ -133,14 +180,19 @@ def plan_loop(ctx: LoopContext, group: Group) -> LoopPlan | str:
     # a value the same for every item, also evaluated outside any per-item condition: one variable
     free = {t.code.strip() for t in inside if t.kind == "output" and not ruby.identifiers(t.code) & item_locals
             and (not in_item_group(t) or ctx.harmless(t.code))}
+    cond_groups = [g for g in groups if g.conditional]
+    outer_in_inner: dict[str, int] = {}  # an item value read inside an inner loop -> its line
     for tag in inside:
         if tag.kind != "output":
             continue
+        loop_of = next((lp for lp in inner_loops if lp.group.opener.end <= tag.start < lp.group.end.start), None)
         reads = ruby.identifiers(tag.code) & item_locals
+        reads_inner = ruby.identifiers(tag.code) & set(loop_of.params) if loop_of is not None else set()
         place = place_of(doc, tag)
         line = doc.line_of(tag.start)
-        if place == "inside a shell comment" and reads:
-            per_item.append(tag)  # the comment names the item with the array's element: it runs nothing
+        if place == "inside a shell comment" and (reads or reads_inner):
+            # the comment names the item with the array's element: it runs nothing
+            (loop_of.tags if reads_inner else per_item).append(tag)  # type: ignore[union-attr]
             continue
         if not isinstance(place, Place):
             if "heredoc" in place:
@@ -150,32 +202,55 @@ def plan_loop(ctx: LoopContext, group: Group) -> LoopPlan | str:
             return f"a value inside it (line {line}) ends with -%>, which joins it to the next line"
         if _alone_on_line(doc, tag):
             return f"a value inside it (line {line}) emits whole script lines"
-        if not reads and (tag.code.strip() in free or not in_item_group(tag)):
+        if not reads and not reads_inner and (tag.code.strip() in free or not in_item_group(tag)):
             local = ctx.travels(tag.code)
             if local:
                 return f"a value inside it (line {line}) reads the Ruby local `{local}`, which cannot travel"
             continue  # the same for every item: an ordinary value, moved on its own
+        if loop_of is not None and not reads and not reads_inner:
+            return (f"a value inside the loop on line {doc.line_of(loop_of.group.start)} (line {line}) is the "
+                    "same for every entry, and the old script computed it only for items with entries")
+        wordy = _wordy_items(expr, ctx) or (loop_of is not None and bool(reads_inner) and bool(
+            _WORDY.search(loop_of.expr)))
         if place.quote == "bare" and (place.splits and (ruby.splits_into_words(tag.code, ctx.properties)
-                                                        or _WORDY.search(tag.code) or _wordy_items(expr, ctx))):
+                                                        or _WORDY.search(tag.code) or wordy)):
             return (f"a value inside it (line {line}) may hold several words per item, which one array "
                     "cannot keep apart")
         if place.quote == "dq" and _QUOTY.search(tag.code):
             return (f"a value inside it (line {line}) holds double quotes of its own, which the old script's "
                     "shell removed")
         local = ctx.travels(tag.code)
-        if local and local not in item_locals:
+        if local and local not in item_locals and local not in reads_inner:
             return f"a value inside it (line {line}) reads the Ruby local `{local}`, which cannot travel"
+        if reads_inner:
+            loop_of.tags.append(tag)  # type: ignore[union-attr]
+            continue
+        if loop_of is not None:
+            outer_in_inner.setdefault(tag.code.strip(), line)
         per_item.append(tag)
     for g in groups:
         local = next((ctx.travels(t.code) for t in g.tags if ctx.travels(t.code)), None)
         if local and local not in item_locals:
             return f"the condition on line {doc.line_of(g.start)} reads the Ruby local `{local}`, which cannot travel"
-    return _build(ctx, group, expr, method, params, prelude, per_item, groups, nested, branches, aliases)
+    # an item value read inside an inner loop is computed for every item only when the old script
+    # also computed it for every item (outside any condition and any inner loop)
+    for code, line in outer_in_inner.items():
+        if not any(t.code.strip() == code and _branch_guard(t, cond_groups) is None
+                   and not any(lp.group.start < t.start < lp.group.stop for lp in inner_loops) for t in per_item):
+            return (f"a value inside an inner loop (line {line}) is computed there only for items with entries, "
+                    "and nowhere else for every item")
+    for lp in inner_loops:
+        if not lp.tags:
+            return f"nothing in the loop on line {doc.line_of(lp.group.start)} differs between its entries"
+    return _build(ctx, group, expr, method, params, prelude, per_item, groups, nested, branches, aliases,
+                  inner_loops)
 
 
 def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[str], prelude: list[str],
-           per_item: list[ErbTag], groups: list[Group], nested: dict, branches, aliases: dict[str, str]) -> LoopPlan | str:
+           per_item: list[ErbTag], all_groups: list[Group], nested: dict, branches, aliases: dict[str, str],
+           inner_loops: list[InnerLoop]) -> LoopPlan | str:
     doc = ctx.doc
+    groups = [g for g in all_groups if g.conditional]  # the conditionals; inner loops apart
     plan = LoopPlan(group, container_is_program=branches.container.type == "program",
                     container_start=branches.container.start_byte)
     mapper = f"{expr}.each_with_index.map" if method == "each_with_index" else f"{expr}.map"
@@ -230,7 +305,15 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
         plan.arrays.append((name, array_line(name, ruby_value)))
     if not plan.arrays:
         return "nothing in its body differs between items"
-    simple = len(names) == 1 and not conditions and next(iter(names)) in params and len(params) == 1
+    inner_names: dict[int, tuple[dict[str, str], str]] = {}  # inner loop start -> (code -> array, starts)
+    for lp in inner_loops:
+        found_inner = _inner_arrays(ctx, lp, groups, aliases, mapper, block_head, steps)
+        if isinstance(found_inner, str):
+            return found_inner
+        inner_names[lp.group.start] = (found_inner[0], found_inner[1])
+        plan.arrays += found_inner[2]
+    simple = (len(names) == 1 and not conditions and not inner_loops and next(iter(names)) in params
+              and len(params) == 1)
     if simple:
         array = next(iter(names.values()))
         var = ctx.shell_name(params[0])
@@ -242,15 +325,15 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
         listing = (f'${{{first}[@]+"${{!{first}[@]}}"}}' if ctx.nounset else f'"${{!{first}[@]}}"')
         ref = {name: f"{name}[${var}]" for name, _ in plan.arrays}
     lines = branches.tag_lines
-    deeper = _body_indentation(doc, [(lines, group), *[(nested[g.start].tag_lines, g) for g in groups]])
+    deeper = _body_indentation(doc, [(lines, group), *[(nested[g.start].tag_lines, g) for g in all_groups]])
     indent = _layout(doc, lines).indent
     plan.edits.append(Edit(lines[0][0], lines[0][1], f"{indent}for {var} in {listing}; do\n", ctx.codemod_id))
     plan.edits.append(Edit(lines[-1][0], lines[-1][1], f"{indent}done\n", ctx.codemod_id))
-    tag_starts = {ls for ls, _ in lines} | {ls for g in groups for ls, _ in nested[g.start].tag_lines}
+    tag_starts = {ls for ls, _ in lines} | {ls for g in all_groups for ls, _ in nested[g.start].tag_lines}
     plan.edits += [Edit(ls, ls, extra, ctx.codemod_id) for ls, extra in sorted(deeper.items()) if ls not in tag_starts]
     plan.consumed |= {t.start for t in group.tags}
     for tag in doc.tags_in(group.opener.end, group.end.start):  # per-item Ruby: now in every array's block
-        if tag.kind == "control" and not any(tag in g.tags for g in groups):
+        if tag.kind == "control" and not any(tag in g.tags for g in all_groups):
             ls, le = tag_lines(doc, tag)
             plan.edits.append(Edit(ls, le, "", ctx.codemod_id))
             plan.consumed.add(tag.start)
@@ -273,7 +356,60 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
         for (ls, le), text in zip(g_lines, texts):
             plan.edits.append(Edit(ls, le, deeper.get(ls, "") + g_indent + text, ctx.codemod_id))
         plan.consumed |= {t.start for t in g.tags}
+    for lp in inner_loops:
+        entry_names, starts = inner_names[lp.group.start]
+        j = ctx.shell_name("j")
+        g_lines = nested[lp.group.start].tag_lines
+        g_indent = _layout(doc, g_lines).indent
+        head = f"for (({j} = ${{{starts}[{var}]}}; {j} < ${{{starts}[{var} + 1]}}; {j}++)); do\n"
+        for (ls, le), text in zip(g_lines, [head, "done\n"]):
+            plan.edits.append(Edit(ls, le, deeper.get(ls, "") + g_indent + text, ctx.codemod_id))
+        for tag in lp.tags:
+            place = place_of(doc, tag)
+            if not isinstance(place, Place):  # a comment
+                place = Place("dq", False, False)
+            subject = f"{entry_names[tag.code.strip()]}[${j}]"
+            plan.edits.append(Edit(tag.start, tag.end, _reference(doc, tag, place, subject), ctx.codemod_id))
+            plan.consumed.add(tag.start)
+        plan.consumed |= {t.start for t in lp.group.tags}
+        plan.inner.append(lp.group.start)
     return plan
+
+
+def _inner_arrays(ctx: LoopContext, lp: InnerLoop, groups: list[Group], aliases: dict[str, str], mapper: str,
+                  block_head: str, steps: str) -> tuple[dict[str, str], str, list[tuple[str, str]]] | str:
+    """The flat arrays of an inner loop (one per value its body reads, all items' entries in a
+    row) and the array of where each item's entries start; the entries of an item whose
+    conditions do not reach the loop are none, as the old template never ran it for that item."""
+    guard = _branch_guard(lp.group.opener, groups)
+    inner_mapper = f"({lp.expr}).each_with_index.map" if lp.method == "each_with_index" else f"({lp.expr}).map"
+    head = f"|{', '.join(lp.params)}|"
+    list_base = ctx.value_base(lp.expr, aliases)
+    if list_base is None:
+        return f"no variable name would describe the list on line {ctx.doc.line_of(lp.group.start)}"
+    names: dict[str, str] = {}
+    arrays: list[tuple[str, str]] = []
+    for tag in lp.tags:
+        code = tag.code.strip()
+        if code in names:
+            continue
+        base = list_base if code in lp.params and len(lp.params) == 1 else ctx.value_base(code, aliases)
+        if base is None:
+            return f"no variable name would describe the value on line {ctx.doc.line_of(tag.start)}"
+        name = ctx.name(f"{lp.group.start}#loop#{code}", base)
+        names[code] = name
+        value = f"({code}\n).to_s.shellescape" if "#" in strip_ruby_strings(code) else f"({code}).to_s.shellescape"
+        entries = f"{inner_mapper} {{ {head} {value} }}"
+        if guard is not None:
+            entries = f"({guard}) ? {entries} : []"
+        arrays.append((name, f"{name}=(<%= {mapper} {{ {block_head} {steps}{entries} }}.flatten(1).join(\" \") %>)\n"))
+    starts = ctx.name(f"{lp.group.start}#loop-starts", list_base + "_START")
+    count = f"({lp.expr}).count" if guard is None else f"({guard}) ? ({lp.expr}).count : 0"
+    first = next(iter(names.values()))
+    arrays.append((starts, f"# item i's entries in {first}: from {starts}[i] up to {starts}[i + 1]\n"
+                           f"{starts}=(<%= {mapper} {{ {block_head} {steps}{count} }}"
+                           ".inject([0]) { |at, n| at << at.last + n }.join(\" \") %>)\n"))
+    return names, starts, arrays
 
 
 def _tests(g: Group) -> list[str]:

@@ -46,6 +46,7 @@ _SIMPLE_LOCAL = re.compile(r"([a-z_]\w*)\s*=(?![=~>])\s*([^;\n]+)")
 _NOUNSET = re.compile(r"^[ \t]*set[ \t]+(?:-[a-zA-Z]*u|-o[ \t]+nounset)|\A#![^\n]*?[ \t]-[a-zA-Z]*u", re.MULTILINE)
 _DEF_NAME = re.compile(r"\bdef\s+(?:self\.)?([a-z_]\w*[?!]?)")
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
+_TYPE_CHECK = re.compile(r"\.\s*(?:is_a|kind_of|instance_of|respond_to)\?")
 
 
 class ErbToConfig(Codemod):
@@ -570,6 +571,7 @@ class _Move:
             self.plan.edits += found.edits
             self.plan.consumed |= found.consumed
             self.loops_converted.add(group.start)
+            self.loops_converted.update(found.inner)  # loops over each item's own list, now bash loops too
             self.plan.anchors.append(self._hoist(self.doc.line_start(group.start)) if found.container_is_program
                                      else self._top_statement_start(self.doc.root.descendant_for_byte_range(
                                          found.container_start, found.container_start + 1)))
@@ -789,15 +791,19 @@ class _Move:
         tag_starts = {ls for group in converted for ls, _ in self.layouts[group.start][1]}
         for ls, extra in sorted(deeper.items()):
             le = self.doc.line_end(ls)
-            if ls in tag_starts or ls in fixed or not self.doc.masked[ls:le].strip():
+            if ls in tag_starts or ls in fixed:
                 continue
             if any(e.start < ls < e.end for e in others):
                 continue
+            # a line the codemod rewrites whole (a heredoc that became a cp, the tag line of an ERB
+            # loop that became a bash `for`/`done`): indent the new text
             whole = [e for e in others if e.start == ls and e.end >= le]
-            if whole:  # a line the codemod rewrites whole (a heredoc that became a cp): indent the new text
+            if whole:
                 for e in whole:
                     if e.text.strip():
                         self.plan.edits[self.plan.edits.index(e)] = Edit(e.start, e.end, extra + e.text, e.fix)
+                continue
+            if not self.doc.masked[ls:le].strip():
                 continue
             self.plan.edits.append(Edit(ls, ls, extra, self.cm.id))
 
@@ -818,14 +824,19 @@ class _Move:
                 left = [t for t in self.doc.tags_in(group.start, group.stop)
                         if t.start not in own and t.start not in self.plan.consumed and t.kind != "comment"
                         and not (self._renders_anyway(t) and not ruby.identifiers(t.code) & params)]
-                if not left:
+                # a guard that protects Ruby (`is_a? Array` before `.each`) stays Ruby even when the
+                # Ruby it guards moved: the env template repeats it around those values
+                checks = [t for t in [group.opener, *group.middles] if _TYPE_CHECK.search(strip_ruby_strings(t.code))]
+                if not left and not checks:
                     continue
                 reads = [t for t in left if ruby.identifiers(t.code) & params]
-                first = (reads or left)[0]
+                first = (reads or left or checks)[0]
                 self.group_reasons[group.start] = (
                     f"ERB on line {self.doc.line_of(first.start)} reads its block variable" if reads else
                     f"ERB inside it (line {self.doc.line_of(first.start)}) stays in the script and may only "
-                    "render when the condition holds")
+                    "render when the condition holds" if left else
+                    f"its condition `{_short(first.code)}` checks the type of a value: a guard for the Ruby "
+                    "inside it (kept around the values in the env template too), not a setting to name")
                 self.plan.blocks = [b for b in self.plan.blocks if not any(b is x for x in blocks)]
                 self.plan.edits = [e for e in self.plan.edits if not any(e is x for x in edits)]
                 self.plan.consumed -= own
@@ -1335,6 +1346,9 @@ def _group_suggestion(group: Group) -> str:
     if group.else_runs_code:
         return ("Keep the check where it is, or move the whole conditional (the check with the values it "
                 "guards) into the env template by hand.")
+    if group.conditional and _TYPE_CHECK.search(strip_ruby_strings(group.opener.code)):
+        return ("Nothing to change for the check itself; if the property's type is fixed by its spec, drop the "
+                "check and run the tool again.")
     if group.conditional:
         return ("Render the decision into the env template (for example `FEATURE_ENABLED=<%= ... %>`) and "
                 "branch on it in bash with `if [ \"$FEATURE_ENABLED\" = true ]`.")

@@ -98,6 +98,15 @@ CASES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, dict]]] 
         "license": {"indexer": {"license": "Licensed to: ACME $HOME `x` 'q'\nline two"}},
         "data-dir-with-space": {"indexer": {"data_dir": "/var/vcap/store/my index"}},
     }),
+    ("mq-provisioner", "post-start", (), (), {
+        "defaults": {},
+        "no-lists": {"mq": {"queues": [], "users": []}},
+        "mirrored-and-odd-keys": {"mq": {"mirror": True, "queues": [
+            {"name": "a b", "bindings": ["k 1", "it's", "*"]}, {"name": "no-keys", "bindings": []},
+            {"name": "nil-keys", "durable": True}, {"name": "last", "bindings": ["z"]}]}},
+        "users-with-and-without-tags": {"mq": {"users": [{"name": "x", "tags": []}, {"name": "y", "tags": ["t"]},
+                                                         {"name": "z", "tags": ["u", "v", "w"]}]}},
+    }),
 ]
 
 

@@ -111,16 +111,78 @@ def _kept(before: str, reason: str) -> None:
     assert messages and reason in messages[0], messages
 
 
-def test_a_loop_holding_a_loop_stays_and_says_so() -> None:
+def test_a_list_held_by_each_item_becomes_one_flat_array_and_where_each_item_starts() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        set -u
+        <% p("mq.queues", []).each do |queue| %>
+          declare "<%= queue["name"] %>"
+          <% if queue["keys"] %>
+            <% queue["keys"].each do |key| %>
+            bind "<%= queue["name"] %>" --key "<%= key %>"
+            <% end %>
+          <% end %>
+        <% end %>
+        """,
+        """\
+        #!/bin/bash
+        set -u
+        @SOURCE@
+        for i in ${QUEUE_NAME[@]+"${!QUEUE_NAME[@]}"}; do
+          declare "${QUEUE_NAME[$i]}"
+          if [ "${QUEUE_KEYS_SET[$i]}" = true ]; then
+            for ((j = ${QUEUE_KEYS_START[i]}; j < ${QUEUE_KEYS_START[i + 1]}; j++)); do
+              bind "${QUEUE_NAME[$i]}" --key "${QUEUE_KEYS[$j]}"
+            done
+          fi
+        done
+        """,
+    )
+    env = env_of(outcome)
+    # the entries of an item whose condition is false are none: the old template never read them
+    assert ('QUEUE_KEYS=(<%= p("mq.queues", []).map { |queue| ((queue["keys"])) ? (queue["keys"]).map { |key| '
+            '(key).to_s.shellescape } : [] }.flatten(1).join(" ") %>)') in env, env
+    assert ('QUEUE_KEYS_START=(<%= p("mq.queues", []).map { |queue| ((queue["keys"])) ? (queue["keys"]).count : 0 }'
+            '.inject([0]) { |at, n| at << at.last + n }.join(" ") %>)') in env, env
+
+
+def test_a_loop_over_items_that_are_lists_stays_and_says_so() -> None:
     _kept("""\
         #!/bin/bash
-        <% p("db.databases").each do |db| %>
-        createdb <%= db["name"] %>
-        <% db["extensions"].each do |ext| %>
-        psql -d <%= db["name"] %> -c "CREATE EXTENSION <%= ext %>"
+        <% p("db.groups").each do |group| %>
+        echo "group of <%= group.size %>"
+        <% group.each do |member| %>
+        ping <%= member %>
         <% end %>
         <% end %>
         """, "it holds another ERB loop (`each`) (line 4): a list per item")
+
+
+def test_an_inner_loop_holding_erb_blocks_stays_and_says_so() -> None:
+    _kept("""\
+        #!/bin/bash
+        <% p("db.databases").each do |db| %>
+        createdb "<%= db["name"] %>"
+        <% db["extensions"].each do |ext| %>
+        <% if ext != "plpgsql" %>
+        psql -d "<%= db["name"] %>" -c "CREATE EXTENSION <%= ext %>"
+        <% end %>
+        <% end %>
+        <% end %>
+        """, "the loop on line 4 holds ERB blocks of its own (a list per entry)")
+
+
+def test_an_item_value_read_only_inside_the_inner_loop_stays_and_says_so() -> None:
+    _kept("""\
+        #!/bin/bash
+        <% p("db.databases").each do |db| %>
+        createdb "<%= db["name"] %>"
+        <% db["extensions"].each do |ext| %>
+        psql -U "<%= db["owner"].upcase %>" -c "CREATE EXTENSION <%= ext %>"
+        <% end %>
+        <% end %>
+        """, "is computed there only for items with entries")
 
 
 def test_a_loop_writing_a_file_per_item_stays_and_says_so() -> None:

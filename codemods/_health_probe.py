@@ -6,6 +6,13 @@ status is 200. A probe that relies on anything else (``-k``, a header, a per-try
 match, another status) would check something different once rewritten, so each such need is a
 *blocker*, named in words an author recognises. All blockers are collected, not only the first,
 so the finding says everything that stands between the loop and a rewrite.
+
+Two differences are not blockers, because the check stays the one the author wrote and the
+rewrite's finding can say what changes: ``-I`` (HEAD gets the status GET gets, by HTTP's rules; the
+body now comes too) and a probe without ``-f`` (any HTTP answer ended the wait; the author chose
+that URL to tell readiness, so it should answer 200 then, and the finding asks the reviewer to
+check it). ``-k`` is a blocker here; the codemod lifts it when the URL is ``http://`` on every
+path (it then does nothing), which only the script around the probe can tell.
 """
 
 from __future__ import annotations
@@ -40,7 +47,6 @@ BLOCKING: dict[str, tuple[bool, str]] = {
     "-m": (True, _PER_TRY), "--max-time": (True, _PER_TRY), "--connect-timeout": (True, _PER_TRY),
     "--retry": (True, _RETRY), "--retry-delay": (True, _RETRY), "--retry-max-time": (True, _RETRY),
     "--retry-connrefused": (False, _RETRY), "--retry-all-errors": (False, _RETRY),
-    "-I": (False, "a HEAD request; sipid sends GET"), "--head": (False, "a HEAD request; sipid sends GET"),
     "-X": (True, _METHOD), "--request": (True, _METHOD), "-d": (True, _METHOD), "--data": (True, _METHOD),
     "--data-binary": (True, _METHOD), "--data-raw": (True, _METHOD), "--data-urlencode": (True, _METHOD),
     "-F": (True, _METHOD), "--form": (True, _METHOD), "-T": (True, _METHOD), "--upload-file": (True, _METHOD),
@@ -59,13 +65,21 @@ _HARMLESS_REDIRECT = re.compile(r"\d?>{1,2}\s*/dev/null|\d?>&\d|&>{1,2}\s*/dev/n
 class Probe:
     """One curl probe: its URL (None when unreadable), what makes it differ from sipid's, and how
     it told healthy from unhealthy (``fail``: curl -f's exit status; ``status``: -w '%{http_code}'
-    compared with 200)."""
+    compared with 200; ``answer``: curl's exit status without -f, so any HTTP answer).
+    ``head``: it sent HEAD (-I); ``insecure``: the -k option as spelled, when it has one (its
+    blocker is in ``blockers``, for the caller to lift when the URL cannot be https)."""
 
     curl: Node | None = None
     url: Node | None = None
     blockers: list[str] = field(default_factory=list)
     counted_by: str = "fail"
     follows_redirects: bool = False
+    head: bool = False
+    insecure: str | None = None
+
+    @property
+    def insecure_blocker(self) -> str | None:
+        return f"uses curl {self.insecure} ({_TLS})" if self.insecure else None
 
 
 def read_probe(doc: Document, expr: Node, healthy_when_true: bool = True) -> Probe:
@@ -87,7 +101,7 @@ def read_probe(doc: Document, expr: Node, healthy_when_true: bool = True) -> Pro
         if not healthy_when_true:
             probe.blockers.append("waits while curl succeeds, not until it does")
         elif "fail" not in _flags(doc, probe.curl):
-            probe.blockers.append("uses curl without -f (any HTTP status counted as healthy; sipid needs 200)")
+            probe.counted_by = "answer"
         return probe
     status = _status_test(doc, expr)
     if status is not None and not others:
@@ -179,6 +193,8 @@ def _options(doc: Document, probe: Probe) -> None:
         if option not in seen:
             seen.add(option)
             probe.blockers.append(f"uses curl {option} ({why})")
+            if why == _TLS:
+                probe.insecure = option
 
     def output(option: str, value: str) -> None:
         if option in ("-o", "--output") and value != "/dev/null":
@@ -194,6 +210,9 @@ def _options(doc: Document, probe: Probe) -> None:
             name, eq, value = text.partition("=")
             if name == "--location":
                 probe.follows_redirects = True
+            if name == "--head":
+                probe.head = True
+                continue
             if name in HARMLESS_FLAGS:
                 continue
             if name in OUTPUT_VALUED:
@@ -214,6 +233,9 @@ def _options(doc: Document, probe: Probe) -> None:
                 option, rest = "-" + ch, text[j + 1:]
                 if ch == "L":
                     probe.follows_redirects = True
+                if ch == "I":
+                    probe.head = True
+                    continue
                 if ch in HARMLESS_SHORT:
                     continue
                 if option in OUTPUT_VALUED:

@@ -63,11 +63,14 @@ class SipidHealthcheck(Codemod):
     that never give up, probes that ignore the status), and the guide recommends sipid for it.
 
     Fix safety: not exact, so every rewrite comes with a review finding: sipid counts only status
-    200 after redirects (``curl -f`` accepted anything below 400), verifies TLS certificates, and
-    probes first after one interval (most loops probed at once). A probe sipid cannot express is
-    left with a finding that names every blocker: ``-k``, a header (``-H``), a per-try limit
-    (``-m``), a body match (``grep``), a status other than 200 or any status (no ``-f``), another
-    method or credentials; so are loops without a readable bound or that do more between tries.
+    200 after redirects (``curl -f`` accepted anything below 400; without ``-f`` any HTTP answer
+    ended the wait, and the finding asks to check that the URL answers 200 when the job is ready),
+    sends GET where ``-I`` sent HEAD (same status by HTTP's rules), verifies TLS certificates, and
+    probes first after one interval (most loops probed at once). ``-k`` on a URL that is
+    ``http://`` on every path did nothing and goes. A probe sipid cannot express is left with a
+    finding that names every blocker: ``-k`` on a URL that is or may be https, a header (``-H``), a
+    per-try limit (``-m``), a body match (``grep``), a status other than 200, another method or
+    credentials; so are loops without a readable bound or that do more between tries.
     Loops that are not retries of one probe (one request per file or item, periodic polling that
     never stops) are not health checks and get no finding.
     """
@@ -205,8 +208,15 @@ class _Loop:
                               f"after {run.gives_up_after:g} s; that is the timeout now")
         if probe.counted_by == "fail":
             plan.notes.append("only HTTP 200 counts now (curl -f accepted any status below 400)")
+        elif probe.counted_by == "answer":
+            plan.notes.append(f"only HTTP 200 counts now: the loop's curl had no -f, so any HTTP answer (a 404, "
+                              f"a 503) ended the wait; check that {plan.url} answers 200 once the job is ready, "
+                              f"or the wait now runs to its {run.gives_up_after:g} s timeout")
         elif not probe.follows_redirects:
             plan.notes.append("sipid follows redirects (the loop's curl did not)")
+        if probe.head:
+            plan.notes.append("sipid sends GET where the loop's curl -I sent HEAD (a server answers both with "
+                              "the same status; the body now comes too)")
         plan.notes.append("TLS certificates are verified")
         if run.probes_at_once:
             plan.notes.append("the first probe comes one interval late (the loop probed at once)")
@@ -247,7 +257,58 @@ class _Loop:
         if probe.url is not None:
             plan.url = doc.node_text(probe.url)
             self._check_scheme(doc.masked_text(probe.url), plan)
+            self._insecure(probe, plan)
         return probe, probe_stmt, success
+
+    def _insecure(self, probe: Probe, plan: Plan) -> None:
+        """``-k`` does nothing on an ``http://`` URL: lift its blocker when every value the URL
+        can have is one; otherwise name the assignment that makes it https."""
+        blocker = probe.insecure_blocker
+        if blocker is None or blocker not in plan.blockers or probe.url is None:
+            return
+        schemes = self._schemes(self.doc.masked_text(probe.url), set())
+        if schemes is not None and all(scheme == "http" for scheme, _ in schemes):
+            plan.blockers.remove(blocker)
+            plan.notes.append(f"curl {probe.insecure} is gone: it did nothing, the URL is http:// on every path")
+            return
+        https = sorted({line for scheme, line in schemes or [] if scheme == "https" and line})
+        if https:
+            where = ", ".join(map(str, https))
+            plan.blockers[plan.blockers.index(blocker)] = (
+                f"{blocker[:-1]}; the URL is https:// on line{'s' if len(https) > 1 else ''} {where})")
+
+    def _schemes(self, text: str, seen: set[str]) -> list[tuple[str, int | None]] | None:
+        """Every scheme a URL text can have, with the line of the assignment that gives it (None:
+        the script does not tell: a parameter, a name set nowhere here, in another way, or by a
+        file sourced between its assignment and the loop)."""
+        doc = self.doc
+        text = text.strip().strip("\"'")
+        for scheme in ("https", "http"):
+            if text.startswith(f"{scheme}://"):
+                return [(scheme, None)]
+        m = re.match(r"\$\{?([A-Za-z_]\w*)\}?", text)
+        if not m or m.group(1) in seen:
+            return None
+        name = m.group(1)
+        assignments = [a for a in doc.find("variable_assignment")
+                       if _assigned_name(doc, a) == name and not (self.loop.start_byte <= a.start_byte < self.loop.end_byte)]
+        other_ways = any(doc.masked_text(v) == name for f in doc.find("for_statement")
+                         if (v := f.child_by_field_name("variable")) is not None) or any(
+            name in S.arg_texts(doc, c) for c in doc.commands("read"))
+        if not assignments or other_ways:
+            return None
+        first = min(a.start_byte for a in assignments)
+        if any(first < c.start_byte < self.loop.start_byte for c in doc.commands()
+               if command_name(doc, c) in ("source", ".")):
+            return None
+        out: list[tuple[str, int | None]] = []
+        for a in assignments:
+            value = a.child_by_field_name("value")
+            found = self._schemes(doc.masked_text(value), seen | {name}) if value is not None else None
+            if found is None:
+                return None
+            out += [(scheme, line or doc.line_of(a.start_byte)) for scheme, line in found]
+        return out
 
     def _several_requests(self, plan: Plan) -> None:
         """A try that runs several curl commands: name what their probes would need, then stop."""

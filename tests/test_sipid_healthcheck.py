@@ -149,14 +149,21 @@ def test_logic_between_tries_is_left_with_a_finding() -> None:
     assert any("does more between tries" in m for m in outcome.messages("review"))
 
 
-def test_curl_without_fail_counts_any_answer_so_is_left() -> None:
-    outcome = assert_unchanged(CM, """\
+def test_curl_without_fail_is_rewritten_and_the_finding_says_any_answer_counted() -> None:
+    """Any HTTP answer ended the old wait; sipid waits for a 200: a declared difference, stated
+    at review level (tests/test_sipid_healthcheck_mappings.py runs both against a server)."""
+    outcome = assert_codemod(CM, """\
         for i in {1..5}; do
           if curl -s http://a/x; then exit 0; fi
           sleep 1
         done
+        """, f"""\
+        if {SIPID} wait-until-healthy --url http://a/x --timeout 5s --polling-frequency 1s; then
+          exit 0
+        fi
         """, **HOOK)
-    assert any("without -f" in m for m in outcome.messages("review"))
+    [note] = outcome.messages("review")
+    assert "no -f" in note and "any HTTP answer" in note and "http://a/x answers 200" in note
 
 
 def test_counter_used_after_the_loop_is_left() -> None:

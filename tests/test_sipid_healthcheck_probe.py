@@ -39,7 +39,6 @@ def test_probes_sipid_can_make(condition: str, url: str) -> None:
     ("curl -sf --header 'Host: a' http://a/x", "--header"),
     ("curl -sfH 'Host: a' http://a/x", "-H"),
     ("curl -sf -u admin:secret http://a/x", "-u"),
-    ("curl -sfI http://a/x", "-I"),
     ("curl -sf -X POST http://a/x", "-X"),
     ("curl -sf --retry 3 http://a/x", "--retry"),
     ("curl -sf -o /tmp/body http://a/x", "-o /tmp/body"),
@@ -49,6 +48,24 @@ def test_options_sipid_cannot_honour_are_named(condition: str, named: str) -> No
     probe, url = probe_of(condition)
     assert url == "http://a/x"
     assert [b for b in probe.blockers if f"curl {named} " in b], probe.blockers
+
+
+@pytest.mark.parametrize("condition", ["curl -sfI http://a/x", "curl -f --head http://a/x",
+                                       "[ \"$(curl -sI -o /dev/null -w '%{http_code}' http://a/x)\" = 200 ]"])
+def test_a_head_request_is_read_not_blocked(condition: str) -> None:
+    """HEAD gets the status GET gets: a difference the rewrite states, not a blocker."""
+    probe, url = probe_of(condition)
+    assert probe.blockers == [] and probe.head and url == "http://a/x"
+
+
+def test_without_fail_any_answer_counts() -> None:
+    probe, _ = probe_of("curl -sL http://a/x > /dev/null")
+    assert probe.blockers == [] and probe.counted_by == "answer"
+
+
+def test_insecure_is_a_blocker_the_caller_can_lift() -> None:
+    probe, _ = probe_of("curl -fsk http://a/x")
+    assert probe.insecure == "-k" and probe.blockers == [probe.insecure_blocker]
 
 
 def test_a_value_of_a_blocking_option_is_not_taken_for_the_url() -> None:

@@ -358,6 +358,27 @@ def drop_unused_sources(cm: Codemod, job: JobContext, doc: Document, replaced: l
                 "check that the script uses nothing else from it"))
 
 
+# -- errexit ---------------------------------------------------------------------------------------
+_SET_E = re.compile(rb"(?m)^[^#\n]*\bset[ \t]+(?:[^\n;&|#]*\s)?(?:-[a-zA-Z]*e[a-zA-Z]*\b|-o[ \t]+errexit\b)")
+
+
+def errexit_possible(job: JobContext, doc: Document, offset: int) -> bool:
+    """Could ``set -e`` be in force at ``offset``? For a rewrite that must not end the script
+    early under errexit: when in doubt, it could. A ``set -e`` anywhere before (a later ``set +e``
+    may not run on every path), ``#!/bin/bash -e``, or a sourced helper that sets it or that the
+    tool cannot read."""
+    first = doc.masked.split(b"\n", 1)[0]
+    if first.startswith(b"#!") and re.search(rb"\s-[a-zA-Z]*e", first):
+        return True
+    if _SET_E.search(doc.masked[:offset]):
+        return True
+    for node, path in helpers.source_commands(doc):
+        text = helper_text(job, doc, node, path)
+        if text is None or _SET_E.search(text.encode("utf-8")):
+            return True
+    return False
+
+
 # -- where a variable is set -----------------------------------------------------------------------
 def _arm_of(node: Node) -> Node | None:
     current = node.parent

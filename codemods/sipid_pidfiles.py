@@ -33,10 +33,16 @@ from migrator.shell import errexit_on_at, redirect_fd, redirect_operator
 
 #: the longest grace sipid's fixed 20 s may replace: a stop that waited longer chose to
 MAX_GRACE = 30
+#: appended to ``sipid kill`` where ``set -e`` may be on: its exit 1 (a pidfile with no pid sipid
+#: can read, so nothing to stop) is not the stop's failure; any other status still is
+NOTHING_RAN = " || [ $? -eq 1 ]"
+#: the stop to write by hand (what a rewritten stop becomes)
+_HAND_STOP = ('if [ -s "$PIDFILE" ]; then sipid kill --pid-file "$PIDFILE" --show-stacks || [ $? -eq 1 ]; fi; '
+              'rm -f "$PIDFILE"')
 _KEEP_GRACE = ("keep this stop as it is, or, if the grace was not chosen on purpose, shorten it to at most "
                f"{MAX_GRACE} s with SIGKILL at the end and re-run")
 _KEEP_SIGNAL = ("keep this stop as it is; if the process stops just as cleanly on SIGTERM, replace it by hand with: "
-                "if [ -s \"$PIDFILE\" ]; then sipid kill --pid-file \"$PIDFILE\" --show-stacks; fi; rm -f \"$PIDFILE\"")
+                + _HAND_STOP)
 
 SIGNALS = {
     "": "TERM", "15": "TERM", "TERM": "TERM", "SIGTERM": "TERM",
@@ -70,7 +76,10 @@ class SipidPidfiles(Codemod):
     start becomes the guide's start: claim ``$$``, then ``exec cmd``. On the stop side,
     ``kill_and_wait $PIDFILE``, ``kill [-9|-TERM] $(cat $PIDFILE)`` (backticks, ``$(<file)``, a pid
     read into a variable), TERM-poll-KILL loops and a following ``rm -f $PIDFILE`` become ``if [ -s
-    "$PIDFILE" ]; then sipid kill --pid-file "$PIDFILE" --show-stacks; fi; rm -f "$PIDFILE"``.
+    "$PIDFILE" ]; then sipid kill --pid-file "$PIDFILE" --show-stacks; fi; rm -f "$PIDFILE"``; where
+    ``set -e`` may be on (the script, its shebang, a helper it sources), the kill ends in ``|| [ $? -eq 1
+    ]``: sipid's exit 1 means the pidfile holds no pid to stop, which must not end the stop before the
+    ``rm``.
     Assignments only the replaced lines read (``timeout=10``, ``local pid``, ``PIDNUM=$$``) go. The
     job's spec gains the ``sipid`` package; a helper ``source`` line goes when nothing of the helper
     is used any more, and a helper the job ships as its own template goes with its spec entry when
@@ -1071,6 +1080,10 @@ class _Pass:
         unit = "\t" if indent.startswith("\t") else "  "
         quoted = S.quoted(pidfile)
         line = f"{self.sipid} kill --pid-file {quoted} --show-stacks"
+        if S.errexit_possible(self.job, self.doc, outer_first.start_byte):
+            # sipid kill exits 1 when the pidfile holds no pid it can read (nothing runs): under
+            # set -e that would end the stop before the rm, where the old stop went on (0 status)
+            line += NOTHING_RAN
         inner = indent + unit if wrapper is not None and messages else indent
         said = "".join(f"{inner}{m}\n" for m in messages)
         # sipid kill exits 1 on an empty pidfile and leaves a dead process's pidfile behind; the old
@@ -1200,13 +1213,11 @@ class _Pass:
                              f"{self.pid_source(target)}, which sipid kill never sends (it sends SIGTERM, waits "
                              f"{S.SIPID_GRACE} s, then SIGQUIT and SIGKILL)",
                              suggestion="if the process also stops cleanly on SIGTERM, replace the stop by hand with: "
-                                        "if [ -s \"$PIDFILE\" ]; then sipid kill --pid-file \"$PIDFILE\" "
-                                        "--show-stacks; fi; rm -f \"$PIDFILE\"")
+                                        + _HAND_STOP)
                 continue
             self.finding(cmd, f"left unchanged: the kill of the pid in {self.pid_source(target)} is in a "
                          "shape the tool does not rewrite safely",
-                         suggestion="replace the stop logic by hand with: if [ -f \"$PIDFILE\" ]; then "
-                                    "sipid kill --pid-file \"$PIDFILE\" --show-stacks; fi")
+                         suggestion="replace the stop logic by hand with: " + _HAND_STOP)
         for loop in self.doc.find("for_statement"):
             keys = [k for v in loop.children_by_field_name("value") if (k := self.pid_source(v))]
             if keys and not self.skip(loop):

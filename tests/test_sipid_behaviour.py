@@ -278,3 +278,21 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+@pytest.mark.parametrize("job,script,pidfile", JOBS, ids=[j for j, _, _ in JOBS])
+def test_stop_with_a_pidfile_that_holds_no_pid_keeps_the_old_status_and_removes_it(
+        tmp_path: Path, migrated: Path, job: str, script: str, pidfile: str) -> None:
+    """sipid kill exits 1 on a pidfile that holds no number (checked against the real binary),
+    also under ``set -e`` (cell_ctl): the stop still ends as the old one did, with nothing
+    running: the same exit status, and no pidfile left."""
+    status = {}
+    for label, j in both(tmp_path, migrated, job, script, pidfile):
+        j.pidfile.parent.mkdir(parents=True, exist_ok=True)
+        j.box.path(f"/var/vcap/sys/log/{job}").mkdir(parents=True, exist_ok=True)
+        j.pidfile.write_text("not-a-pid\n")
+        stopped = j.run("stop")
+        status[label] = stopped.returncode
+        if label == "after":
+            assert not j.pidfile.exists(), (label, stopped.stdout, stopped.stderr)
+    assert status["after"] == status["before"], status

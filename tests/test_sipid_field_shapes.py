@@ -1,0 +1,46 @@
+"""sipid-pidfiles on the shapes the field releases still had left (issue 9): a stop under a
+``set -e`` it may not see, kernel settings between a guard and the pid write, a library the
+job ships in ``bin/``, guards of processes that write their own pidfile."""
+
+from __future__ import annotations
+
+from codemods.sipid_pidfiles import SipidPidfiles
+from tests.support.codemod_case import assert_codemod, run_codemods
+
+CM = SipidPidfiles()
+SIPID = "/var/vcap/packages/sipid/bin/sipid"
+STOP = 'kill $(cat "$PIDFILE")\n'
+
+
+def stop(tail: str) -> str:
+    return (f'if [ -s "$PIDFILE" ]; then\n  {SIPID} kill --pid-file "$PIDFILE" --show-stacks{tail}\nfi\n'
+            'rm -f "$PIDFILE"\n')
+
+
+# -- the stop under set -e ---------------------------------------------------------------------------
+def test_without_errexit_the_stop_needs_no_fallback() -> None:
+    assert_codemod(CM, "#!/bin/bash\n" + STOP, "#!/bin/bash\n" + stop(""))
+
+
+def test_under_set_e_sipid_kills_exit_1_does_not_end_the_stop_before_the_rm() -> None:
+    assert_codemod(CM, "#!/bin/bash\nset -eu\n" + STOP, "#!/bin/bash\nset -eu\n" + stop(" || [ $? -eq 1 ]"))
+
+
+def test_a_set_e_switched_off_later_may_still_be_on_for_the_stop() -> None:
+    # the +e may sit on another path (a function, a case arm): when in doubt, guard
+    before = "#!/bin/bash\nset -e\nprep() {\n  set +e\n}\n" + STOP
+    assert_codemod(CM, before, "#!/bin/bash\nset -e\nprep() {\n  set +e\n}\n" + stop(" || [ $? -eq 1 ]"))
+
+
+def test_a_dash_e_shebang_counts_for_the_stop() -> None:
+    # run as monit runs it (./x_ctl stop), the shebang's -e is on
+    assert_codemod(CM, "#!/bin/bash -e\n" + STOP, "#!/bin/bash -e\n" + stop(" || [ $? -eq 1 ]"))
+
+
+def test_errexit_from_a_sourced_helper_counts_for_the_stop() -> None:
+    before = "#!/bin/bash\nsource /var/vcap/packages/x/env.sh\n" + STOP
+    outcome = run_codemods([CM], before, helpers={"/var/vcap/packages/x/env.sh": "set -e\nFOO=1\n"})
+    assert stop(" || [ $? -eq 1 ]") in outcome.text, outcome.text
+    plain = run_codemods([CM], before, helpers={"/var/vcap/packages/x/env.sh": "FOO=1\n"})
+    assert stop("") in plain.text, plain.text
+

@@ -27,7 +27,7 @@ from codemods._erb_regions import is_assignment
 from migrator.codemod import JobContext
 from migrator.document import Document, command_name
 from migrator.erb import mask, scan_tags
-from migrator.helpers import expand_path, literal_assignments, source_commands
+from migrator.helpers import expand_path, literal_assignments, per_job, source_commands
 
 _COPIERS = {"cp", "rsync", "scp", "install"}
 _ENV_SUFFIXES = ("env", "erb.env", "env2", "env3")
@@ -108,6 +108,10 @@ def _refers(path: str, job: JobContext, rendered: str) -> bool:
 
 def sourced_by(job: JobContext, current: str, rendered: str) -> str | None:
     """The first other script of the job that sources the rendered file (its template path)."""
+    return per_job(job, ("sourced_by", current, rendered), lambda: _sourced_by(job, current, rendered))
+
+
+def _sourced_by(job: JobContext, current: str, rendered: str) -> str | None:
     for path, text in _scripts(job, current).items():
         assignments = literal_assignments(text)
         doc = _parsed(_without_erb(text))
@@ -120,6 +124,10 @@ def sourced_by(job: JobContext, current: str, rendered: str) -> str | None:
 def copied_by(job: JobContext, current: str, rendered: str) -> tuple[str, int, str] | None:
     """(script, line, command) of the first copy of the rendered file, or of a folder holding it,
     made by a script of the job (the script itself included)."""
+    return per_job(job, ("copied_by", current, rendered), lambda: _copied_by(job, current, rendered))
+
+
+def _copied_by(job: JobContext, current: str, rendered: str) -> tuple[str, int, str] | None:
     texts = dict(_scripts(job, current))
     own = job.files.get(current)
     if own is not None:
@@ -158,6 +166,7 @@ def _holds(path: str, job: JobContext, rendered: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=256)
 def _without_erb(text: str) -> str:
     raw = text.encode("utf-8")
     tags, _ = scan_tags(raw)
@@ -175,6 +184,10 @@ def allocate(job: JobContext, current: str) -> dict[str, tuple[str, str] | None]
     for scripts that share a name, the folder they render to is part of it
     (``config/ssl2/x.sh.env``); an env file a script already sources keeps its name; a name a
     template of the job already has is passed over for the next variant."""
+    return per_job(job, ("allocate", current), lambda: _allocate(job, current))
+
+
+def _allocate(job: JobContext, current: str) -> dict[str, tuple[str, str] | None]:
     scripts = sorted({current, *(p for p in job.files if _is_script(job, p, job.files[p]))})
     names = {p: job.script_name(p) for p in scripts}
     counts: dict[str, int] = {}
@@ -250,7 +263,12 @@ def heredoc_file_shared(job: JobContext, current: str, file_name: str) -> bool:
 # -- names the job's scripts use ------------------------------------------------------------------------
 def job_words(job: JobContext) -> set[str]:
     """Every name a script of the job uses, and every variable a template of the job assigns: a
-    generated variable never takes one of them, so a name never means two things in one job."""
+    generated variable never takes one of them, so a name never means two things in one job.
+    Worked out once per job (the caller does not change the set)."""
+    return per_job(job, "job_words", lambda: _job_words(job))
+
+
+def _job_words(job: JobContext) -> set[str]:
     words: set[str] = set()
     for path, text in job.files.items():
         if _is_script(job, path, text):

@@ -256,7 +256,12 @@ def indent_of(doc: Document, node: Node) -> str:
 
 # -- helper libraries -----------------------------------------------------------------------------
 def job_helper_source(job: JobContext, template_path: str) -> bool:
-    """Is this template a library that other templates of the job source (a job-shipped helper)?"""
+    """Is this template a library that other templates of the job source (a job-shipped helper)?
+    Asked for every script on every pass: looked up once per job and script."""
+    return helpers.per_job(job, ("job_helper_source", template_path), lambda: _job_helper_source(job, template_path))
+
+
+def _job_helper_source(job: JobContext, template_path: str) -> bool:
     rendered = job.rendered_path(template_path)
     if not rendered:
         return False

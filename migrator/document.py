@@ -7,6 +7,7 @@ Node offsets are byte offsets into both ``source`` (with ERB) and ``masked`` (ER
 from __future__ import annotations
 
 import bisect
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Iterator
@@ -24,6 +25,11 @@ def bash_parser():
     return Parser(Language(tsb.language()))
 
 
+#: documents by (path, source), most recently used last (see Document.parse)
+_PARSED: OrderedDict[tuple[str, bytes], "Document"] = OrderedDict()
+_PARSED_MAX = 256
+
+
 @dataclass(frozen=True)
 class Document:
     """A script template: original bytes, its ERB tags, the masked bash and its syntax tree."""
@@ -37,10 +43,23 @@ class Document:
 
     @classmethod
     def parse(cls, path: str, source: bytes) -> "Document":
+        """The document of ``source``; the same object for the same path and bytes while it is
+        among the last ``_PARSED_MAX`` parsed (a Document is immutable, so sharing is safe): the
+        engine parses a script's final text again for the second pass, a codemod parses its
+        siblings and helpers once per script, and job copies hold the same scripts."""
+        key = (path, source)
+        doc = _PARSED.get(key)
+        if doc is not None:
+            _PARSED.move_to_end(key)
+            return doc
         tags, erb_error = erb.scan_tags(source)
         masked = erb.mask(source, tags)
         tree = ts_gaps.parse(bash_parser(), masked)  # known tree-sitter gaps bridged (migrator.ts_gaps)
-        return cls(path, source, tuple(tags), erb_error, masked, tree)
+        doc = cls(path, source, tuple(tags), erb_error, masked, tree)
+        _PARSED[key] = doc
+        if len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+        return doc
 
     # -- text -----------------------------------------------------------------------------------
     @property

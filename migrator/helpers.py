@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal, Mapping
+from typing import TYPE_CHECKING, Callable, Literal, Mapping, TypeVar
 
 from tree_sitter import Node
 
@@ -22,6 +22,8 @@ from migrator.document import Document, command_name
 
 if TYPE_CHECKING:
     from migrator.codemod import JobContext
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -248,3 +250,27 @@ def info_of(found: Lookup) -> HelperInfo:
     if found.origin == "builtin":
         return KNOWN[found.resolved.rsplit("/", 1)[-1]]
     return HelperInfo(frozenset(), known=False)
+
+
+# -- facts about the whole job, worked out once per job ----------------------------------------------
+#: per job (by identity, the job kept alive with its entry): fact key -> value; the last few jobs only
+_JOB_FACTS: dict[int, tuple[object, dict[object, object]]] = {}
+_JOB_FACTS_MAX = 4
+
+
+def per_job(job: JobContext, key: object, compute: Callable[[], T]) -> T:
+    """``compute()``, once per job and ``key``: for a fact about all of the job's files that every
+    script (and the engine's second pass) asks again, such as which templates the others source.
+
+    A JobContext is immutable and the engine builds one per job (and a new one when the checks see
+    the files a rewrite creates), so its identity stands for its content while it is alive; the
+    entry holds the job, so the identity cannot be reused by another one meanwhile."""
+    entry = _JOB_FACTS.get(id(job))
+    if entry is None or entry[0] is not job:
+        if len(_JOB_FACTS) >= _JOB_FACTS_MAX:
+            del _JOB_FACTS[next(iter(_JOB_FACTS))]
+        entry = _JOB_FACTS[id(job)] = (job, {})
+    facts = entry[1]
+    if key not in facts:
+        facts[key] = compute()
+    return facts[key]  # type: ignore[return-value]

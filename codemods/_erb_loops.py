@@ -170,7 +170,8 @@ def plan_loop(ctx: LoopContext, group: Group) -> LoopPlan | str:
         if found is None:
             return f"the conditional inside it (line {doc.line_of(g.start)}) is not around whole statements"
         nested[g.start] = found
-    aliases: dict[str, str] = {}  # an item value is named after itself (role["name"]: ROLE_NAME)
+    # an item value is named after itself (role["name"]: ROLE_NAME), a local set per item after the item too
+    aliases = {n: f":{n}" if n in params else f":{params[0]}_{n}" for n in item_locals}
     per_item: list[ErbTag] = []
 
     def in_item_group(tag: ErbTag) -> bool:

@@ -268,12 +268,14 @@ class Namer:
         head = re.match(r"([a-z_]\w*)\b(?!\s*\()", text)
         if head and head.group(1) in self.aliases:
             alias, rest = self.aliases[head.group(1)], text[head.end():]
-            if alias.startswith(":"):  # a local named after itself (and what is read through it)
+            # a local named after itself, or what the alias says (a loop's local: after its item too),
+            # and what is read through it
+            if alias.startswith(":"):
                 inner = ruby.properties_read(rest)
                 keys = [literal_value(k) for k in re.findall(r"\[\s*(\"[^\"]*\"|'[^']*'|:\w+)\s*\]", rest)]
                 extra = "_" + ruby.variable_base(f'p("{inner[0]}")') if len(inner) == 1 else \
                     "".join("_" + _upper(k) for k in keys if k)
-                return Subject(_upper(head.group(1)) + extra, None, weak=not inner)
+                return Subject(_once(_upper(alias[1:])) + extra, None, weak=not inner)
             return self.subject(alias + rest)
         props = _without_guards_of(ruby.properties_read(text))
         if len(props) == 1:

@@ -243,11 +243,11 @@ def test_a_loop_with_an_if_else_per_item_and_an_option_list_set_once() -> None:
         """\
         #!/bin/bash
         @SOURCE@
-        for i in "${!PATH_VALUE[@]}"; do
-          if [ "${PATH_STARTS_WITH_VAR_VCAP[$i]}" = true ]; then
-            es-plugin install "${ES_INSTALL_OPTS[@]}" "file://${PATH_VALUE[$i]}"
+        for i in "${!PLUGIN_PATH[@]}"; do
+          if [ "${PLUGIN_PATH_STARTS_WITH_VAR_VCAP[$i]}" = true ]; then
+            es-plugin install "${ES_INSTALL_OPTS[@]}" "file://${PLUGIN_PATH[$i]}"
           else
-            es-plugin install "${ES_INSTALL_OPTS[@]}" "${PATH_VALUE[$i]}"
+            es-plugin install "${ES_INSTALL_OPTS[@]}" "${PLUGIN_PATH[$i]}"
           fi
         done
         """,
@@ -256,7 +256,7 @@ def test_a_loop_with_an_if_else_per_item_and_an_option_list_set_once() -> None:
     # the joined options were several words to bash: they stay several words
     assert 'ES_INSTALL_OPTS=(<%= opts.to_s.shellsplit.map(&:shellescape).join(" ") %>)' in env, env
     # a value used in both branches of the if/else is computed for every item, unguarded
-    assert ('PATH_VALUE=(<%= p("es.plugins").map { |plugin| name, path = plugin.first; (path).to_s.shellescape }'
+    assert ('PLUGIN_PATH=(<%= p("es.plugins").map { |plugin| name, path = plugin.first; (path).to_s.shellescape }'
             in env), env
 
 

@@ -295,3 +295,19 @@ def test_each_block_variable_of_an_if_p_with_several_properties_is_named_after_i
         <% end -%>
         """)
     assert '-deststorepass "$BOX_STORE_PASSWORD"' in outcome.text, outcome.text
+
+
+def test_a_local_set_per_item_of_a_loop_is_named_after_the_item_and_itself() -> None:
+    """``label, doc = entry.first`` inside a loop: ``label`` is this item's, not BOSH's job name
+    (a bare ``name`` read as ``spec.name`` gave JOB_NAME), and a local named like a variable the
+    shell reads (``path``) is no reason for a generic ``PATH_VALUE``."""
+    outcome = run_codemods([ErbToConfig()], """\
+        #!/bin/bash
+        <% p("shelf.books").each do |book| -%>
+        <% name, path = book.first -%>
+        /var/vcap/packages/shelf/bin/shelve --title <%= name %> --from <%= path %>
+        <% end -%>
+        """)
+    env = env_of(outcome)
+    assert "BOOK_NAME=(" in env and "BOOK_PATH=(" in env, env
+    assert "JOB_NAME" not in env and "PATH_VALUE" not in env

@@ -519,6 +519,7 @@ class _Pass:
                     own_line = stmt is cmd or _is_guard_list(self.doc, stmt, cmd)
                     if own_line and self.remove(stmt, fix):
                         self.rewritten.add("pid_guard")
+                        self._note_rerun(stmt, at, fix)
                         continue
                     self.finding(cmd, "pid_guard left: it shares its line with other code", fix=fix)
                 elif not any(k == key for _, _p, k in writes):
@@ -603,10 +604,35 @@ class _Pass:
             return guard
         for cmd in self.doc.commands():
             between = guard.end_byte <= cmd.start_byte and cmd.end_byte <= write.start_byte
-            name = command_name(self.doc, cmd)
-            if between and (name not in SETUP_COMMANDS or name == "exec" and S.args_of(self.doc, cmd)):
+            if between and not self._setup(cmd):
                 return cmd
         return None
+
+    def _note_rerun(self, guard: Node, claim: Node, fix: str) -> None:
+        """Say which kernel settings a refused second start now makes again before the claim
+        refuses it (the guard used to stop it first); folders and the shell's own limits go unsaid."""
+        again = [c for c in self.doc.commands() if guard.end_byte <= c.start_byte and c.end_byte <= claim.start_byte
+                 and command_name(self.doc, c) == "sysctl"]
+        if again:
+            said = ", ".join(f"'{_short(self.doc.masked_text(c))}' (line {self.doc.line_of(c.start_byte)})"
+                             for c in again)
+            self.finding(guard, f"pid_guard removed: sipid claim refuses a second start instead, after that start "
+                         f"has run {said} again, which sets the kernel values the running start set", "info",
+                         fix=fix)
+
+    def _setup(self, cmd: Node) -> bool:
+        """May a refused second start run this? Set-up (folders, ownership, messages, the shell's
+        own settings), and ``sysctl`` setting literal kernel values: the running process's start
+        set the same ones, so running it again changes nothing (``sysctl -p FILE`` loads whatever
+        the file holds now: not set-up)."""
+        name = command_name(self.doc, cmd)
+        args = S.arg_texts(self.doc, cmd)
+        if name == "sysctl":
+            settings = [a for a in args if not a.startswith("-")]
+            flags = [a for a in args if a.startswith("-")]
+            return bool(settings) and all(f in ("-q", "-w", "-qw", "-wq", "-e") for f in flags) and all(
+                re.fullmatch(r"[\"']?[\w.\-/]+=[\w.\-/ ]*[\"']?", a) for a in settings)
+        return name in SETUP_COMMANDS and not (name == "exec" and args)
 
     def _guard_kept(self, guard: Node, busy: Node, fix: str) -> None:
         self.finding(guard, f"guard kept: between it and the pid write the script runs "
@@ -1381,9 +1407,11 @@ def _remove_unsourced_helpers(cm: SipidPidfiles, job: JobContext, documents: Map
         return result
     for source, rendered in job.templates.items():
         key = f"templates/{source}"
-        if rendered.startswith("bin/") or key not in job.files:
+        if key not in job.files:
             continue
         original = job.files[key]
+        if rendered.startswith("bin/") and not _only_definitions(original):
+            continue  # a program in bin/ (someone may run it), not only a library
         if key in documents and documents[key].source.decode("utf-8") != original:
             continue  # another codemod changed it: leave it to the author
         info = helpers.describe(rendered, original)
@@ -1399,6 +1427,21 @@ def _remove_unsourced_helpers(cm: SipidPidfiles, job: JobContext, documents: Map
             result.findings.append(Finding(cm.id, key, None, f"{rendered} is no longer sourced by any script "
                                            "of the job: removed, with its spec entry", "info"))
     return result
+
+
+def _only_definitions(text: str) -> bool:
+    """Is this shell text a library and nothing else: functions and plain assignments (no command
+    runs when it is run or sourced)? Such a file in ``bin/`` is no program anyone runs."""
+    doc = helpers.parse_helper(text)
+    if doc.error_count or doc.erb_error:
+        return False
+    for stmt in S.block_statements(doc.tree.root_node):
+        if stmt.type == "function_definition":
+            continue
+        if stmt.type == "variable_assignment" and "$(" not in doc.masked_text(stmt) and "`" not in doc.masked_text(stmt):
+            continue
+        return False
+    return True
 
 
 def _short(text: str) -> str:

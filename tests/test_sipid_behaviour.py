@@ -238,6 +238,8 @@ def test_start_after_a_crash_replaces_the_stale_pidfile(tmp_path: Path, migrated
 BACKGROUND = [
     ("background-start", "background-start_ctl", "/var/vcap/sys/run/background-start/background-start.pid", False),
     ("guarded-subshell", "ctl", "/var/vcap/sys/run/guarded-subshell/guarded-subshell.pid", True),
+    # a guard, then kernel settings, then the subshell; the pid helpers come from the job's bin/
+    ("tuned-index", "tuned_ctl", "/var/vcap/sys/run/tuned-index/tuned-index.pid", True),
 ]
 
 

@@ -44,3 +44,45 @@ def test_errexit_from_a_sourced_helper_counts_for_the_stop() -> None:
     plain = run_codemods([CM], before, helpers={"/var/vcap/packages/x/env.sh": "FOO=1\n"})
     assert stop("") in plain.text, plain.text
 
+
+# -- kernel settings between the guard and the pid write -------------------------------------------------
+GUARDED_SYSCTL = """\
+case $1 in
+  start)
+    pid_guard $PIDFILE search
+    ulimit -n 65536
+    sysctl -q -w vm.max_map_count=262144
+    echo $$ > $PIDFILE
+    exec /var/vcap/packages/search/bin/search
+    ;;
+esac
+"""
+
+
+def test_a_literal_kernel_setting_between_guard_and_pid_write_does_not_keep_the_guard() -> None:
+    # a refused second start now sets the same kernel value the running one set: nothing changes
+    outcome = assert_codemod(CM, GUARDED_SYSCTL, f"""\
+case $1 in
+  start)
+    ulimit -n 65536
+    sysctl -q -w vm.max_map_count=262144
+    {SIPID} claim --pid "$$" --pid-file "$PIDFILE" || exit 1
+    exec /var/vcap/packages/search/bin/search
+    ;;
+esac
+""")
+    assert not any("guard kept" in m for m in outcome.messages())
+
+
+def test_a_kernel_setting_read_from_elsewhere_keeps_the_guard() -> None:
+    # sysctl -p FILE loads whatever the file holds now: a refused start must not run it
+    before = GUARDED_SYSCTL.replace("-q -w vm.max_map_count=262144", "-p /var/vcap/jobs/search/config/sysctl.conf")
+    outcome = run_codemods([CM], before)
+    assert "pid_guard $PIDFILE search" in outcome.text
+    assert any("guard kept" in m and "sysctl -p" in m for m in outcome.messages())
+
+
+def test_the_guards_removal_says_the_kernel_setting_runs_again_on_a_refused_start() -> None:
+    outcome = run_codemods([CM], GUARDED_SYSCTL)
+    said = [m for m in outcome.messages("info") if m.startswith("pid_guard removed")]
+    assert said and "sysctl -q -w vm.max_map_count=262144' (line 5)" in said[0], outcome.messages()

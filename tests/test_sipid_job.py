@@ -109,3 +109,36 @@ def test_a_spec_without_packages_gets_the_key_and_the_sipid_path_names_the_packa
     assert (job / "spec").read_text() == (
         "---\nname: k\ntemplates:\n  k_ctl: bin/k_ctl\npackages:\n- tools\nproperties: {}\n")
     assert "/var/vcap/packages/tools/bin/sipid claim --pid \"$$\"" in (job / "templates" / "k_ctl").read_text()
+
+
+def _bin_library_job(root: Path, library: str) -> Path:
+    """The job of make_job, with its pid library shipped as bin/ctl_utils.sh (and sourced from there)."""
+    job = make_job(root)
+    (job / "templates" / "helpers" / "ctl_utils.sh").unlink()
+    (job / "templates" / "bin").mkdir()
+    (job / "templates" / "bin" / "ctl_utils.sh").write_text(library)
+    spec = job / "spec"
+    spec.write_text(spec.read_text().replace("helpers/ctl_utils.sh: helpers/ctl_utils.sh",
+                                             "bin/ctl_utils.sh: bin/ctl_utils.sh"))
+    ctl = job / "templates" / "j_ctl.erb"
+    ctl.write_text(ctl.read_text().replace("/var/vcap/jobs/j/helpers/ctl_utils.sh", "/var/vcap/jobs/j/bin/ctl_utils.sh"))
+    return job
+
+
+def test_a_pid_library_shipped_in_bin_leaves_when_nobody_sources_it(tmp_path: Path) -> None:
+    # a file of function definitions only: rendered to bin/ or not, nothing runs it on its own
+    job = _bin_library_job(tmp_path, "#!/bin/bash\n" + HELPER)
+    proc = tool("-v", str(tmp_path))
+    assert proc.returncode in (0, 1), proc.stderr
+    assert not (job / "templates" / "bin" / "ctl_utils.sh").exists()
+    assert "ctl_utils" not in (job / "spec").read_text()
+    assert "bin/ctl_utils.sh is no longer sourced by any script of the job" in proc.stderr
+
+
+def test_a_bin_script_that_also_runs_commands_stays(tmp_path: Path) -> None:
+    # top-level commands: it may be a program someone runs (an operator, a cron line), not only a library
+    job = _bin_library_job(tmp_path, "#!/bin/bash\n" + HELPER + 'echo "loaded"\n')
+    proc = tool(str(tmp_path))
+    assert proc.returncode in (0, 1), proc.stderr
+    assert (job / "templates" / "bin" / "ctl_utils.sh").exists()
+    assert "bin/ctl_utils.sh: bin/ctl_utils.sh" in (job / "spec").read_text()

@@ -2,7 +2,7 @@
 
 Scripts are installed with ``/var/vcap`` rewritten to a temporary root. A ``bin/`` folder first on
 PATH holds stand-ins for what a test machine lacks or must not do for real (``chpst``, ``chown``,
-``logger``) and tracing wrappers around real tools (``tee``, ``awk``, ...) that record each start,
+``sysctl``, ``logger``) and tracing wrappers around real tools (``tee``, ``awk``, ...) that record each start,
 so a test can assert which processes a script launched.
 """
 
@@ -63,6 +63,7 @@ class Sandbox:
         self.syslog.touch()
         self.stub("chpst", _CHPST)
         self.stub("chown", '#!/bin/bash\necho "chown $*" >> "%s"\n' % self.calls)
+        self.stub("sysctl", '#!/bin/bash\necho "sysctl $*" >> "%s"\n' % self.calls)  # never the host's kernel
         self.stub("logger", _LOGGER.format(calls=self.calls, syslog=self.syslog))
         self.trace("tee", "awk", "perl", "sed", "date")
 

@@ -8,9 +8,7 @@ unset), or to the system temp folder when that cannot be written.
 from __future__ import annotations
 
 import os
-import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +21,9 @@ def report_dir() -> Path:
 def save(sections: list[str]) -> Path | None:
     """Write the sections (each a traceback with what it belongs to) to a new report file; its
     path, or None when no folder could take it."""
+    import platform
+    import tempfile  # both only when there is a crash to report
+
     from migrator import __version__
 
     header = (f"exemplar-migrate {__version__} internal error report\n"

@@ -9,9 +9,7 @@ backup back and removes each new file, so the job is all old again.
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from pathlib import Path
 
 from migrator.tempnames import TEMP_NAME, TEMP_PREFIX
@@ -22,6 +20,9 @@ def begin(folder: Path, entries: list[tuple[Path, Path | None, bool]]) -> Path:
     files = [{"path": os.path.relpath(target, folder),
               "backup": os.path.relpath(backup, folder) if backup else None,
               "created": created} for target, backup, created in entries]
+    import json
+    import tempfile  # imported when writing: a dry run does not pay for it
+
     fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}job.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -55,6 +56,8 @@ def recover(journal: Path) -> int:
     """Undo the unfinished write the journal describes; returns how many files were put back or
     removed. Raises OSError or ValueError (the journal is then kept for another try)."""
     folder = journal.parent
+    import json
+
     data = json.loads(journal.read_text(encoding="utf-8"))
     undone = 0
     for entry in reversed(data["files"]):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -67,6 +66,8 @@ def run_jobs(
     """Plan every job; with ``workers > 1`` jobs are planned in separate processes."""
     result = RunResult()
     if workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor  # 5 ms of imports (multiprocessing) a run of one job skips
+
         ids = tuple(c.id for c in pipeline.codemods)
         pool = ProcessPoolExecutor(max_workers=workers, initializer=interrupts.ignore_in_worker)
         try:

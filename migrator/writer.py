@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import shutil
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,6 +137,8 @@ class Transaction:
         if step.write.data is None:
             return  # a removal: nothing to stage (already gone when it does not exist)
         self._make_parents(path.parent)
+        import tempfile  # imported when writing: a dry run does not pay for it
+
         fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp", dir=path.parent)
         step.temp = Path(name)
         with os.fdopen(fd, "wb") as fh:
@@ -221,6 +221,8 @@ def _commit_order(writes: list[Write]) -> list[Write]:
 
 
 def _free_name(path: Path, suffix: str) -> Path:
+    import secrets  # imported when writing (hashlib, hmac): a dry run does not pay for it
+
     for _ in range(100):
         token = "".join(secrets.choice(RANDOM_CHARS) for _ in range(8))
         candidate = path.with_name(f"{TEMP_PREFIX}{path.name}.{token}{suffix}")

@@ -1,4 +1,4 @@
-"""What a health-check loop's curl probe counts as healthy, and whether sipid can count the same.
+"""What a health-check loop's curl (or wget) probe counts as healthy, and whether sipid can count the same.
 
 ``sipid wait-until-healthy`` sends a plain GET with no headers and no credentials, follows
 redirects, verifies TLS, gives each try up to 30 s, and counts a try healthy only when the final
@@ -12,7 +12,9 @@ rewrite's finding can say what changes: ``-I`` (HEAD gets the status GET gets, b
 body now comes too) and a probe without ``-f`` (any HTTP answer ended the wait; the author chose
 that URL to tell readiness, so it should answer 200 then, and the finding asks the reviewer to
 check it). ``-k`` is a blocker here; the codemod lifts it when the URL is ``http://`` on every
-path (it then does nothing), which only the script around the probe can tell.
+path (it then does nothing), which only the script around the probe can tell. ``wget --spider``
+(HEAD) and ``wget -O -`` (GET) count any 2xx after redirects, as ``curl -fL`` does; their options
+are read the same way.
 """
 
 from __future__ import annotations
@@ -56,6 +58,29 @@ BLOCKING: dict[str, tuple[bool, str]] = {
     "--resolve": (True, _CONNECTION), "-x": (True, _CONNECTION), "--proxy": (True, _CONNECTION),
     "--unix-socket": (True, _CONNECTION), "--interface": (True, _CONNECTION), "--noproxy": (True, _CONNECTION),
 }
+#: commands a probe can be made with
+PROBERS = ("curl", "wget")
+
+#: wget options that change nothing sipid cares about (messages, IP family)
+WGET_HARMLESS = {"--quiet", "--no-verbose", "--server-response", "--inet4-only", "--inet6-only", "-q", "-nv", "-S",
+                 "-4", "-6"}
+#: wget option -> (takes a value, why sipid cannot do what it asks)
+WGET_BLOCKING: dict[str, tuple[bool, str]] = {
+    "--no-check-certificate": (False, _TLS),
+    "--header": (True, _HEADER), "-U": (True, _HEADER), "--user-agent": (True, _HEADER), "--referer": (True, _HEADER),
+    "-T": (True, _PER_TRY), "--timeout": (True, _PER_TRY), "--read-timeout": (True, _PER_TRY),
+    "--connect-timeout": (True, _PER_TRY), "--dns-timeout": (True, _PER_TRY),
+    "-t": (True, "wget's own retries inside each try"), "--tries": (True, "wget's own retries inside each try"),
+    "--retry-connrefused": (False, "wget's own retries inside each try"),
+    "--waitretry": (True, "wget's own retries inside each try"),
+    "--retry-on-http-error": (True, "wget's own retries inside each try"),
+    "--post-data": (True, _METHOD), "--post-file": (True, _METHOD), "--method": (True, _METHOD),
+    "--body-data": (True, _METHOD), "--body-file": (True, _METHOD),
+    "--user": (True, _CREDENTIALS), "--password": (True, _CREDENTIALS), "--http-user": (True, _CREDENTIALS),
+    "--http-password": (True, _CREDENTIALS), "--ca-certificate": (True, _CREDENTIALS),
+    "--ca-directory": (True, _CREDENTIALS), "--certificate": (True, _CREDENTIALS),
+    "--private-key": (True, _CREDENTIALS),
+}
 _EQUAL = {"=", "==", "-eq"}
 _NOT_EQUAL = {"!=", "-ne"}
 _HARMLESS_REDIRECT = re.compile(r"\d?>{1,2}\s*/dev/null|\d?>&\d|&>{1,2}\s*/dev/null")
@@ -63,23 +88,25 @@ _HARMLESS_REDIRECT = re.compile(r"\d?>{1,2}\s*/dev/null|\d?>&\d|&>{1,2}\s*/dev/n
 
 @dataclass
 class Probe:
-    """One curl probe: its URL (None when unreadable), what makes it differ from sipid's, and how
-    it told healthy from unhealthy (``fail``: curl -f's exit status; ``status``: -w '%{http_code}'
-    compared with 200; ``answer``: curl's exit status without -f, so any HTTP answer).
+    """One curl or wget probe: its URL (None when unreadable), what makes it differ from sipid's,
+    and how it told healthy from unhealthy (``fail``: curl -f's exit status; ``status``: -w
+    '%{http_code}' compared with 200; ``answer``: curl's exit status without -f, so any HTTP
+    answer; ``wget``: wget's exit status, any 2xx after redirects).
     ``head``: it sent HEAD (-I); ``insecure``: the -k option as spelled, when it has one (its
     blocker is in ``blockers``, for the caller to lift when the URL cannot be https)."""
 
-    curl: Node | None = None
+    curl: Node | None = None  # the probe command: curl, or wget
     url: Node | None = None
     blockers: list[str] = field(default_factory=list)
     counted_by: str = "fail"
     follows_redirects: bool = False
     head: bool = False
     insecure: str | None = None
+    tool: str = "curl"
 
     @property
     def insecure_blocker(self) -> str | None:
-        return f"uses curl {self.insecure} ({_TLS})" if self.insecure else None
+        return f"uses {self.tool} {self.insecure} ({_TLS})" if self.insecure else None
 
 
 def read_probe(doc: Document, expr: Node, healthy_when_true: bool = True) -> Probe:
@@ -89,17 +116,23 @@ def read_probe(doc: Document, expr: Node, healthy_when_true: bool = True) -> Pro
         inner = [c for c in expr.named_children]
         if len(inner) == 1:
             return read_probe(doc, inner[0], not healthy_when_true)
-    curls = [c for c in doc.commands(within=expr) if command_name(doc, c) == "curl"]
+    curls = [c for c in doc.commands(within=expr) if command_name(doc, c) in PROBERS]
     probe = Probe()
     if len(curls) != 1:
         probe.blockers.append("probes with more than one curl command" if curls else "has no curl probe the tool can read")
         return probe
     probe.curl = curls[0]
-    _options(doc, probe)
+    probe.tool = command_name(doc, probe.curl) or "curl"
+    if probe.tool == "wget":
+        _wget_options(doc, probe)
+    else:
+        _options(doc, probe)
     others = [c for c in doc.commands(within=expr) if c.id != probe.curl.id]
     if _is_plain_call(doc, expr):
         if not healthy_when_true:
-            probe.blockers.append("waits while curl succeeds, not until it does")
+            probe.blockers.append(f"waits while {probe.tool} succeeds, not until it does")
+        elif probe.tool == "wget":
+            probe.counted_by = "wget"
         elif "fail" not in _flags(doc, probe.curl):
             probe.counted_by = "answer"
         return probe
@@ -125,9 +158,9 @@ def read_probe(doc: Document, expr: Node, healthy_when_true: bool = True) -> Pro
 def curl_blockers(doc: Document, curl: Node) -> list[str]:
     """What in one curl command's options sipid cannot do (for loops too tangled to read a probe
     from, so their finding still names these)."""
-    probe = Probe(curl=curl)
-    _options(doc, probe)
-    return [b for b in probe.blockers if b.startswith("uses curl")]
+    probe = Probe(curl=curl, tool=command_name(doc, curl) or "curl")
+    (_wget_options if probe.tool == "wget" else _options)(doc, probe)
+    return [b for b in probe.blockers if b.startswith(f"uses {probe.tool}")]
 
 
 def _is_plain_call(doc: Document, expr: Node) -> bool:
@@ -254,6 +287,89 @@ def _options(doc: Document, probe: Probe) -> None:
                 block(option, "an option the tool does not know")
             continue
         urls.append(arg)
+    if len(urls) == 1:
+        probe.url = urls[0]
+    else:
+        probe.blockers.append("probes several URLs" if urls else "has no URL the tool can read")
+
+
+def _wget_options(doc: Document, probe: Probe) -> None:
+    """wget's arguments: ``--spider`` (HEAD) or ``-O -``/``-O /dev/null`` (GET) keep the body out of
+    files; anything else wget would do that sipid does not is a blocker; one URL."""
+    assert probe.curl is not None
+    probe.follows_redirects = True
+    urls: list[Node] = []
+    pending: str | None = None
+    seen: set[str] = set()
+    body_kept = False  # the body goes nowhere a later try or command would find it
+
+    def block(option: str, why: str) -> None:
+        if option not in seen:
+            seen.add(option)
+            probe.blockers.append(f"uses wget {option} ({why})")
+            if why == _TLS:
+                probe.insecure = option
+
+    def output(option: str, value: str) -> None:
+        nonlocal body_kept
+        if value in ("-", "/dev/null"):
+            body_kept = True
+        else:
+            block(f"{option} {value}", "the response body goes to a file")
+
+    for arg in probe.curl.children_by_field_name("argument"):
+        text = doc.masked_text(arg)
+        if pending is not None:
+            if pending != "skip":  # "skip": the value of a blocking option, already named
+                output(pending, text)
+            pending = None
+            continue
+        if text in WGET_HARMLESS:
+            continue
+        if text == "--spider":
+            probe.head = body_kept = True
+            continue
+        if text.startswith("--"):
+            name, eq, value = text.partition("=")
+            if name == "--output-document":
+                if eq:
+                    output(name, value)
+                else:
+                    pending = name
+            elif name in WGET_BLOCKING:
+                block(name, WGET_BLOCKING[name][1])
+                if WGET_BLOCKING[name][0] and not eq:
+                    pending = "skip"
+            else:
+                block(name, "an option the tool does not know")
+            continue
+        if re.match(r"-[a-zA-Z0-9]", text):  # a group of short options, the last maybe with its value (-qO-)
+            for j, ch in enumerate(text[1:], 1):
+                option, rest = "-" + ch, text[j + 1:]
+                if option in WGET_HARMLESS:
+                    continue
+                if option == "-O":
+                    if rest:
+                        output(option, rest)
+                    else:
+                        pending = option
+                    break
+                if option in WGET_BLOCKING:
+                    block(option, WGET_BLOCKING[option][1])
+                    if WGET_BLOCKING[option][0]:
+                        pending = None if rest else "skip"
+                        break
+                    continue
+                block(option, "an option the tool does not know")
+                break
+            continue
+        if text == "-":
+            block("-", "an option the tool does not know")
+            continue
+        urls.append(arg)
+    if not body_kept and not any("response body goes to a file" in b for b in probe.blockers):
+        probe.blockers.append("uses wget without --spider or -O (it saves the response body to a file in the "
+                              "current folder each try)")
     if len(urls) == 1:
         probe.url = urls[0]
     else:

@@ -11,13 +11,13 @@ from tree_sitter import Node
 
 from codemods import _health_bounds as B
 from codemods import _sipid as S
-from codemods._health_probe import Probe, curl_blockers, read_probe
+from codemods._health_probe import PROBERS, Probe, curl_blockers, read_probe
 from migrator.codemod import Codemod, CodemodResult, Edit, JobContext
 from migrator.differences import DeclaredDifferences, shapes
 from migrator.document import Document, command_name
 
 #: probes of readiness loops sipid cannot take over (not an HTTP GET it can express)
-OTHER_PROBES = {"nc", "ncat", "netcat", "wget", "pg_isready", "mysqladmin", "redis-cli"}
+OTHER_PROBES = {"nc", "ncat", "netcat", "pg_isready", "mysqladmin", "redis-cli"}
 #: what leaves a loop
 LEAVERS = {"break", "exit", "return"}
 #: statements that take no time worth counting between a deadline's start and its loop
@@ -50,8 +50,8 @@ class Plan:
 class SipidHealthcheck(Codemod):
     """Replace bounded curl retry loops with ``sipid wait-until-healthy``.
 
-    What it does: a loop that retries one curl probe until it succeeds and gives up at a bound the
-    tool can read becomes ``sipid wait-until-healthy --url URL --timeout T --polling-frequency F``.
+    What it does: a loop that retries one curl probe (or ``wget --spider``, ``wget -O -``) until it
+    succeeds and gives up at a bound the tool can read becomes ``sipid wait-until-healthy --url URL --timeout T --polling-frequency F``.
     Bounds: a counted ``for`` (``seq``, ``{1..N}``, C-style), a counter compared in the ``while``
     condition or in an ``if ...; then exit 1; fi`` in the body (also a loop on the probe itself,
     ``until curl ...``), a deadline (``date +%s`` arithmetic, ``$SECONDS`` reset right before the
@@ -67,7 +67,8 @@ class SipidHealthcheck(Codemod):
     ended the wait, and the finding asks to check that the URL answers 200 when the job is ready),
     sends GET where ``-I`` sent HEAD (same status by HTTP's rules), verifies TLS certificates, and
     probes first after one interval (most loops probed at once). ``-k`` on a URL that is
-    ``http://`` on every path did nothing and goes. A probe sipid cannot express is left with a
+    ``http://`` on every path did nothing and goes. wget counted any 2xx, and ``--spider`` sent HEAD:
+    the finding says so. A probe sipid cannot express is left with a
     finding that names every blocker: ``-k`` on a URL that is or may be https, a header (``-H``), a
     per-try limit (``-m``), a body match (``grep``), a status other than 200, another method or
     credentials; so are loops without a readable bound or that do more between tries.
@@ -94,7 +95,8 @@ class SipidHealthcheck(Codemod):
         loops = list(doc.find(*S.LOOPS))
         for loop in loops:
             names = {command_name(doc, c) for c in doc.commands(within=loop)}
-            if "curl" not in names:
+            tools = sorted(names & set(PROBERS))
+            if not tools:
                 other = sorted(names & OTHER_PROBES)
                 if other and "sleep" in names:
                     result.findings.append(self.finding(
@@ -116,11 +118,11 @@ class SipidHealthcheck(Codemod):
                               "rewrite it by hand with sipid wait-until-healthy --url URL --timeout T "
                               "--polling-frequency F, or keep it")
                 result.findings.append(self.finding(
-                    doc, loop.start_byte, f"left unchanged: curl retry loop{budget} " + "; ".join(plan.blockers),
+                    doc, loop.start_byte, f"left unchanged: {'/'.join(tools)} retry loop{budget} " + "; ".join(plan.blockers),
                     suggestion=suggestion))
                 continue
             result.edits += plan.edits
-            notes = [f"curl retry loop{budget} replaced by sipid wait-until-healthy with a "
+            notes = [f"{'/'.join(tools)} retry loop{budget} replaced by sipid wait-until-healthy with a "
                      f"{plan.timeout:g} s timeout", *plan.notes]
             result.findings.append(self.finding(doc, loop.start_byte, "; ".join(notes), "review",
                                                 fix=plan.edits[0].fix))
@@ -159,7 +161,8 @@ class _Loop:
             if not counted:
                 return False  # `for f in *.tgz`, `for host in ...`: one request per item
         variable = self._loop_variable()
-        if variable and any(self._reads(c, variable) for c in doc.commands("curl", within=loop)):
+        if variable and any(self._reads(c, variable) for c in doc.commands(within=loop)
+                            if command_name(doc, c) in PROBERS):
             return False  # the URL or the request changes with the loop variable
         if self._condition_has_curl():
             return True
@@ -180,7 +183,7 @@ class _Loop:
 
     def _condition_has_curl(self) -> bool:
         cond = self.loop.child_by_field_name("condition") if self.loop.type == "while_statement" else None
-        return cond is not None and any(command_name(self.doc, c) == "curl" for c in self.doc.commands(within=cond))
+        return cond is not None and any(command_name(self.doc, c) in PROBERS for c in self.doc.commands(within=cond))
 
     # -- the plan -----------------------------------------------------------------------------------
     def plan(self) -> Plan:
@@ -212,10 +215,14 @@ class _Loop:
             plan.notes.append(f"only HTTP 200 counts now: the loop's curl had no -f, so any HTTP answer (a 404, "
                               f"a 503) ended the wait; check that {plan.url} answers 200 once the job is ready, "
                               f"or the wait now runs to its {run.gives_up_after:g} s timeout")
+        elif probe.counted_by == "wget":
+            plan.notes.append("only HTTP 200 counts now (wget accepted any 2xx); each try ends after 30 s and "
+                              "wget's own retries of network errors inside a try are gone")
         elif not probe.follows_redirects:
             plan.notes.append("sipid follows redirects (the loop's curl did not)")
         if probe.head:
-            plan.notes.append("sipid sends GET where the loop's curl -I sent HEAD (a server answers both with "
+            how = "wget --spider" if probe.tool == "wget" else "curl -I"
+            plan.notes.append(f"sipid sends GET where the loop's {how} sent HEAD (a server answers both with "
                               "the same status; the body now comes too)")
         plan.notes.append("TLS certificates are verified")
         if run.probes_at_once:
@@ -312,7 +319,7 @@ class _Loop:
 
     def _several_requests(self, plan: Plan) -> None:
         """A try that runs several curl commands: name what their probes would need, then stop."""
-        curls = list(self.doc.commands("curl", within=self.body))
+        curls = [c for c in self.doc.commands(within=self.body) if command_name(self.doc, c) in PROBERS]
         requests = 0
         for curl in curls:
             found = curl_blockers(self.doc, curl)
@@ -406,7 +413,7 @@ class _Loop:
 
     # -- parts of the loop ------------------------------------------------------------------------
     def _has_curl(self, node: Node) -> bool:
-        return any(command_name(self.doc, c) == "curl" for c in self.doc.commands(within=node))
+        return any(command_name(self.doc, c) in PROBERS for c in self.doc.commands(within=node))
 
     def _is_message(self, stmt: Node) -> bool:
         cmd = stmt.child_by_field_name("body") if stmt.type == "redirected_statement" else stmt

@@ -6,6 +6,9 @@
   timeout). The behaviour tests below pin exactly that difference, and nothing more.
 - ``curl -I`` sent HEAD; sipid sends GET. HTTP gives both the same status, so the check is the
   same; the finding says the body is now sent too.
+- ``wget --spider`` (HEAD, any 2xx after redirects) and ``wget -O -`` (GET) are the same kind of
+  probe as ``curl -f``; ``--no-check-certificate``, headers, per-try limits and wget's own retries
+  are blockers, as their curl counterparts are.
 - ``curl -k`` on a URL that is ``http://`` on every path of the script changes nothing (there is no
   certificate to skip): it is dropped without a difference. On an ``https://`` URL, or one the
   tool cannot tell, it stays a blocker, named with the assignment that makes it https.
@@ -281,6 +284,96 @@ def test_a_head_probe_and_its_get_rewrite_agree(tmp_path: Path, server, status: 
     before, after = _pair(HEAD, server.server_port)
     assert _run(tmp_path, "before", before)[:2] == (rc, out)
     assert "HEAD" in _Server.methods and "GET" not in _Server.methods
+    _Server.methods.clear()
+    assert _run(tmp_path, "after", after)[:2] == (rc, out)
+    assert set(_Server.methods) == {"GET"}
+
+
+# -- wget ------------------------------------------------------------------------------------------------
+def test_a_wget_spider_loop_is_rewritten_and_the_finding_says_what_wget_did() -> None:
+    outcome = assert_codemod(
+        CM,
+        """\
+        for try in $(seq 1 15); do
+          if wget -q --spider http://127.0.0.1:5601/api/status; then
+            echo "dashboard up"
+            exit 0
+          fi
+          sleep 4
+        done
+        echo "dashboard never came up" >&2
+        exit 1
+        """,
+        f"""\
+        if {SIPID} wait-until-healthy --url http://127.0.0.1:5601/api/status --timeout 60s --polling-frequency 4s; then
+          echo "dashboard up"
+          exit 0
+        fi
+        echo "dashboard never came up" >&2
+        exit 1
+        """,
+        **HOOK,
+    )
+    [note] = outcome.messages("review")
+    assert note.startswith("wget retry loop (15 tries, 4 s apart) replaced")
+    assert "wget accepted any 2xx" in note and "HEAD" in note
+
+
+def test_a_wget_writing_the_body_to_stdout_is_a_get_and_is_rewritten() -> None:
+    after = run_codemods([CM], """\
+        n=0
+        until wget -qO- http://127.0.0.1:5601/ready > /dev/null 2>&1; do
+          n=$((n + 1))
+          if [ $n -ge 10 ]; then exit 1; fi
+          sleep 3
+        done
+        """, **HOOK).text
+    assert f"{SIPID} wait-until-healthy --url http://127.0.0.1:5601/ready --timeout 27s --polling-frequency 3s" in after
+
+
+@pytest.mark.parametrize("probe,named", [
+    ("wget -q --spider --no-check-certificate https://127.0.0.1:5601/", "--no-check-certificate"),
+    ("wget -q --spider --header='Host: kb' http://127.0.0.1:5601/", "--header"),
+    ("wget -q --spider -T 2 http://127.0.0.1:5601/", "-T"),
+    ("wget -q --spider --tries=3 http://127.0.0.1:5601/", "--tries"),
+    ("wget -q --spider --http-user=admin http://127.0.0.1:5601/", "--http-user"),
+    ("wget -q http://127.0.0.1:5601/", "saves the response body"),
+    ("wget -q -O /tmp/page http://127.0.0.1:5601/", "-O /tmp/page"),
+])
+def test_what_sipid_cannot_do_of_a_wget_probe_is_named(probe: str, named: str) -> None:
+    outcome = assert_unchanged(CM, f"""\
+        for try in $(seq 1 15); do
+          if {probe}; then exit 0; fi
+          sleep 4
+        done
+        exit 1
+        """, **HOOK)
+    [message] = outcome.messages("review")
+    assert message.startswith("left unchanged: wget retry loop (15 tries, 4 s apart)") and named in message
+
+
+WGET = """\
+    #!/bin/bash
+    for try in $(seq 1 4); do
+      if wget -q --spider http://127.0.0.1:{port}/; then
+        echo "up"
+        exit 0
+      fi
+      sleep 0.25
+    done
+    echo "gave up"
+    exit 1
+    """
+
+
+@pytest.mark.parametrize("status,rc,out", [(200, 0, "up\n"), (503, 1, "gave up\n")])
+def test_a_wget_spider_probe_and_its_rewrite_agree(tmp_path: Path, server, status: int, rc: int, out: str) -> None:
+    _Server.status = status
+    before = textwrap.dedent(WGET).format(port=server.server_port)
+    after = run_codemods([CM], before, **HOOK).text
+    assert "wait-until-healthy" in after and "wget" not in after
+    assert _run(tmp_path, "before", before)[:2] == (rc, out)
+    assert _Server.methods and set(_Server.methods) == {"HEAD"}
     _Server.methods.clear()
     assert _run(tmp_path, "after", after)[:2] == (rc, out)
     assert set(_Server.methods) == {"GET"}

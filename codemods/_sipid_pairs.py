@@ -78,16 +78,19 @@ def partner_of(cm: Codemod, job: JobContext, doc: Document, guard: Node, key: st
             busy = busy or (None if harmless else later)
             continue
         template, rendered = target
+        text = job.files.get(template)
+        if text is None:
+            return None
+        found = _claimed_by(cm, job, doc, key, later, template, rendered, text, claims_of)
+        if not isinstance(found, Partner):
+            return found  # it does not claim the pidfile: what runs before it is no reason
         if busy is not None:
             return (f"between it and running {rendered} the start runs '{_short(doc.masked_text(busy))}', which "
                     "a refused second start must not do")
         cmd = _command(later)
         if not (cmd is not None and command_name(doc, cmd) == "exec" or F.ends_start(doc, later)):
             return f"the start runs {rendered} and goes on after it"
-        text = job.files.get(template)
-        if text is None:
-            return None
-        return _claimed_by(cm, job, doc, key, later, template, rendered, text, claims_of)
+        return found
     return None
 
 

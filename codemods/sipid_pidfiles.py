@@ -590,12 +590,49 @@ class _Pass:
                 return
             self.finding(cmd, "pid_guard left: it shares its line with other code")
             return
-        why = partner if isinstance(partner, str) else (
-            f"no script of the job writes {key} with 'echo $$' after it: the process probably writes it itself")
+        if isinstance(partner, str):
+            why = partner
+        else:
+            writer = self._pidfile_writer(cmd, key)
+            why = (f"'{_short(self.doc.masked_text(writer), 80)}' (line {self.doc.line_of(writer.start_byte)}) "
+                   "writes it" if writer is not None else
+                   f"nothing in this script writes {key} (with 'echo $$' or by naming it to a command): the process "
+                   "the start runs, or a helper function it calls, writes it, from its options or its config")
+            why += ("; sipid has no command that only checks a pidfile: 'sipid claim' here would write this start's "
+                    "own pid into the file the process writes, or refuses to start over, itself")
         self.finding(cmd, f"left unchanged: pid_guard {key} without an 'echo $$ > {key}' in this script; {why}; the "
                      "guard, and so its helper, stay",
                      suggestion="if the process writes its own pidfile, keep the guard; if a script it runs writes "
                                 "the pid, make that script claim it with sipid claim and drop the guard")
+
+    def _pidfile_writer(self, guard: Node, key: str) -> Node | None:
+        """The statement after a guard that writes the pidfile other than with ``echo $$``: a
+        command given it as an argument (``--pidfile F``, ``-pidfile=F``, ``PIDFILE=F``) or
+        output redirected into it (``head -n 1 other.pid > F``)."""
+        readers = {"chown", "chmod", "chgrp", "rm", "cat", "head", "test", "[", "[[", "kill", "ls", "pid_guard",
+                   "kill_and_wait", "wait_pid", "wait_pidfile", "echo", "printf"}
+        arm = guard.parent
+        while arm is not None and arm.type not in ("case_item", "function_definition"):
+            arm = arm.parent
+        for node in self.doc.walk(arm):
+            if node.start_byte < guard.end_byte:
+                continue
+            if node.type == "redirected_statement":
+                body = node.child_by_field_name("body")
+                if body is not None and body.type == "command" and command_name(self.doc, body) in (
+                        "echo", "printf", ":", "true") and "$" not in self.doc.masked_text(body):
+                    continue  # empties the file or writes a constant: no pid
+                for r in node.children_by_field_name("redirect"):
+                    dest = r.child_by_field_name("destination")
+                    if dest is not None and redirect_operator(self.doc, r) in (">", ">|", ">>") and \
+                            S.path_key(self.doc.node_text(dest)) == key:
+                        return node
+            elif node.type == "command" and command_name(self.doc, node) not in readers:
+                for a in S.arg_texts(self.doc, node):
+                    value = a.split("=", 1)[1] if "=" in a and not a.startswith(("'", '"')) else a
+                    if S.path_key(value) == key:
+                        return _statement(node)
+        return None
 
     def _work_between(self, guard: Node, write: Node) -> Node | None:
         """A command between the guard and the pid write that a refused second start must not
@@ -1444,6 +1481,6 @@ def _only_definitions(text: str) -> bool:
     return True
 
 
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= 50 else text[:47] + "..."
+def _short(text: str, limit: int = 50) -> str:
+    text = " ".join(text.replace("\\\n", " ").split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -86,3 +86,70 @@ def test_the_guards_removal_says_the_kernel_setting_runs_again_on_a_refused_star
     outcome = run_codemods([CM], GUARDED_SYSCTL)
     said = [m for m in outcome.messages("info") if m.startswith("pid_guard removed")]
     assert said and "sysctl -q -w vm.max_map_count=262144' (line 5)" in said[0], outcome.messages()
+
+
+# -- guards of processes that write their own pidfile ----------------------------------------------------
+def _guard_finding(before: str, **kwargs) -> str:
+    outcome = run_codemods([CM], before, **kwargs)
+    assert "pid_guard $PIDFILE" in outcome.text
+    found = [m for m in outcome.messages("review") if m.startswith("left unchanged: pid_guard $PIDFILE")]
+    assert len(found) == 1, outcome.messages()
+    return found[0]
+
+
+def test_a_guard_of_a_daemon_told_where_to_write_its_pid_names_that_command() -> None:
+    message = _guard_finding("""\
+case $1 in
+  start)
+    pid_guard $PIDFILE app
+    cd /var/vcap/packages/app
+    bundle exec puma --daemon --pidfile $PIDFILE -p 8080
+    ;;
+esac
+""")
+    assert "'bundle exec puma --daemon --pidfile $PIDFILE -p 8080' (line 5) writes it" in message, message
+    assert "sipid has no command that only checks" in message, message
+    assert "probably" not in message
+
+
+def test_a_guard_of_a_pid_copied_from_another_file_names_the_copy() -> None:
+    message = _guard_finding("""\
+case $1 in
+  start)
+    pid_guard $PIDFILE db
+    su - vcap -c "pg_ctl -w start -D /var/vcap/store/db"
+    head -n 1 /var/vcap/store/db/postmaster.pid > $PIDFILE
+    ;;
+esac
+""")
+    assert "'head -n 1 /var/vcap/store/db/postmaster.pid > $PIDFILE' (line 5) writes it" in message, message
+
+
+def test_a_guard_whose_pidfile_nothing_here_writes_says_the_process_must_write_it() -> None:
+    message = _guard_finding("""\
+case $1 in
+  start)
+    pid_guard $PIDFILE broker
+    bundle exec unicorn --daemonize -c /var/vcap/jobs/broker/config/unicorn.rb
+    ;;
+esac
+""")
+    assert "nothing in this script writes $PIDFILE" in message and "its options or its config" in message, message
+
+
+def test_work_before_a_script_that_does_not_claim_is_not_given_as_the_reason() -> None:
+    # the started script lets the database write the pidfile: the set-up before it is no reason
+    start = "#!/bin/bash\nset -e\nsu - vcap -c 'pg_ctl -w start -D /var/vcap/store/db'\n"
+    message = _guard_finding("""\
+case $1 in
+  start)
+    pid_guard $PIDFILE db
+    if [ ! -d $LOG_DIR ]; then
+      mkdir -p $LOG_DIR
+    fi
+    exec /var/vcap/jobs/job/bin/db_start.sh
+    ;;
+esac
+""", templates={"db_start.sh.erb": "bin/db_start.sh"}, files={"templates/db_start.sh.erb": start})
+    assert "a refused second start must not do" not in message, message
+    assert "nothing in this script writes $PIDFILE" in message, message

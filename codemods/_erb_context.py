@@ -48,8 +48,11 @@ class Place:
     command_name: bool = False  # the (start of the) word bash runs as the command
 
 
-def place_of(doc: Document, tag: ErbTag) -> Place | str:
-    """The tag's place, or a reason (text) why no variable may take its place."""
+def place_of(doc: Document, tag: ErbTag, escaped: bool = False) -> Place | str:
+    """The tag's place, or a reason (text) why no variable may take its place. An ``escaped``
+    value (shell-escaped by its own Ruby) may fill a glob pattern: bash read its backslashes as
+    literal characters, as it reads a quoted ``"$VAR"`` there (not in a ``=~`` regex, where the
+    characters shellescape leaves alone, ``.`` for one, still match anything)."""
     node = doc.root.descendant_for_byte_range(tag.start, tag.end)
     if node is None:
         return "outside any shell statement"
@@ -64,7 +67,8 @@ def place_of(doc: Document, tag: ErbTag) -> Place | str:
         if n.is_error or n.is_missing:
             return "in a part of the script bash cannot parse"
     if _is_case_pattern(chain) or _is_double_bracket_pattern(doc, chain):
-        return "inside a pattern, where quoting would change what matches"
+        if not escaped or _is_regex(doc, chain):
+            return "inside a pattern, where quoting would change what matches"
     if _in_brace_expansion(doc, chain, tag):
         return "inside a brace expansion (`{1..N}`, `{a,b}`), which bash made before it saw the value"
     quote: Quote = "bare"
@@ -171,6 +175,17 @@ def _is_double_bracket_pattern(doc: Document, chain: list[Node]) -> bool:
             if op is None or right is None or child is None:
                 return True
             return doc.masked_text(op) in ("==", "=", "!=", "=~") and child.start_byte >= right.start_byte
+    return False
+
+
+def _is_regex(doc: Document, chain: list[Node]) -> bool:
+    """Whether the pattern around the tag is the right side of ``[[ =~ ]]``."""
+    for n in chain:
+        if n.type == "regex":
+            return True
+        if n.type == "binary_expression":
+            op = n.child_by_field_name("operator")
+            return op is not None and doc.masked_text(op) == "=~"
     return False
 
 

@@ -26,6 +26,7 @@ from codemods._erb_loops import LoopContext, WordsPlan, plan_inline_loop, plan_l
 from codemods._erb_names import Namer, Unnamed, compound, hint_before
 from codemods._erb_reasons import conditional_shape_reason, heredoc_reason
 from codemods._erb_regions import assignment_runs, is_assignment
+from codemods._erb_ruby_if import RubyIf, ruby_if
 from migrator import ts_gaps
 from migrator.codemod import (
     Codemod,
@@ -189,6 +190,7 @@ class _Move:
         self.result = CodemodResult()
         self.tags = list(doc.tags)
         self.structure = Structure(self.tags)
+        self.ruby_ifs = self._find_ruby_ifs()
         self.locals = self._ruby_locals()
         self.copyable = self._copyable_locals()
         self.methods = {m.group(1) for t in self.tags if t.kind == "control" for m in _DEF_NAME.finditer(t.code)}
@@ -237,6 +239,7 @@ class _Move:
             self._claim_region(region)
         self._flag_groups()
         self._loops()
+        self._ruby_conditionals()
         self._statement_groups()
         self._values()
         self._keep_block_variables()
@@ -365,9 +368,11 @@ class _Move:
     def _needs_local(self, codes: list[str], chain: Chain, extra_params: set[str] = frozenset()) -> str | None:
         """The first Ruby local the codes use that cannot travel with them (None: all fine)."""
         params = set(extra_params)
-        for group, _ in chain:
+        for group, branch in chain:
             for tag in group.tags:
                 params |= ruby.block_params(tag.code)
+            if group.start in self.ruby_ifs:  # the Ruby of its own tags, repeated in the env template
+                params |= self.ruby_ifs[group.start].locals_at(branch)
         for code in codes:
             used = (ruby.identifiers(code) & self.locals) - params - set(self.copyable)
             if used:
@@ -679,6 +684,100 @@ class _Move:
             if branches is not None:
                 self._claim_statements(group, chain, branches)
 
+    # -- ERB conditionals whose tags also run Ruby ----------------------------------------------------
+    def _find_ruby_ifs(self) -> dict[int, RubyIf]:
+        """Top-level conditionals whose tags also define helpers or set locals (``_erb_ruby_if``):
+        seen as conditionals from here on, so the values inside can move under them."""
+        found: dict[int, RubyIf] = {}
+        for group in self.structure.groups:
+            if self.structure.chain_at(group.start):
+                continue
+            shape = ruby_if(group)
+            if shape is None:
+                continue
+            inside = [t for t in self.structure.statements if group.opener.end <= t.start < group.end.start]  # type: ignore[union-attr]
+            for tag in inside:
+                chain = self.structure.chain_at(tag.start)
+                if len(chain) == 1 and ruby.locals_defined(tag.code):
+                    shape.statements.setdefault(chain[0][1], []).append(tag)
+            group.conditional, group.else_runs_code = True, False
+            found[group.start] = shape
+        return found
+
+    def _ruby_conditionals(self) -> None:
+        """A conditional whose tags run Ruby -> the same tags around its variables in the env
+        template, and a bash ``if`` on them; the Ruby statements inside its branches (that only
+        set locals) go with them. When that cannot be done the group is seen as before."""
+        for start, shape in self.ruby_ifs.items():
+            group = shape.group
+            if any(t.start in self.plan.consumed for t in group.tags):
+                continue
+            why = self._claim_ruby_if(shape)
+            if why:
+                group.conditional, group.else_runs_code = shape.was
+                self.group_reasons[start] = why
+
+    def _claim_ruby_if(self, shape: RubyIf) -> str | None:
+        group = shape.group
+        branches = statement_branches(self.doc, group)
+        if branches is None:
+            return conditional_shape_reason(self.doc, group)
+        listed = {t.start for tags in shape.statements.values() for t in tags}
+        for tag in self.structure.statements:
+            if group.opener.end <= tag.start < group.end.start and tag.start not in listed:  # type: ignore[union-attr]
+                return f"it holds Ruby on line {self.doc.line_of(tag.start)} that is not a plain assignment in one branch"
+        for branch, tags in shape.statements.items():
+            for tag in tags:
+                if not alone_on_its_lines(self.doc, tag):
+                    return f"the Ruby on line {self.doc.line_of(tag.start)} shares its line with shell code"
+                local = self._needs_local([tag.code], [(group, branch)])
+                if local:
+                    return f"the Ruby on line {self.doc.line_of(tag.start)} reads `{local}`, {self._local_why(local)}"
+        opener_locals = shape.locals_at(0)
+        namer = self._namer()
+        namer = Namer(self.job.properties, {**namer.aliases, **{n: f":{n}" for n in opener_locals}})
+        openers = [group.opener, *group.middles]
+        names: dict[int, str] = {}
+        before: list[str] = []
+        for i, test in sorted(shape.tests.items()):
+            try:
+                base = namer.condition(test)
+            except Unnamed:
+                return f"its condition `{_short(test)}` is not one the codemod can name"
+            context = "condition" + "".join(f" unless {b}" for b in before)
+            names[i] = self._name((re.sub(r"^elsif\b", "if", test), context), base)
+            before.append(test)
+        blocks = [_Block(group.start, f"{name}=false\n", []) for name in names.values()]
+        blocks += [_Block(openers[i].end, f"{name}=true\n", [(group, i)]) for i, name in names.items()]
+        self.plan.blocks += blocks
+        # the branch's Ruby statements run in the env template, in their place among its values
+        self.plan.blocks += [_Block(t.start, f"<% {t.code.strip()} -%>\n", [(group, b)])
+                             for b, tags in shape.statements.items() for t in tags]
+        shape_layout = indent_layout(self.doc, branches.tag_lines)
+        body_indent = shape_layout.indent + (shape_layout.unit if shape_layout.indents_body else "")
+        texts = []
+        for i in range(len(openers)):
+            test = f'[ "${names[i]}" = true ]' if i in names else None
+            texts.append(f"{'if' if i == 0 else 'elif'} {test}; then\n" if test else "else\n")
+        texts.append("fi\n")
+        ranges = [(branches.tag_lines[i][1], branches.tag_lines[i + 1][0]) for i in range(len(openers))]
+        for i, (lo, hi) in enumerate(ranges):
+            statements = [c for c in branches.container.named_children if lo <= c.start_byte and c.end_byte <= hi]
+            if all(c.type == "comment" for c in statements):  # bash has no empty branch: `:` does nothing
+                texts[i + 1] = f"{body_indent}:\n" + shape_layout.indent + texts[i + 1]
+                texts[i + 1] = texts[i + 1][len(shape_layout.indent):]
+        edits = [Edit(ls, le, shape_layout.indent + text, self.cm.id) for (ls, le), text in zip(branches.tag_lines, texts)]
+        for tags in shape.statements.values():
+            for tag in tags:
+                ls, le = tag_lines(self.doc, tag)
+                edits.append(Edit(ls, le, "", self.cm.id))
+        self.plan.edits += edits
+        self.plan.consumed |= {t.start for t in group.tags} | {t.start for tags in shape.statements.values() for t in tags}
+        self.layouts[group.start] = (shape_layout, branches.tag_lines, texts)
+        self.converted.append((group, blocks, edits))
+        self.plan.anchors.append(self._hoist(self.doc.line_start(group.start)))
+        return None
+
     def _claim_statements(self, group: Group, chain: Chain, branches: Branches) -> None:
         choice = self._choice(group, chain)
         if isinstance(choice, str):
@@ -821,6 +920,9 @@ class _Move:
                 group, blocks, edits = entry
                 params = set().union(*(ruby.block_params(t.code) for t in group.tags))
                 own = {t.start for t in group.tags}
+                shape = self.ruby_ifs.get(group.start)
+                if shape is not None:  # its Ruby statements stay too (their copies in the env template are harmless)
+                    own |= {t.start for tags in shape.statements.values() for t in tags}
                 left = [t for t in self.doc.tags_in(group.start, group.stop)
                         if t.start not in own and t.start not in self.plan.consumed and t.kind != "comment"
                         and not (self._renders_anyway(t) and not ruby.identifiers(t.code) & params)]
@@ -840,6 +942,8 @@ class _Move:
                 self.plan.blocks = [b for b in self.plan.blocks if not any(b is x for x in blocks)]
                 self.plan.edits = [e for e in self.plan.edits if not any(e is x for x in edits)]
                 self.plan.consumed -= own
+                if shape is not None:
+                    group.conditional, group.else_runs_code = shape.was
                 self.converted.remove(entry)
                 undone = True
 
@@ -925,7 +1029,7 @@ class _Move:
             if local in self.methods:
                 return f"output tag calls the Ruby method `{local}` defined in the script"
             return f"output tag uses the Ruby local `{local}` assigned elsewhere in the script"
-        place = place_of(self.doc, tag)
+        place = place_of(self.doc, tag, escaped_value(tag.code, self.ruby_defs.escapers))
         if not isinstance(place, Place):
             if "heredoc" in place:
                 return f"output tag {heredoc_reason(self.doc, tag.start, tag.end)}"

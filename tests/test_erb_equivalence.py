@@ -107,6 +107,14 @@ CASES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, dict]]] 
         "users-with-and-without-tags": {"mq": {"users": [{"name": "x", "tags": []}, {"name": "y", "tags": ["t"]},
                                                          {"name": "z", "tags": ["u", "v", "w"]}]}},
     }),
+    ("api-registrar", "post-start", (), (), {
+        "defaults": {},
+        "tls": {"registrar": {"api": {"http": False, "tls": True, "tls_port": 9443}}},
+        "api-off": {"registrar": {"api": {"http": False, "tls": False}}},
+        "dry-run": {"registrar": {"dry_run": True}},
+        "odd-name": {"registrar": {"service_name": "it's $HOME * [x]"}},
+        "same-name-as-before": {"registrar": {"service_name": "registry-default"}},
+    }),
 ]
 
 

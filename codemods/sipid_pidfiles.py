@@ -152,7 +152,7 @@ def _settled(cm: SipidPidfiles, job: JobContext, doc: Document, rounds: int = 3)
     change is returned as one edit over the span that differs, and later findings are mapped back
     to lines of ``doc``.
     """
-    first = _Pass(cm, job, doc).run()
+    first = _pass(cm, job, doc)
     current, result, maps = doc, first, []
     for _ in range(rounds):
         if not result.edits:
@@ -160,7 +160,7 @@ def _settled(cm: SipidPidfiles, job: JobContext, doc: Document, rounds: int = 3)
         source = apply_edits(current.source, result.edits)
         maps.append(OffsetMap.from_edits(result.edits))
         current = Document.parse(doc.path, source)
-        result = _Pass(cm, job, current).run()
+        result = _pass(cm, job, current)
         if result.edits:
             for f in result.findings:
                 offset = current._line_starts[min(f.line or 1, len(current._line_starts)) - 1]
@@ -179,6 +179,20 @@ def _settled(cm: SipidPidfiles, job: JobContext, doc: Document, rounds: int = 3)
     first.requires = [*first.requires, *(q for q in result.requires if q not in first.requires)]
     first.spec_changes = first.spec_changes or S.package_changes(job)
     return first
+
+
+def _pass(cm: SipidPidfiles, job: JobContext, doc: Document) -> CodemodResult:
+    """One pass over ``doc``, run once per job and text: the pass that finds a settled script
+    settled is asked again by the engine's second pass (a copy each time: callers change it)."""
+    done = helpers.per_job(job, ("sipid-pidfiles pass", doc.path, doc.source), lambda: _Pass(cm, job, doc).run())
+    return CodemodResult(list(done.edits), list(done.new_files), list(done.removed_files), list(done.spec_changes),
+                         list(done.findings), list(done.requires))
+
+
+def _partner_claims(cm: SipidPidfiles, job: JobContext, other: Document) -> list[P.Claim]:
+    partner = _Pass(cm, job, other, pairing=False)
+    partner.run()
+    return partner.claims
 
 
 def _one_edit(before: bytes, after: bytes) -> Edit:
@@ -554,9 +568,8 @@ class _Pass:
             return []
         if not self.cm.applies_to(other):
             return []
-        partner = _Pass(self.cm, self.job, other, pairing=False)
-        partner.run()
-        return partner.claims
+        return list(helpers.per_job(self.job, ("sipid-pidfiles claims", other.path, other.source),
+                                    lambda: _partner_claims(self.cm, self.job, other)))
 
     def _note_unguarded(self, stmt: Node, guarded: bool, fix: str) -> None:
         """What the claim of ``$$`` changes for a second start: nothing when a guard refused it
@@ -1447,6 +1460,8 @@ def _remove_unsourced_helpers(cm: SipidPidfiles, job: JobContext, documents: Map
         if key not in job.files:
             continue
         original = job.files[key]
+        if not any(name in original for name in S.PID_FUNCTIONS):
+            continue  # defines none of them (checked before parsing it: most templates are config)
         if rendered.startswith("bin/") and not _only_definitions(original):
             continue  # a program in bin/ (someone may run it), not only a library
         if key in documents and documents[key].source.decode("utf-8") != original:

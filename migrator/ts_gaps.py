@@ -16,6 +16,7 @@ only kept where it removes a parse error, so a file tree-sitter already reads is
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 
 from tree_sitter import Parser, Tree
@@ -53,8 +54,28 @@ _GAPS: list[tuple[re.Pattern[bytes], Callable[[bytearray, re.Match], None]]] = [
 _MAX_TRIES = 200
 
 
+#: trees by (parser, masked text), most recently used last: a script's text is parsed again as a
+#: sibling of another script, as a helper and after ERB masking of its masked form, and a text
+#: tree-sitter misreads costs a parse per gap tried (a Tree is immutable, so it is shared)
+_TREES: OrderedDict[tuple[Parser, bytes], Tree] = OrderedDict()
+_TREES_MAX = 256
+
+
 def parse(parser: Parser, masked: bytes) -> Tree:
     """The tree of ``masked``, read through the bridged copy when that has fewer errors."""
+    key = (parser, masked)
+    tree = _TREES.get(key)
+    if tree is not None:
+        _TREES.move_to_end(key)
+        return tree
+    tree = _parse(parser, masked)
+    _TREES[key] = tree
+    if len(_TREES) > _TREES_MAX:
+        _TREES.popitem(last=False)
+    return tree
+
+
+def _parse(parser: Parser, masked: bytes) -> Tree:
     tree = parser.parse(masked)
     if not tree.root_node.has_error:
         return tree

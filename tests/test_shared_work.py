@@ -40,3 +40,14 @@ def test_a_job_fact_is_worked_out_once_per_job() -> None:
     assert calls == ["a", "b"]
     # an equal but separate context (as the checks build one with a rewrite's new files) asks again
     assert fact(JobContext(name="a", templates={})) == "words of a" and calls == ["a", "b", "a"]
+
+
+def test_a_masked_text_is_parsed_once_even_when_tree_sitter_misreads_it() -> None:
+    from migrator import ts_gaps
+    from migrator.document import bash_parser
+
+    misread = b"#!/bin/bash\nsed -e '/^$/d' x\nif true; then echo a; fi }\n"  # gaps tried one by one
+    first = ts_gaps.parse(bash_parser(), misread)
+    assert ts_gaps.parse(bash_parser(), bytes(misread)) is first
+    # the script under another name (a sibling, a helper) shares the tree
+    assert Document.parse("helper", misread).tree is Document.parse("templates/x.sh", misread).tree

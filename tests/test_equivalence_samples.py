@@ -74,6 +74,9 @@ def test_the_comparison_covers_every_changed_script(verdicts: dict) -> None:
     ran = {(v.job, v.script) for vs in verdicts.values() for v in vs}
     assert {("web", "bin/web_ctl"), ("api", "bin/post-start"), ("cell", "bin/cell_as_vcap"),
             ("gateway", "bin/gateway_ctl"), ("scheduler", "bin/migrate")} <= ran
+    # each way a health-check probe maps: -f, a 200 status, no -f, HEAD with a -k that did nothing, wget
+    assert {("healthwait", f"bin/{s}") for s in ("post-start", "wait-for-ui", "wait-for-keystore",
+                                                  "wait-for-console", "wait-for-search")} <= ran
     gateway = next(v for v in verdicts[("gateway", "defaults")] if v.script == "bin/gateway_ctl")
     assert set(gateway.runs) == {"start", "stop"}
     old, new = gateway.runs["start"]

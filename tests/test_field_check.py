@@ -147,3 +147,33 @@ def test_an_env_template_that_runs_a_command_or_reads_script_state_is_named(monk
     assert "runs" in check(b"NOW=`date`\n")
     assert "reads `$cmd`" in check(b'cmd="$cmd --rootless"\n')
     assert "reads `$1`" in check(b"FIRST=$1\n")
+
+
+def _field_check_module(monkeypatch):
+    loader = importlib.machinery.SourceFileLoader("field_check", str(SCRIPT))
+    spec = importlib.util.spec_from_loader("field_check", loader)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "field_check", module)
+    loader.exec_module(module)
+    return module
+
+
+def test_pid_lines_count_the_jobs_pid_logic_not_messages_or_the_helpers_own_definitions(monkeypatch,
+                                                                                       tmp_path: Path) -> None:
+    count = _field_check_module(monkeypatch).pid_lines
+    script = tmp_path / "ctl"
+    script.write_text(
+        "#!/bin/bash\n"
+        "pid_guard() {\n"                                 # the library's own definition: not counted
+        "  kill -0 $(cat $1) && exit 1\n"
+        "}\n"
+        "pid_guard $PIDFILE job\n"                        # 5: a call
+        "echo $$ > $PIDFILE\n"                            # 6
+        'echo "${!}" > $PIDFILE\n'                        # 7
+        "kill `cat $PIDFILE`\n"                           # 8: backticks, like $(cat)
+        "kill -QUIT $(<$PIDFILE)\n"                       # 9
+        'kill "$(head -1 $PIDFILE)"\n'                    # 10
+        'echo "gave up, sending kill -9 to the node"\n'   # a message: not counted
+        "kill -9 $pid\n"                                  # 12
+        "# kill -9 $(cat $PIDFILE)\n")                    # a comment: not counted
+    assert count(script) == [5, 6, 7, 8, 9, 10, 12]

@@ -8,7 +8,12 @@ One run measures, on the same scripts (the job templates the tool classifies as 
   - bash -n: one ``bash -n`` process per script (on the masked text, ERB blanked out);
   - shellcheck: ``shellcheck -f gcc`` over the masked scripts (``pip install -e .[bench]``);
   - ast-grep: a one-rule scan (``kill_and_wait $$$``, bash) over the masked scripts;
-  - start-up: ``python -m migrator --version``.
+  - start-up: ``python -m migrator --version``; one tiny job: the dry-run of one sample job (``api``,
+    two scripts) as a whole process, the run pre-commit and bulk mode make per release.
+The tool runs from this checkout (``PYTHONPATH``) with its bytecode compiled once beforehand into a
+cache of the benchmark's own (``PYTHONPYCACHEPREFIX``), as an installed package has it: with
+``PYTHONDONTWRITEBYTECODE`` set (as in some shells) every run would compile the sources again,
+about 0.1 s of start-up that no installed tool pays.
 Each measure reports CPU (user + system of every process and descendant, orphans included) and wall
 time, min and median of ``--rounds`` rounds, and peak memory (the largest peak RSS of any one process,
 from one more, untimed run: see measure.py).
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,14 +78,36 @@ def tool(name: str) -> str | None:
     return str(local) if local.exists() else shutil.which(name)
 
 
+def use_installed_like_bytecode(cache: Path) -> None:
+    """Child processes run this checkout's code from bytecode compiled once, into ``cache``."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "migrator", "codemods"], cwd=ROOT, check=False,
+                   capture_output=True)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f" ({line.split(':', 1)[1].strip()})"
+    except OSError:
+        pass
+    return ""
+
+
 def parse_floor_child(list_file: Path) -> None:
     """Child mode: parse every listed script once and print the CPU and wall of the parse alone."""
     from migrator.document import Document
 
-    data = [Path(p).read_bytes() for p in list_file.read_text().splitlines()]
+    paths = list_file.read_text().splitlines()
+    data = [Path(p).read_bytes() for p in paths]
     cpu, wall = time.process_time(), time.perf_counter()
-    for d in data:
-        Document.parse("x", d)
+    for path, d in zip(paths, data):
+        # each file's own path: Document.parse hands back the document it parsed for the same path
+        # and bytes, and the synthetic corpus holds many copies of each script
+        Document.parse(path, d)
     print(f"{time.process_time() - cpu} {time.perf_counter() - wall}")
 
 
@@ -103,7 +131,8 @@ def write_masked(scripts: list[Path], dest: Path) -> list[Path]:
     return out
 
 
-def bench_corpus(label: str, roots: list[Path], work: Path, args: argparse.Namespace) -> None:
+def bench_corpus(label: str, roots: list[Path], work: Path, args: argparse.Namespace,
+                 tiny: Path | None = None) -> None:
     from migrator.discovery import discover
 
     jobs = discover(roots)
@@ -124,6 +153,7 @@ def bench_corpus(label: str, roots: list[Path], work: Path, args: argparse.Names
             print(f"{name}: {samples[0].orphans} orphaned helper processes reaped and counted per run")
 
     cli = [sys.executable, "-m", "migrator", "--dry-run"]
+    subprocess.run([*cli, "-j", "1", *map(str, roots)], cwd=ROOT, capture_output=True, check=False)  # warm caches
     add("dry-run -j 1", [[*cli, "-j", "1", *map(str, roots)]], cwd=ROOT)
     add("parse floor", [[sys.executable, __file__, "--parse-floor", str(list_file)]], cwd=ROOT,
         once=lambda: measure_parse_floor(list_file, work / "floor.out"))
@@ -142,6 +172,8 @@ def bench_corpus(label: str, roots: list[Path], work: Path, args: argparse.Names
     if not args.no_j2:
         add("dry-run -j 2", [[*cli, "-j", "2", *map(str, roots)]], cwd=ROOT)
     add("start-up", [[sys.executable, "-m", "migrator", "--version"]], cwd=ROOT)
+    if tiny is not None:
+        add("one tiny job", [[*cli, str(tiny)]], cwd=ROOT)
     print_table(results)
 
 
@@ -154,7 +186,8 @@ def print_table(results: list[Summary]) -> None:
         print(f"{r.name:<18} {r.cpu_min:8.3f} {r.cpu_median:8.3f} {r.wall_min:8.3f} {r.wall_median:8.3f}"
               f" {r.rss_kb / 1024:8.1f} {r.cpu_min / floor.cpu_min:9.2f} {dry.cpu_min / r.cpu_min:9.2f}")
     print("ratios (CPU min): " + ", ".join(
-        f"dry-run = {dry.cpu_min / by[n].cpu_min:.2f} x {n}" for n in by if n not in ("dry-run -j 1", "start-up")))
+        f"dry-run = {dry.cpu_min / by[n].cpu_min:.2f} x {n}" for n in by
+        if n not in ("dry-run -j 1", "start-up", "one tiny job")))
 
 
 def main() -> None:
@@ -174,13 +207,16 @@ def main() -> None:
         return
     if not become_subreaper():
         print("note: no PR_SET_CHILD_SUBREAPER here; CPU of orphaned helper processes is not counted")
-    print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine: {os.cpu_count()} CPUs{cpu_model()}, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
+        use_installed_like_bytecode(base / "pycache")
         if not args.no_synthetic:
             (base / "synthetic").mkdir()
             roots = build_synthetic(base / "synthetic" / "corpus", args.releases, args.copies)
-            bench_corpus(f"synthetic ({args.releases} x sample release)", roots, base / "synthetic", args)
+            bench_corpus(f"synthetic ({args.releases} x sample release)", roots, base / "synthetic", args,
+                         tiny=roots[0] / "jobs" / "api")
         if args.folders:
             (base / "field").mkdir()
             roots = copy_folders(base / "field" / "corpus", args.folders)

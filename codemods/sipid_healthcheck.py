@@ -84,7 +84,10 @@ class SipidHealthcheck(Codemod):
     )
     triggers = (b"curl", b"nc ", b"ncat", b"netcat", b"wget", b"pg_isready", b"mysqladmin")
     differences: ClassVar[DeclaredDifferences] = DeclaredDifferences(
-        "one sipid wait-until-healthy replaces the probe retry loop (its probes, sleeps and clock reads)",
+        "one sipid wait-until-healthy replaces the probe retry loop (its probes, sleeps and clock reads); "
+        "its probe counts only a 200 after redirects (curl -f took any status below 400, wget any 2xx, curl without -f "
+        "any HTTP answer), sends GET (curl -I and wget --spider sent HEAD), verifies TLS (a -k that stays "
+        "blocks the rewrite), gives a try 30 s, and comes one interval after the start",
         may_vanish=(shapes("curl", "wget", "nc", "ncat", "netcat", "pg_isready", "mysqladmin", "sleep", "seq", "date"),),
         may_appear=(shapes("sipid", subcommand="wait-until-healthy"),),
         appear_limit=1,

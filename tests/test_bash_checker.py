@@ -63,3 +63,22 @@ def test_a_dead_checker_is_restarted() -> None:
 @pytest.mark.parametrize("source", [b"a\x00b\nif then fi\n"])
 def test_input_bash_cannot_read_from_a_pipe_falls_back_to_bash_n(source: bytes) -> None:
     assert BashChecker(BASH).check(source) == _bash_n(source)
+
+
+def test_a_text_bash_judged_before_is_not_sent_again() -> None:
+    """The verdict on the same masked text is remembered: with the checking bash gone, a text it
+    judged gets the same verdict (and message) without a new bash; a new text starts one."""
+    from migrator.checks.grammar import _checker, bash_syntax_error
+
+    bad = b"#!/bin/bash\n# judged once\nif true; then\nfi\n"
+    first = bash_syntax_error(bad)
+    assert first is not None and "syntax error" in first
+    checker = _checker()
+    assert checker is not None and checker.proc is not None
+    dead = checker.proc
+    dead.kill()
+    dead.wait()
+    assert bash_syntax_error(bytes(bad)) == first
+    assert checker.proc is dead  # nothing was asked of a bash
+    assert bash_syntax_error(b"echo another text\n") is None
+    assert checker.proc is not dead

@@ -40,7 +40,18 @@ def bash_syntax_error(masked: bytes) -> str | None:
     checker = _checker()
     if checker is None:
         return None
-    return checker.check(masked)
+    if masked in _VERDICTS:
+        return _VERDICTS[masked]
+    verdict = _VERDICTS[masked] = checker.check(masked)
+    if len(_VERDICTS) > _VERDICTS_MAX:
+        del _VERDICTS[next(iter(_VERDICTS))]
+    return verdict
+
+
+#: bash's verdicts by masked text, oldest first: the same text gets the same verdict (a script the
+#: job copies keep, an original asked again when its rewrite fails), without another fork
+_VERDICTS: dict[bytes, str | None] = {}
+_VERDICTS_MAX = 1024
 
 
 class BashChecker:

@@ -7,7 +7,15 @@ can run the body once per element: same statements, same order, same argv (an em
 nothing either way). A condition inside the body becomes a per-item array too (``true``/``false``,
 or the chosen value of a choice), and a bash ``if`` on it.
 
-What stays, with the reason: a loop nested in another loop or holding one (a list per item), a
+A loop inside the body over a list each item holds (``<% db["extensions"].each do |ext| %>``)
+becomes a bash loop too: all items' entries in one flat array, in item order, and one more array
+saying where each item's entries start (with one more entry at the end), so item ``i`` walks
+``X[${X_START[i]}]`` up to ``X[${X_START[i + 1]} - 1]``; entries of an item whose conditions kept
+the old template from reaching the loop are none.
+
+What stays, with the reason: a loop over lists of lists or over a list not held by the item, an
+inner loop holding ERB blocks or Ruby of its own, a value of the item read only inside the inner
+loop (the old template computed it only for items with entries), a
 body that writes a heredoc with ERB (one file per item), values that may hold several words per
 item (a flat array cannot keep each item's words apart), values inside double quotes that hold
 quotes of their own (the old script's shell removed them), Ruby run per item that is not a plain

@@ -83,15 +83,23 @@ class ErbToConfig(Codemod):
       becomes a bash ``for`` over arrays in the env template, one per value the body reads
       (``ROLE_NAME``, ``ROLE_PASSWORD``) or per condition inside it (``true``/``false``, or the
       chosen value of a choice); a loop that writes words into one command becomes one array of
-      those words; a loop holding another loop, writing a heredoc per item, or whose items may
-      be several words stays, with a finding that says which;
+      those words; a loop over records that each hold a list (``db["extensions"].each`` inside
+      ``p("dbs").each``) keeps its inner loop too: all items' entries in one flat array, and an
+      array of where each item's entries start (``for ((j = ${X_START[i]}; ...))``); a loop over
+      lists of lists, an inner loop holding ERB, a loop writing a heredoc per item, or one whose
+      items may be several words stays, with a finding that says which;
     - Ruby that moved values need travels with them (``codemods._erb_locals``): a top-level tag
       that sets locals or defines methods once (``zks = link("zk")``, then ``port = zks.p(...)``,
       a ``def``, a block filling several locals) is copied in front of the values and the
       conditions that read it, and leaves the script when nothing there reads it any more; a
       shell-escaping helper (``def esc(x) Shellwords.escape(x) end``, ``x.shellescape``) is
-      called through rather than escaped twice. An ERB conditional stays Ruby while ERB inside it
-      stays in the script (a guard like ``is_a? Array`` around an ERB loop).
+      called through rather than escaped twice. An ERB conditional whose own tags define helpers
+      and set locals (``<% def esc(x) ... end; on = p("a") || p("b"); if !on %>``, an ``else``
+      tag that works out the branch's values) is repeated word for word in the env template
+      around its values (``codemods._erb_ruby_if``), with the Ruby statements inside its
+      branches. An ERB conditional stays Ruby while ERB inside it stays in the script (a guard
+      like ``is_a? Array`` around an ERB loop), and a type check (``is_a?``) stays Ruby always;
+      the env template repeats it around the values it guards.
 
     In a POSIX sh script (``#!/bin/sh``: dash on the stemcell) the env file is read with
     ``. /var/vcap/jobs/...`` and nothing becomes an array: a value the script splits into several

@@ -196,11 +196,10 @@ def _field(node: Node) -> str | None:
 
 
 def blocks(doc: Document) -> Iterator[Node]:
-    """Every node that holds a sequence of statements."""
-    for node in doc.walk():
-        if node.type in ("program", "do_group", "compound_statement", "case_item", "if_statement",
-                         "elif_clause", "else_clause", "subshell"):
-            yield node
+    """Every node that holds a sequence of statements, in document order (from the document's
+    index: a program that is one statement still comes before it, as its type is asked first)."""
+    yield from doc.find("program", "do_group", "compound_statement", "case_item", "if_statement",
+                        "elif_clause", "else_clause", "subshell")
 
 
 def inside_function(node: Node, doc: Document, names: Iterable[str]) -> bool:

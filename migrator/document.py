@@ -121,12 +121,22 @@ class Document:
 
     # -- tree -----------------------------------------------------------------------------------
     def walk(self, node: Node | None = None) -> Iterator[Node]:
-        """All nodes below ``node`` (default: root) in document order."""
-        stack = [node or self.root]
-        while stack:
-            current = stack.pop()
-            yield current
-            stack.extend(reversed(current.children))
+        """All nodes below ``node`` (default: root) in document order, ``node`` first.
+
+        With a tree cursor (tree-sitter moves it in C; no list of children per node)."""
+        cursor = (node or self.root).walk()
+        depth = 0
+        while True:
+            yield cursor.node
+            if cursor.goto_first_child():
+                depth += 1
+                continue
+            while not cursor.goto_next_sibling():
+                if depth == 0 or not cursor.goto_parent():
+                    return
+                depth -= 1
+                if depth == 0:
+                    return
 
     @cached_property
     def _index(self) -> dict[str, list[Node]]:

@@ -15,8 +15,9 @@ Ruby is never evaluated; conditions are read with a small tokenizer and parser t
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 from codemods import _erb_ruby as ruby
@@ -260,6 +261,7 @@ class Namer:
         self.properties = properties or {}
         self.aliases = dict(aliases or {})
         self.shared = ""  # the property path prefix all parts of the condition being named share
+        self.joining = 0  # inside an and/or: a negation made by a suffix would read as the whole's
 
     # -- what a piece of Ruby reads -------------------------------------------------------------
     def subject(self, text: str) -> Subject:
@@ -282,12 +284,17 @@ class Namer:
             split = text.replace(props[0], _snake(props[0]))  # camelCase words: SSHUsername -> SSH_USERNAME
             base = ruby.variable_base(split) if len(ruby.properties_read(text)) == 1 else \
                 ruby.variable_base(f'p("{_snake(props[0])}")')
-            return Subject(_once(base) + _keys_after(text), props[0])
+            keep = 1 if re.match(r"""link\(\s*["'][\w\-]+["']\s*\)\s*\.\s*p\(""", text) else 0
+            base = _capped(_once(_unreserved(base)), props[0], keep)
+            return Subject(base + _keys_after(text) + _attribute_after(text), props[0])
+        instances = _LINK_INSTANCES.match(text)
+        if instances and not props:
+            return Subject(_instances_name(instances.group(1), instances.group(2)), None)
         if len(props) > 1:
             raise Unnamed("several properties")
         base = ruby.variable_base(text)
         if base != "ERB_VALUE":
-            return Subject(base, None)
+            return Subject(_unreserved(base), None)
         idents = [i for i in re.findall(r"(?<![.:@$\w])([a-z_]\w*)\b(?!\s*\()", strip_ruby_strings(text))
                   if i not in _RUBY_WORDS]
         keys = [literal_value(s) for s in re.findall(r"\[\s*(\"[^\"]*\"|'[^']*'|:\w+)\s*\]", text)]
@@ -321,7 +328,10 @@ class Namer:
             if not props:
                 raise Unnamed(code)
             self.shared = _shared_prefix(props)
-            return _joined([ruby.variable_base(f'p("{p}")') for p in props], "_AND_", self.shared) + "_SET"
+            names = [Subject(_capped(ruby.variable_base(f'p("{p}")'), p), p).name for p in props]
+            if len(names) > 2:  # every path would make a name nobody reads to its end
+                return f"{_joined(names[:1], '')}_AND_{len(names) - 1}_MORE_SET"
+            return _joined(names, "_AND_", self.shared) + "_SET"
         m = re.match(r"(?:end\s*\.\s*)?(?:if_link|else_if_link)\s*\(\s*[\"']([\w\-]+)[\"']", code)
         if m:
             base = _upper(m.group(1))
@@ -341,7 +351,12 @@ class Namer:
                 return self.name_of(parts[0], negated)
             subjects = {self._subject_of(n) for n in parts}
             shared = f"{subjects.pop()}_" if len(subjects) == 1 and None not in subjects else self.shared
-            return _joined([self.name_of(n, negated) for n in parts], joiner[(kind, negated)], shared)
+            self.joining += 1
+            try:
+                names = [self.name_of(n, negated) for n in parts]
+            finally:
+                self.joining -= 1
+            return _joined(names, joiner[(kind, negated)], shared)
         if kind == "cmp":
             return self._comparison(node[1], node[2], node[3], negated)
         return self._truthy(node[1], negated)
@@ -364,7 +379,12 @@ class Namer:
             if subject.name == "SPEC_BOOTSTRAP":
                 return "SPEC_NOT_BOOTSTRAP" if negated else "SPEC_BOOTSTRAP"
             if self.boolean(subject):
-                return _negated_flag(subject) if negated else _flag(subject)
+                if not negated:
+                    return _flag(subject)
+                name = _negated_flag(subject)
+                # A_AND_B_DISABLED reads as "A and B, disabled": in a join, say NOT_B
+                plain = _flag(subject) == subject.name  # ALLOW_MASTER: no suffix of its own to turn
+                return "NOT_" + subject.name if self.joining and plain and name == subject.name + "_DISABLED" else name
             return subject.name + ("_UNSET" if negated else "_SET")
         if len(methods) > 1:
             raise Unnamed("several predicates")
@@ -507,6 +527,13 @@ class Namer:
             subject = None
         if subject is not None and not subject.weak and not compound(code):
             return subject.name
+        if hint in _BODY_OPTIONS and _JSON.search(code):
+            return "REQUEST_BODY"  # what curl sends, not the option's name (DATA_RAW)
+        if hint and re.search(r"""["'][a-z][a-z0-9+.-]*://""", code) and not _URL_WORDS.search(hint):
+            return hint + "_URL"  # a URL built from parts
+        path = _PATH_TAIL.search(code)
+        if hint in ("URL", "URI", "ENDPOINT") and path:
+            return f"{_upper(path.group(1))}_{hint}"  # "#{base}/services" -> SERVICES_URL
         if hint:
             return hint
         if subject is not None:
@@ -557,7 +584,7 @@ def hint_before(line_prefix: str) -> str | None:
 def compound(code: str) -> bool:
     """Whether a value is built from several parts (concatenation, interpolation, a ternary)."""
     bare = strip_ruby_strings(code)
-    return bool(re.search(r"[+?]|\|\||&&|\bif\b", bare)) or "#{" in code
+    return bool(re.search(r"[+?]|\|\||&&|\bif\b|=>", bare)) or "#{" in code  # => : a hash built from parts
 
 
 def _snake(word: str) -> str:
@@ -613,9 +640,13 @@ def _negated_flag(subject: Subject) -> str:
 def _joined(names: list[str], joiner: str, shared: str = "") -> str:
     """Names joined, each later one without the property path all of them share (``a.b.x`` and
     ``a.b.y`` -> ``A_B_X_AND_Y``)."""
-    out = [names[0]]
+    first = names[0]
+    if shared and first.startswith("NOT_" + shared):  # NOT_A_B_X -> A_B_NOT_X: the shared path said first
+        first = shared + "NOT_" + first[4 + len(shared):]
+    out = [first]
     for name in names[1:]:
-        out.append(name[len(shared):] if shared and name.startswith(shared) and len(name) > len(shared) else name)
+        neg, bare = ("NOT_", name[4:]) if name.startswith("NOT_") else ("", name)
+        out.append(neg + (bare[len(shared):] if shared and bare.startswith(shared) and len(bare) > len(shared) else bare))
     return joiner.join(out)
 
 
@@ -653,3 +684,91 @@ def _reads_first(node: Node, text: str) -> bool:
     if node[0] == "atom":
         return node[1].text == text and bool(node[1].methods)
     return False
+
+
+#: the longest name made from a property path; a longer one keeps the path's meaningful tail
+NAME_CAP = 40
+#: one-word names that say nothing without the job they belong to
+GENERIC = frozenset({
+    "NAME", "PORT", "PORTS", "ADDRESS", "ADDR", "HOST", "HOSTS", "USERNAME", "PASSWORD", "PASS", "URL", "URI",
+    "IP", "IPS", "PATH", "DIR", "FILE", "KEY", "TOKEN", "SECRET", "VALUE", "VALUES", "DATA", "BODY", "ID", "INDEX",
+    "LIST", "ITEMS", "CONFIG", "OPTS", "OPTIONS", "ARGS", "FLAGS", "LEVEL", "MODE", "TYPE", "TIMEOUT", "SIZE",
+    "COUNT", "DEBUG", "VERSION", "PROTOCOL", "CERT", "CA", "SERVER", "SERVERS", "ENDPOINT", "PREFIX", "DOMAIN",
+    "USER", "OPTION", "SETTING", "SETTINGS", "PARAMS", "PAYLOAD", "JSON", "TEXT", "INPUT", "OUTPUT", "RESULT",
+})
+_BODY_OPTIONS = {"DATA", "DATA_RAW", "DATA_BINARY", "DATA_ASCII", "D", "JSON"}
+_JSON = re.compile(r"\bto_json\b|\bjs_esc\b|\bJSON\.|=>")
+_URL_WORDS = re.compile(r"(?:^|_)(?:URL|URI|URLS|URIS|ENDPOINT|ADDR|ADDRS|ADDRESS)(?:_|$)")
+_ATTRIBUTES = {"ip": "IP", "address": "ADDRESS", "addresses": "ADDRESSES", "hostname": "HOSTNAME",
+               "dns_record_name": "DNS_NAME"}
+#: the literal last segment of a URL path built in Ruby (``"#{base}/services/registry-default"``)
+_PATH_TAIL = re.compile(r"""/([A-Za-z][\w.-]*)["']\s*\)?\s*$""")
+_LINK_INSTANCES = re.compile(r"""link\(\s*["']([\w\-]+)["']\s*\)\s*\.\s*instances\b(.*)""", re.DOTALL)
+
+
+def candidates(base: str, job: str, ours: Collection[str] = ()) -> Iterator[str]:
+    """Names to try for a value, best first, never with a generic suffix (``PORT_VALUE``): the
+    base, unless it is one word that says nothing alone (``PORT``); the job's name in front
+    (``KAFKA_HEAP_SIZE`` when the script has its own ``HEAP_SIZE``); ``CONFIGURED_`` in front
+    when the base starts with the job's name already or that would read as BOSH's job name
+    (``JOB_NAME``); then numbered. When the base is a name made for another value already
+    (``ours``: two flag groups of one command, ``D_ARGS``), the next is numbered (``D_ARGS_2``):
+    a prefix would suggest the two differ in kind."""
+    prefix = _upper(job) + "_" if job and re.search(r"[A-Za-z0-9]", job) else ""
+    qualified = prefix + base if prefix and not base.startswith(prefix) else ""
+    if qualified in ("JOB_NAME", "JOB_INDEX") or len(qualified) > NAME_CAP:
+        qualified = ""
+    primary = qualified if base in GENERIC and qualified else base
+    if base in ours or primary in ours:
+        yield from (f"{primary}_{n}" for n in itertools.count(2))
+        return
+    first = ([] if base in GENERIC else [base]) + ([qualified] if qualified else []) + [f"CONFIGURED_{base}"]
+    yield from first
+    for n in itertools.count(2):
+        yield f"{qualified or base}_{n}"
+
+
+def _capped(name: str, prop: str, keep: int = 0) -> str:
+    """A name made from a long property path keeps the path's tail: the last parts that fit in
+    ``NAME_CAP`` characters (at least the last two; ``a.cluster.routing.allocation.enable_x`` ->
+    ``ROUTING_ALLOCATION_ENABLE_X``); what the name says before the path, and its first ``keep``
+    parts (a link's name: ``link("x").p("a.b.c")`` reads ``x.a.b.c``), stay."""
+    full = _upper(_snake(prop).replace(".", "_"))
+    if len(name) <= NAME_CAP or not name.endswith(full):
+        return name
+    lead = name[: len(name) - len(full)]
+    parts = _snake(prop).split(".")
+    for k in range(keep + 1, len(parts) - 1):
+        tail = lead + _upper("_".join(parts[:keep] + parts[k:]))
+        if len(tail) <= NAME_CAP or k == len(parts) - 2:
+            return tail
+    return name
+
+
+def _attribute_after(text: str) -> str:
+    """What is read from the thing a property names (``spec.networks.send(p("x.network")).ip``:
+    the network's ``_IP``)."""
+    m = re.search(r"""\bp\(\s*["'][\w.\-]+["'][^()]*\)\s*\)((?:\s*\.\s*\w+)+)\s*$""", text)
+    if not m:
+        return ""
+    words = [w for w in re.findall(r"\w+", m.group(1)) if w not in _TRANSPARENT]
+    return "_" + _ATTRIBUTES[words[0]] if len(words) == 1 and words[0] in _ATTRIBUTES else ""
+
+
+def _instances_name(link: str, rest: str) -> str:
+    """``link("peers").instances.first.address`` -> ``PEERS_ADDRESS``; their addresses, all of them,
+    ``PEERS_ADDRESSES`` (a link named for addresses already, ``PEER_ADDRS``, is enough)."""
+    base = _upper(link)
+    if not re.search(r"\baddress\b", rest):
+        return base + "_INSTANCES"
+    one = re.match(r"\s*(?:\.\s*first\b|\[\s*0\s*\])", rest) is not None
+    if re.search(r"(?:^|_)(?:ADDRS|ADDRESSES|HOSTS|IPS)$", base):
+        return base
+    return base + ("_ADDRESS" if one else "_ADDRESSES")
+
+
+def _unreserved(base: str) -> str:
+    """``PATH_VALUE`` -> ``PATH``: a name the shell reads is never taken (``candidates`` puts the
+    job's name in front: ``SHOP_PATH``), so it needs no generic suffix here."""
+    bare = base.removesuffix("_VALUE")
+    return bare if bare != base and (bare in ruby.RESERVED or bare.startswith(("BASH", "LC_", "LANG"))) else base

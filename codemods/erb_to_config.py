@@ -23,7 +23,7 @@ from codemods._erb_job import allocate, heredoc_file_shared, job_words, left_alo
 from codemods._erb_lines import alone_on_its_lines, tag_lines
 from codemods._erb_locals import RubyDefs, escaped_value
 from codemods._erb_loops import LoopContext, WordsPlan, plan_inline_loop, plan_loop
-from codemods._erb_names import Namer, Unnamed, compound, hint_before
+from codemods._erb_names import Namer, Unnamed, candidates, compound, hint_before
 from codemods._erb_reasons import conditional_shape_reason, heredoc_reason
 from codemods._erb_regions import assignment_runs, is_assignment
 from codemods._erb_ruby_if import RubyIf, ruby_if
@@ -348,10 +348,8 @@ class _Move:
         """A variable name for a value: derived from its property, unused by the script, stable."""
         if key in self.names:
             return self.names[key]
-        first = [base] + ([] if base.endswith(("_VALUE", "_ARGS")) else [f"{base}_VALUE"])
-        candidates = itertools.chain(first, (f"{base}_{n}" for n in itertools.count(2)))
-        # never a name the shell or the programs it runs read (PATH, IFS, LANG, ...)
-        name = next(c for c in candidates if c not in self.taken and c not in ruby.RESERVED
+        # never a name the shell or the programs it runs read (PATH, IFS, LANG, ...), nor a generic one
+        name = next(c for c in candidates(base, self.job.name, set(self.names.values())) if c not in self.taken and c not in ruby.RESERVED
                     and not c.startswith(("BASH", "LC_")))
         self.taken.add(name)
         self.names[key] = name

@@ -233,8 +233,8 @@ def test_a_generated_name_never_takes_a_variable_another_script_of_the_job_uses(
         """})
     _run(job)
     tree = _tree(job)
-    assert "BOX_PORT_VALUE=<%= p(\"box.port\")" in tree["templates/box_ctl.env.erb"]
-    assert '--port "$BOX_PORT_VALUE"' in tree["templates/box_ctl.erb"]
+    assert "CONFIGURED_BOX_PORT=<%= p(\"box.port\")" in tree["templates/box_ctl.env.erb"]
+    assert '--port "$CONFIGURED_BOX_PORT"' in tree["templates/box_ctl.erb"]
 
 
 def test_two_scripts_writing_a_config_file_of_one_name_each_get_their_own_template(tmp_path: Path) -> None:

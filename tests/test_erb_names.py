@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from codemods._erb_names import Namer, Unnamed, hint_before
+from codemods._erb_names import Namer, Unnamed, candidates, hint_before
 from codemods.erb_to_config import ErbToConfig
 from tests.support.codemod_case import Outcome, run_codemods
 
@@ -55,6 +55,14 @@ PROPERTIES = {
     ('unless p("tls.certificate").to_s.empty?', "TLS_CERTIFICATE_NOT_EMPTY"),
     ('if p("job.peers").length > 0', "JOB_PEERS_NOT_EMPTY"),
     ('if p("job.peers").size == 0', "JOB_PEERS_IS_EMPTY"),
+    # a negation inside a conjunction reads as one, whatever suffix it would get alone
+    ('if p("es.node.allow_data") and not p("es.node.allow_master")', "ES_NODE_ALLOW_DATA_AND_NOT_ALLOW_MASTER"),
+    ('if !p("es.node.allow_master") && p("es.node.allow_data")', "ES_NODE_NOT_ALLOW_MASTER_AND_ALLOW_DATA"),
+    ('if p("bpm.enabled") && !p("kafka.enable_sasl")', "BPM_ENABLED_AND_KAFKA_SASL_DISABLED"),
+    # if_p on many properties: the first and how many more, not every path
+    ('if_p("box.ssl_cert", "box.ssl_key") do |c, k|', "BOX_SSL_CERT_AND_SSL_KEY_SET"),
+    ('if_p("box.ssl_cert", "box.ssl_key", "box.pkcs12_password", "box.keystore_password") do |a, b, c, d|',
+     "BOX_SSL_CERT_AND_3_MORE_SET"),
     # comparisons name the value compared with
     ('if p("queue.workers") == 0', "QUEUE_WORKERS_IS_0"),
     ('if p("queue.workers") > 1', "QUEUE_WORKERS_ABOVE_1"),
@@ -69,7 +77,6 @@ PROPERTIES = {
     ('if spec.bootstrap', "SPEC_BOOTSTRAP"),
     ('if properties.riak.firewall_enabled', "RIAK_FIREWALL_ENABLED"),
     # several tests: each named, the shared property path said once
-    ('if p("es.node.allow_data") and not p("es.node.allow_master")', "ES_NODE_ALLOW_DATA_AND_ALLOW_MASTER_DISABLED"),
     ('if p("job.x").nil? || p("job.x").empty?', "JOB_X_UNSET_OR_IS_EMPTY"),
     ('unless p("a.tls") && p("a.mtls")', "A_TLS_DISABLED_OR_MTLS_DISABLED"),
     ('if p("job.urls") && p("job.urls").length > 0', "JOB_URLS_NOT_EMPTY"),
@@ -114,7 +121,11 @@ def test_a_choice_between_values_of_one_property_is_a_selector() -> None:
 
 
 @pytest.mark.parametrize("code,prefix,name", [
-    ('"https://" + link("nats").p("nats.user") + "@" + link("nats").p("nats.host")', "  -nats ", "NATS"),
+    # a URL built from parts is named after what it fills, and says it is a URL
+    ('"https://" + link("nats").p("nats.user") + "@" + link("nats").p("nats.host")', "  -nats ", "NATS_URL"),
+    ('"https://" + p("api.host")', "  --api-url ", "API_URL"),
+    # a URL named only --url: after its path's last segment
+    ('esc("#{base}/services/registry-default")', "  --url ", "REGISTRY_DEFAULT_URL"),
     ('"10.0.0.5"', "    -backendHost ", "BACKEND_HOST"),
     ('sh_esc(uri_esc(adm_username))', "readonly ADM_CONSUMER_NAME_URLENC=", "ADM_CONSUMER_NAME_URLENC"),
     ('"#{p("db.host")}:#{p("db.port")}"', 'exec db --address="', "ADDRESS"),
@@ -126,6 +137,21 @@ def test_a_choice_between_values_of_one_property_is_a_selector() -> None:
     ('properties.webapp && properties.webapp.package', "", "WEBAPP_PACKAGE"),
     # hash keys read from a property's value are part of what it is
     ("p('catalog.services').first['plans'].first['name']", "  --plan ", "CATALOG_SERVICES_PLANS_NAME"),
+    # an attribute read from what the property names: the network's ip, not the network
+    ("spec.networks.send(p('grid.network')).ip", "  --listen ", "GRID_NETWORK_IP"),
+    # a link's instances: their addresses
+    ('link("peers").instances.first.address', "  --seed ", "PEERS_ADDRESS"),
+    ('link("peers").instances.map(&:address).join(",")', "  --join ", "PEERS_ADDRESSES"),
+    ('link("peer_addrs").instances.map { |i| i.address }.join(",")', "  --join ", "PEER_ADDRS"),
+    # a request body is named as one, not after the curl option (DATA_RAW)
+    ('sh_esc(js_esc({ "name" => p("box.name") }))', "  --data-raw ", "REQUEST_BODY"),
+    ('p("es.mappings").to_json', "  -d ", "ES_MAPPINGS"),
+    ('{ "a" => p("x.a"), "b" => p("x.b") }.to_json', "  -d ", "REQUEST_BODY"),
+    # a long property path keeps its meaningful tail (at most 40 characters)
+    ('p("scalablesyslog.scheduler.tls.api.skip_cert_verify")', "", "SCHEDULER_TLS_API_SKIP_CERT_VERIFY"),
+    ('p("search.cluster.routing.allocation.enable_post_start")', "", "ROUTING_ALLOCATION_ENABLE_POST_START"),
+    ('p("scalablesyslog.adapter.syslog_io_timeout")', "", "SCALABLESYSLOG_ADAPTER_SYSLOG_IO_TIMEOUT"),
+    ('link("adapter_addrs").p("scalablesyslog.adapter.port")', "", "ADAPTER_ADDRS_ADAPTER_PORT"),
 ])
 def test_a_value_is_named_after_its_property_or_what_it_fills(code: str, prefix: str, name: str) -> None:
     assert Namer(PROPERTIES).value(code, hint_before(prefix)) == name
@@ -244,7 +270,7 @@ def test_a_value_built_from_several_properties_is_named_after_its_option() -> No
         #!/bin/bash
         exec /bin/job -nats <%= "nats://" + p("nats.user") + "@" + p("nats.host") %> -backendHost <%= "10.0.0.5" %>
         """)
-    assert outcome.text.endswith('exec /bin/job -nats "$NATS" -backendHost "$BACKEND_HOST"\n'), outcome.text
+    assert outcome.text.endswith('exec /bin/job -nats "$NATS_URL" -backendHost "$BACKEND_HOST"\n'), outcome.text
     assert "ERB_VALUE" not in env_of(outcome)
 
 
@@ -311,3 +337,37 @@ def test_a_local_set_per_item_of_a_loop_is_named_after_the_item_and_itself() -> 
     env = env_of(outcome)
     assert "BOOK_NAME=(" in env and "BOOK_PATH=(" in env, env
     assert "JOB_NAME" not in env and "PATH_VALUE" not in env
+
+
+@pytest.mark.parametrize("base,job,taken,name", [
+    ("BOX_PORT", "box", set(), "BOX_PORT"),
+    # a one-word name says nothing on its own: the job's name goes in front
+    ("PORT", "dns-adapter", set(), "DNS_ADAPTER_PORT"),
+    ("PASSWORD", "kafka-manager", set(), "KAFKA_MANAGER_PASSWORD"),
+    # a name the script uses already: the job's name in front, or CONFIGURED_ when it has it
+    ("HEAP_SIZE", "kafka", {"HEAP_SIZE"}, "KAFKA_HEAP_SIZE"),
+    ("BOX_PORT", "box", {"BOX_PORT"}, "CONFIGURED_BOX_PORT"),
+    ("BOX_PORT", "box", {"BOX_PORT", "CONFIGURED_BOX_PORT"}, "BOX_PORT_2"),
+    # the shell's own names: the job's name in front, not PATH_VALUE
+    ("PATH", "shop", {"PATH"}, "SHOP_PATH"),
+    # never the job's name (``name`` on its own is not it)
+    ("NAME", "job", set(), "CONFIGURED_NAME"),
+])
+def test_a_taken_or_one_word_name_gets_a_qualified_one_never_a_generic_suffix(base, job, taken, name) -> None:
+    assert next(c for c in candidates(base, job) if c not in taken) == name
+
+
+def test_a_second_value_of_the_same_kind_is_numbered() -> None:
+    assert next(candidates("D_ARGS", "job", {"D_ARGS"})) == "D_ARGS_2"
+    assert next(candidates("URL", "shop", {"SHOP_URL"})) == "SHOP_URL_2"
+    assert Namer(PROPERTIES).value('p("path")') == "PATH"  # left for candidates to qualify
+
+
+def test_a_name_the_script_uses_becomes_a_qualified_name() -> None:
+    outcome = migrate("""\
+        #!/bin/bash
+        QUEUE_WORKERS=$(nproc)
+        exec /var/vcap/packages/job/bin/job --cpus "$QUEUE_WORKERS" --workers <%= p("queue.workers") %>
+        """, job="gate")
+    assert '--workers "$GATE_QUEUE_WORKERS"' in outcome.text, outcome.text
+    assert "_VALUE" not in outcome.text

@@ -278,9 +278,9 @@ def test_names_never_collide_with_the_scripts_variables_or_the_environment() -> 
         #!/bin/bash
         JOB_PORT=1
         @SOURCE@
-        echo "$JOB_PORT" "$JOB_PORT_VALUE" "$PATH_VALUE"
+        echo "$JOB_PORT" "$CONFIGURED_JOB_PORT" "$JOB_PATH"
         """,
-        'JOB_PORT_VALUE=<%= p("job.port").to_s.shellescape %>\nPATH_VALUE=<%= p("path").to_s.shellescape %>\n',
+        'CONFIGURED_JOB_PORT=<%= p("job.port").to_s.shellescape %>\nJOB_PATH=<%= p("path").to_s.shellescape %>\n',
     )
 
 
@@ -762,9 +762,10 @@ def test_a_local_set_in_a_multi_line_ruby_block_travels_with_its_users() -> None
         curl "<%= url %>/health" --max-time <%= p("es.timeout") %>
         """
     )
-    assert outcome.text.endswith('curl "$URL/health" --max-time "$ES_TIMEOUT"\n'), outcome.text
+    # a one-word name goes after the job's (here the test job, "job")
+    assert outcome.text.endswith('curl "$JOB_URL/health" --max-time "$ES_TIMEOUT"\n'), outcome.text
     assert "<%" not in outcome.text
-    assert env_of(outcome).startswith('<% host = p("es.host")\n  url = "http://" + host -%>\nURL=<%= url'), env_of(outcome)
+    assert env_of(outcome).startswith('<% host = p("es.host")\n  url = "http://" + host -%>\nJOB_URL=<%= url'), env_of(outcome)
     assert outcome.findings == []
 
 
@@ -844,7 +845,7 @@ def test_link_values_are_named_after_the_link() -> None:
         #!/bin/bash
         @SOURCE@
         exec /bin/job --db "${DB_ADDRESS}:${DB_PORT}" \\
-          --peers "$PEERS_INSTANCES"
+          --peers "$PEERS_ADDRESSES"
         """,
     )
 

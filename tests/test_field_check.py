@@ -175,5 +175,7 @@ def test_pid_lines_count_the_jobs_pid_logic_not_messages_or_the_helpers_own_defi
         'kill "$(head -1 $PIDFILE)"\n'                    # 10
         'echo "gave up, sending kill -9 to the node"\n'   # a message: not counted
         "kill -9 $pid\n"                                  # 12
-        "# kill -9 $(cat $PIDFILE)\n")                    # a comment: not counted
-    assert count(script) == [5, 6, 7, 8, 9, 10, 12]
+        "# kill -9 $(cat $PIDFILE)\n"                     # a comment: not counted
+        'echo "${pid}" > "${PIDFILE}"\n'                  # 14: a pid kept in a variable first
+        'echo "$PORT" > $RUN_DIR/port\n')                 # no pid
+    assert count(script) == [5, 6, 7, 8, 9, 10, 12, 14]

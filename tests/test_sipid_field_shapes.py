@@ -153,3 +153,10 @@ esac
 """, templates={"db_start.sh.erb": "bin/db_start.sh"}, files={"templates/db_start.sh.erb": start})
     assert "a refused second start must not do" not in message, message
     assert "nothing in this script writes $PIDFILE" in message, message
+
+
+def test_a_suppressed_claim_keeps_the_guard_and_says_nothing_of_its_removal() -> None:
+    before = GUARDED_SYSCTL.replace("echo $$ > $PIDFILE", "echo $$ > $PIDFILE  # exemplar-migrate: ignore")
+    outcome = run_codemods([CM], before)
+    assert outcome.text == before
+    assert not any("pid_guard removed" in m or "refuses" in m for m in outcome.messages()), outcome.messages()

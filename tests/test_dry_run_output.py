@@ -1,7 +1,7 @@
-"""Golden output (issue 11): the whole dry-run of the sample release, byte for byte, with one worker
-and with two. Speed work must not change a byte of it; a change to a codemod that changes the
-sample's output regenerates it (``scripts/update-expected``, or ``python -m tests.support.dry_run_golden``)
-in the same commit."""
+"""Golden output (issue 11): the whole dry-run of the sample release, byte for byte, with -j 1, 2
+and 3 (this process alone, or with one or two workers). Speed work must not change a byte of it; a
+change to a codemod that changes the sample's output regenerates it (``scripts/update-expected``,
+or ``python -m tests.support.dry_run_golden``) in the same commit."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(shutil.which("ruby") is None,
                                 reason="the golden output was made with Ruby checking the ERB")
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("workers", [1, 2, 3])
 def test_dry_run_output_of_the_sample_release_is_the_golden_one(workers: int) -> None:
     got = dry_run_output(workers)
     want = GOLDEN.read_text(encoding="utf-8")

@@ -18,17 +18,23 @@ from collections.abc import Mapping
 
 from codemods import _erb_ruby as ruby
 from codemods._erb_context import Place, place_of
+from codemods._erb_locals import escaped_value
 from migrator.document import Document
+from migrator.erb import strip_ruby_strings
 
 _QUOTED = {"string": '"', "raw_string": "'"}
 _PRINTS_QUOTES = re.compile(r"\.(?:to_json|inspect|to_yaml)\b|\bJSON\.(?:dump|generate|pretty_generate)\b")
 
 
-def escaped_text(doc: Document, start: int, end: int, properties: Mapping[str, object]) -> str | None:
+def escaped_text(doc: Document, start: int, end: int, properties: Mapping[str, object],
+                 escapers: frozenset[str] | set[str] = frozenset()) -> str | None:
     """The script text [start, end) with each output tag in it escaped; None when a tag sits
     where no escaped word can take its place (``${X:-<%= ... %>}``, a tag that ends its line), or
     prints double quotes inside double quotes (JSON, a list), which the old script's shell took
-    out: escaped, they would stay."""
+    out: escaped, they would stay. A value its own Ruby escapes already (``x.shellescape``,
+    ``esc(x)`` with ``esc`` one of ``escapers``) is kept as it is when bare (escaped twice, bash
+    would read back the escaped text, backslashes and all), and keeps the lines in the script
+    inside quotes (bash took only some of its backslashes off there)."""
     edits: list[tuple[int, int, str]] = []
     for tag in doc.tags_in(start, end):
         if tag.kind != "output":
@@ -46,6 +52,13 @@ def escaped_text(doc: Document, start: int, end: int, properties: Mapping[str, o
             node = node.parent
         if quoted is not None and quoted.type == "string" and _prints_quotes(tag.code, properties):
             return None
+        if escaped_value(tag.code, set(escapers)):
+            if quoted is not None or in_array:
+                return None
+            code = tag.code.strip()
+            inline = "\n" not in code and "#" not in strip_ruby_strings(code)
+            edits.append((tag.start, tag.end, f"<%= {code} %>" if inline else f"<%= ({code}\n) %>"))
+            continue
         value = f"<%= {ruby.escaped(tag.code, in_array and quoted is None)} %>"
         lo, hi = tag.start, tag.end
         if quoted is None:

@@ -273,6 +273,9 @@ class _Move:
         if at_header:
             anchor = header_end  # type: ignore[assignment]
         moved = self._movable_regions(regions, anchor, first)
+        if not any(line.strip() and not line.lstrip().startswith("<%")
+                   for block in self.plan.blocks for line in block.text.splitlines()):
+            return True  # every value was in assignments that cannot move that far up after all: no env file
         source_line = f"{'.' if self.posix else 'source'} /var/vcap/jobs/{self.job.name}/config/{env_name[1]}\n"
         if first is not None:
             self.plan.edits.append(Edit(first.start, first.end, source_line, self.cm.id))
@@ -478,7 +481,7 @@ class _Move:
             own_params |= ruby.block_params(t.code)
         if self._needs_local([t.code for t in tags], chain, own_params):
             return None
-        text = escaped_text(self.doc, start, end, self.job.properties)
+        text = escaped_text(self.doc, start, end, self.job.properties, self.ruby_defs.escapers)
         if text is None:
             return None
         return _Region(start, end, chain, tags, text=text)
@@ -722,6 +725,11 @@ class _Move:
             if why:
                 group.conditional, group.else_runs_code = shape.was
                 self.group_reasons[start] = why
+                # assignments already moved under it may read what its branches' Ruby sets: that
+                # Ruby runs in the env template too (it only sets locals; the script keeps it)
+                if any(g is group for block in self.plan.blocks for g, _ in block.chain):
+                    self.plan.blocks += [_Block(t.start, f"<% {t.code.strip()} -%>\n", [(group, b)])
+                                         for b, tags in shape.statements.items() for t in tags]
 
     def _claim_ruby_if(self, shape: RubyIf) -> str | None:
         group = shape.group

@@ -115,6 +115,11 @@ CASES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], dict[str, dict]]] 
         "odd-name": {"registrar": {"service_name": "it's $HOME * [x]"}},
         "same-name-as-before": {"registrar": {"service_name": "registry-default"}},
     }),
+    # a value its own helper escapes, moved with its assignment: escaped once, as the script had it
+    ("host-watcher", "refresh", (), (), {
+        "defaults": {},
+        "odd-hostname": {"host_watcher": {"hostname": "db one's $HOME"}},
+    }),
 ]
 
 

@@ -118,3 +118,60 @@ def test_a_shell_escaped_value_in_a_glob_pattern_moves_and_one_in_a_regex_stays(
     )
     assert 'if [[ $1 != "$X_NAME" ]]; then exit 1; fi' in outcome.text, outcome.text
     assert '<%= p("x.re").shellescape %>' in outcome.text, outcome.text
+
+
+def test_assignments_moved_under_a_conditional_that_stays_take_the_ruby_of_its_branch_along() -> None:
+    outcome = migrate(
+        """\
+        #!/bin/bash
+        <% if p("x.on") %>
+        # off
+        <% else
+          body = { "a" => p("x.a") }
+        %>
+        <% payload = body.to_json -%>
+        export PAYLOAD=<%= payload.shellescape %>
+        <% p("x.b").to_s.empty? and raise "x.b is needed" -%>
+        exec /bin/job
+        <% end %>
+        """
+    )
+    env = env_of(outcome)
+    # the env template reads `payload`: the tag that sets it renders there too, in its branch
+    assert env.index("<% payload = body.to_json -%>") < env.index("export PAYLOAD=<%= payload.shellescape %>"), env
+    assert "<% payload = body.to_json -%>" in outcome.text, outcome.text
+
+
+def test_no_env_file_is_sourced_when_nothing_could_move_into_it() -> None:
+    outcome = migrate(
+        """\
+        #!/bin/bash
+        <% if p("x.on") %>
+        echo off
+        <% else
+          body = { "a" => p("x.a") }
+        %>
+        <% payload = body.to_json -%>
+        <% p("x.b").to_s.empty? and raise "x.b is needed" -%>
+        export PAYLOAD=<%= payload.shellescape %>
+        exec /bin/job
+        <% end %>
+        """
+    )
+    assert "source " not in outcome.text, outcome.text
+    assert outcome.result.result.new_files == []
+
+
+def test_a_moved_assignment_whose_value_its_ruby_escapes_is_not_escaped_twice() -> None:
+    outcome = migrate(
+        """\
+        #!/bin/bash
+        <% def esc(x) Shellwords.escape(x) end -%>
+        export A=<%= p("x.a").shellescape %>
+        export B=<%= esc(p("x.b")) %>
+        exec /bin/job
+        """
+    )
+    env = env_of(outcome)
+    assert 'export A=<%= p("x.a").shellescape %>\n' in env, env
+    assert 'export B=<%= esc(p("x.b")) %>\n' in env, env

@@ -46,17 +46,33 @@ SHELLCHECK_CHUNK = 500  # files per shellcheck process, to stay far below ARG_MA
 
 
 def build_synthetic(dest: Path, releases: int, copies: int) -> list[Path]:
-    """``releases`` copies of the sample release, each job also copied ``copies`` times."""
+    """``releases`` copies of the sample release, each job also copied ``copies`` times.
+
+    Each copy's scripts end with a comment naming the copy: the tool remembers work by content
+    (a parse, bash's verdict), and a corpus of byte-identical copies would measure that memory
+    instead of the work a real corpus of distinct scripts costs."""
     sample = ROOT / "samples" / "legacy-release"
     roots = []
     for i in range(releases):
         target = dest / f"release-{i:03d}"
         shutil.copytree(sample, target, symlinks=True)
-        for job in list((target / "jobs").iterdir()):
+        for job in sorted((target / "jobs").iterdir()):
             for k in range(copies):
-                shutil.copytree(job, job.with_name(f"{job.name}-{k}"), symlinks=True)
+                copy = job.with_name(f"{job.name}-{k}")
+                shutil.copytree(job, copy, symlinks=True)
+                _mark_scripts(copy, f"{i}.{k}")
+            if i:
+                _mark_scripts(job, f"{i}")
         roots.append(target)
     return roots
+
+
+def _mark_scripts(job: Path, mark: str) -> None:
+    for path in sorted((job / "templates").rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            if data.startswith(b"#!") or path.name.endswith((".sh", ".sh.erb", "_ctl", "_ctl.erb")):
+                path.write_bytes(data + (b"" if data.endswith(b"\n") else b"\n") + f"# copy {mark}\n".encode())
 
 
 def copy_folders(dest: Path, folders: list[Path]) -> list[Path]:

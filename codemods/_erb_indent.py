@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tree_sitter import Node
+
 from migrator.document import Document
 
 _TEXT_NODES = {"string", "raw_string", "ansi_c_string", "translated_string"}
@@ -60,18 +62,26 @@ def _lines(doc: Document, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
+def _in_heredoc(node: Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.type in _HEREDOC_NODES:
+            return True
+        parent = parent.parent
+    return False
+
+
 def fixed_lines(doc: Document) -> set[int]:
     """Starts of lines whose leading whitespace belongs to a value (see the module docstring)."""
     out: set[int] = set()
-    stack = [doc.root]
-    while stack:
-        node = stack.pop()
+    # the heredoc and text nodes that are not inside a heredoc node (from the document's index)
+    for node in doc.find(*_HEREDOC_NODES, *_TEXT_NODES):
+        if _in_heredoc(node):
+            continue
         if node.type in _HEREDOC_NODES:  # every line, the terminator's too
             out |= {ls for ls, _ in _lines(doc, doc.line_start(node.start_byte), max(node.end_byte, node.start_byte + 1))}
-            continue
-        if node.type in _TEXT_NODES and node.start_point[0] != node.end_point[0]:
+        elif node.start_point[0] != node.end_point[0]:
             out |= {ls for ls, _ in _lines(doc, doc.line_end(node.start_byte), node.end_byte)}
-        stack.extend(node.children)
     for tag in doc.tags:  # the inner lines of a tag that spans several lines
         if b"\n" in doc.source[tag.start:tag.end]:
             for ls, _ in _lines(doc, doc.line_end(tag.start), tag.end):

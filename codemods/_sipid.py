@@ -166,12 +166,12 @@ def suppressed_lines(doc: Document, codemod: str) -> set[int]:
 def block_statements(container: Node) -> list[Node]:
     """The statements directly in a block (program, do-group, braces, case arm, then-part)."""
     out = []
-    for child in container.named_children:
-        field = _field(child)
-        if field in ("condition", "value", "name", "variable", "initializer", "update"):
+    for i, child in enumerate(container.children):  # by position: the field of each child is at hand
+        if not child.is_named or child.type not in STATEMENTS:
             continue
-        if child.type in STATEMENTS:
-            out.append(child)
+        if container.field_name_for_child(i) in ("condition", "value", "name", "variable", "initializer", "update"):
+            continue
+        out.append(child)
     return out
 
 

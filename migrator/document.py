@@ -168,9 +168,24 @@ class Document:
 
     def commands(self, name: str | None = None, within: Node | None = None) -> Iterator[Node]:
         """``command`` nodes, optionally only those whose command name is ``name``."""
-        for node in self.find("command", within=within):
-            if name is None or command_name(self, node) == name:
-                yield node
+        if name is None:
+            return self.find("command", within=within)
+        nodes = self._commands_by_name.get(name, [])
+        if within is None:
+            return iter(nodes)
+        lo, hi = within.start_byte, within.end_byte
+        return (n for n in nodes if lo <= n.start_byte and n.end_byte <= hi)
+
+    @cached_property
+    def _commands_by_name(self) -> dict[str, list[Node]]:
+        """``command`` nodes by command name, in document order (codemods ask for one name at a
+        time, many times per script)."""
+        by_name: dict[str, list[Node]] = {}
+        for node in self.find("command"):
+            name = command_name(self, node)
+            if name is not None:
+                by_name.setdefault(name, []).append(node)
+        return by_name
 
     @cached_property
     def error_count(self) -> int:

@@ -177,5 +177,6 @@ def test_pid_lines_count_the_jobs_pid_logic_not_messages_or_the_helpers_own_defi
         "kill -9 $pid\n"                                  # 12
         "# kill -9 $(cat $PIDFILE)\n"                     # a comment: not counted
         'echo "${pid}" > "${PIDFILE}"\n'                  # 14: a pid kept in a variable first
-        'echo "$PORT" > $RUN_DIR/port\n')                 # no pid
+        'echo "$PORT" > $RUN_DIR/port\n'                  # no pid
+        "echo $child_pids > $RUN_DIR/children\n")        # a list of pids a debug run keeps: no pidfile
     assert count(script) == [5, 6, 7, 8, 9, 10, 12, 14]

@@ -93,8 +93,10 @@ def sourced_path(doc: Document, node: Node) -> str | None:
 
 
 def source_commands(doc: Document) -> list[tuple[Node, str]]:
+    """The ``source``/``.`` commands of ``doc`` and the paths they read, in document order (two
+    commands never start at the same byte: a nested one starts inside the outer one's words)."""
     out = []
-    for node in doc.commands():
+    for node in sorted([*doc.commands("source"), *doc.commands(".")], key=lambda n: n.start_byte):
         path = sourced_path(doc, node)
         if path:
             out.append((node, path))

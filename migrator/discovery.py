@@ -40,6 +40,15 @@ class Template:
         return f"templates/{self.source}"
 
 
+@dataclass(eq=False)
+class ReleaseFiles:
+    """What the engine reads once per release rather than once per job, shared by the jobs of a
+    release that one ``discover`` call found (so a later run reads the release afresh)."""
+
+    root: Path
+    shell_sources: dict[str, list[Path]] | None = None  # file name -> the *.sh files under src/
+
+
 @dataclass
 class Job:
     name: str
@@ -52,6 +61,7 @@ class Job:
     notes: list[str] = field(default_factory=list)  # verbose-only messages
     only: set[Path] | None = None  # when the user named single files
     not_a_job: bool = False  # a folder with an empty spec: nothing in it is processed
+    release_files: ReleaseFiles | None = field(default=None, repr=False, compare=False)
 
     @property
     def spec_path(self) -> Path:
@@ -122,6 +132,9 @@ def discover(paths: list[Path]) -> list[Job]:
             rel = path.relative_to(job_dir / "templates").as_posix() if _under(path, job_dir / "templates") else path.name
             job.templates.append(_as_script(job, rel, path, None))
         _callers_decide(job)
+    shared: dict[Path, ReleaseFiles] = {}
+    for job in jobs.values():
+        job.release_files = shared.setdefault(job.release_root, ReleaseFiles(job.release_root))
     return [jobs[k] for k in sorted(jobs)]
 
 

@@ -255,11 +255,7 @@ def find_helpers(job: Job, sourced: Iterable[str]) -> dict[str, str]:
             text = _read_text(job.dir / "templates" / rendered_to_source[m.group(2)])
         elif target.startswith("/var/vcap/packages/"):
             if src_index is None:
-                src_index = {}
-                src = job.release_root / "src"
-                if src.is_dir():
-                    for p in src.rglob("*.sh"):
-                        src_index.setdefault(p.name, []).append(p)
+                src_index = _shell_sources(job)
             tail = target.split("/", 5)[-1]
             candidates = sorted(src_index.get(Path(target).name, []), key=lambda p: (not p.as_posix().endswith(tail), len(p.parts)))
             if candidates:
@@ -269,11 +265,35 @@ def find_helpers(job: Job, sourced: Iterable[str]) -> dict[str, str]:
     return helpers
 
 
+def _shell_sources(job: Job) -> dict[str, list[Path]]:
+    """The ``*.sh`` files under the release's ``src/`` by file name: walked once per release and
+    run (``Job.release_files``), not once per job that sources a package's helper (a release with
+    vendored sources under src/ and many jobs walked it many times)."""
+    shared = job.release_files
+    if shared is not None and shared.shell_sources is not None and shared.root == job.release_root:
+        return shared.shell_sources
+    index: dict[str, list[Path]] = {}
+    src = job.release_root / "src"
+    if src.is_dir():
+        for p in src.rglob("*.sh"):
+            index.setdefault(p.name, []).append(p)
+    if shared is not None and shared.root == job.release_root:
+        shared.shell_sources = index
+    return index
+
+
 def build_context(job: Job, options: Options, texts: dict[str, str]) -> JobContext:
     # keyed by the path with the script's literal variables put in (``${JOB_DIR}/bin/x.sh``), the
     # way migrator.helpers.lookup asks for it
-    sourced = {expand_path(m.group(1), literal_assignments(text))
-               for text in texts.values() for m in _SOURCE_LINE.finditer(text)}
+    sourced: set[str] = set()
+    for text in texts.values():
+        assignments: dict[str, str] | None = None  # worked out once per text, and only when a path needs it
+        for m in _SOURCE_LINE.finditer(text):
+            path = m.group(1)
+            if "$" in path:
+                assignments = literal_assignments(text) if assignments is None else assignments
+                path = expand_path(path, assignments)
+            sourced.add(path)
     spec = job.spec
     return JobContext(
         dialects={t.rel: t.dialect for t in job.templates if t.dialect},

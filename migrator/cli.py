@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from migrator import __version__
+
 EXIT_OK, EXIT_ATTENTION, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 123
 
 
@@ -68,7 +70,7 @@ def _explain(ctx: click.Context, _param, value: str | None) -> None:
               help="List codemod ids and summaries.")
 @click.option("--explain", metavar="ID", expose_value=False, is_eager=True, callback=_explain,
               help="Show what a codemod does and why.")
-@click.version_option(package_name="exemplar-migrate")
+@click.version_option(__version__, package_name="exemplar-migrate")  # given: no importlib.metadata (10 ms)
 def migrate(paths, dry_run, check, select, ignore, output_format, color, output, workers, sipid_path, allow_dirty,
             quiet, verbose) -> None:
     """Migrate BOSH job scripts in PATHS (a release, its jobs/, a job, or script files)."""

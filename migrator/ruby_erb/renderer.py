@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import atexit
 import functools
-import hashlib
-import json
 import os
 import re
 import selectors
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -78,6 +75,9 @@ class RenderRequest:
 
         A batch shares its spec and context objects across many templates: ``memo`` keeps their
         JSON by identity for the length of one batch."""
+        import hashlib
+        import json  # both here and in _roundtrip: a run that renders nothing does not import them
+
         ident = (id(self.job_spec), id(self.context))
         around = memo.get(ident) if memo is not None else None
         if around is None:
@@ -214,6 +214,8 @@ class RubyRenderer:
         ruby = _which_ruby(os.environ.get("PATH"))
         if ruby is None:
             return None
+        import tempfile  # only when Ruby starts
+
         self._stderr = tempfile.TemporaryFile()
         env = dict(os.environ, RENDER_TIMEOUT=str(self.timeout))
         try:
@@ -284,6 +286,8 @@ class RubyRenderer:
                    ) -> tuple[dict[str, RenderResult], bool]:
         """Send every request (from a thread, so a full pipe cannot deadlock) and read answers
         until all came back or Ruby stops answering; returns the answers and whether it hung."""
+        import json
+
         ids: dict[int, str] = {}
         lines = []
         for key, request in items:

@@ -18,6 +18,8 @@ from migrator.document import Document, command_name
 
 #: probes of readiness loops sipid cannot take over (not an HTTP GET it can express)
 OTHER_PROBES = {"nc", "ncat", "netcat", "pg_isready", "mysqladmin", "redis-cli"}
+#: commands that read a response body a probe kept
+BODY_READERS = {"grep", "egrep", "fgrep", "jq", "awk", "sed"}
 #: what leaves a loop
 LEAVERS = {"break", "exit", "return"}
 #: statements that take no time worth counting between a deadline's start and its loop
@@ -330,8 +332,30 @@ class _Loop:
                 requests += 1  # a request the loop makes besides probing: not a probe's blocker
                 continue
             plan.blockers += [b for b in found if b not in plan.blockers]
+            if self._keeps_response(curl):
+                readers = sorted({command_name(self.doc, c) for c in self.doc.commands(within=self.body)}
+                                 & BODY_READERS)
+                blocker = f"matches the response body with {', '.join(readers)} (sipid only checks the status)"
+                if readers and blocker not in plan.blockers:
+                    plan.blockers.append(blocker)
         besides = f", {requests} of them not a GET" if requests else ""
         raise Unsupported(f"runs {len(curls)} curl commands per try{besides}, not one probe")
+
+    def _keeps_response(self, curl: Node) -> bool:
+        """The response body goes somewhere a later command can read it: a file, a pipe, a
+        ``$(...)``."""
+        child, node = curl, curl.parent
+        while node is not None and self.body is not None and node.id != self.body.id:
+            if node.type == "command_substitution":
+                return True
+            if node.type == "pipeline" and node.named_children and node.named_children[-1].id != child.id:
+                return True  # curl feeds the next command of the pipeline
+            if node.type == "redirected_statement":
+                targets = [self.doc.masked_text(r).strip() for r in node.children_by_field_name("redirect")]
+                if any(re.fullmatch(r"1?>{1,2}\s*(?!/dev/null\b)(?!&)\S.*", t) for t in targets):
+                    return True
+            child, node = node, node.parent
+        return False
 
     def _tries(self, plan: Plan, statements: list[Node], probe_stmt: Node | None
                ) -> tuple[list[B.Step], str | None, set[str]]:

@@ -196,3 +196,34 @@ def test_a_probe_in_the_condition_with_a_blocker_gives_its_bound() -> None:
 def test_a_loop_that_is_not_a_retry_of_one_probe_is_not_reported(script: str) -> None:
     outcome = assert_unchanged(CM, script, **HOOK)
     assert outcome.findings == []
+
+
+def test_a_tangled_loop_that_greps_the_saved_response_names_the_body_match() -> None:
+    """Several requests per try, one of them saving the response that a grep then reads: the
+    finding names the body match too, not only the request count."""
+    message = blocked("""\
+        tries=0
+        while [ $tries -lt 20 ]; do
+          curl -s http://127.0.0.1:9200/_cluster/state > /tmp/state.json
+          curl -s -X POST http://127.0.0.1:9200/_refresh
+          if grep -q '"master_node"' /tmp/state.json; then exit 0; fi
+          tries=$((tries + 1))
+          sleep 3
+        done
+        exit 1
+        """)
+    assert "runs 2 curl commands per try" in message
+    assert "matches the response body with grep" in message
+
+
+def test_a_tangled_loop_that_throws_the_responses_away_names_no_body_match() -> None:
+    message = blocked("""\
+        for i in $(seq 1 20); do
+          curl -s -X POST http://127.0.0.1:9200/_refresh > /dev/null
+          if curl -sf http://127.0.0.1:9200/_health > /dev/null; then exit 0; fi
+          grep -c ERROR /var/vcap/sys/log/search/search.log || true
+          sleep 3
+        done
+        exit 1
+        """)
+    assert "runs 2 curl commands per try" in message and "body" not in message

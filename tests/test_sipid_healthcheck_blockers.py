@@ -227,3 +227,29 @@ def test_a_tangled_loop_that_throws_the_responses_away_names_no_body_match() -> 
         exit 1
         """)
     assert "runs 2 curl commands per try" in message and "body" not in message
+
+
+def test_erb_inside_a_loop_blocks_it_before_and_after_erb_to_config_moves_the_erb() -> None:
+    """sipid-healthcheck runs before erb-to-config, and the engine's second pass runs both again
+    on the result: the loop must not become rewritable once its ERB is a bash ``if`` (that pass
+    would then change the script, and the whole script would be refused as not idempotent)."""
+    from codemods.erb_to_config import ErbToConfig
+
+    before = """\
+        #!/bin/bash
+        for i in $(seq 1 10); do
+        <% if p("job.verbose") %>
+          echo "probe $i"
+        <% end %>
+          if curl -sf http://127.0.0.1:8080/health; then exit 0; fi
+          sleep 1
+        done
+        exit 1
+        """
+    outcome = run_codemods([CM, ErbToConfig()], before, properties={"job.verbose": False}, **HOOK)
+    assert "ERB control tags inside" in " ".join(outcome.messages("review"))
+    assert not [f for f in outcome.findings if f.codemod == "engine"], outcome.findings
+    assert "<%" not in outcome.text and "curl -sf" in outcome.text
+    second = run_codemods([CM], outcome.text, **HOOK, dedent=False)
+    assert second.text == outcome.text
+    assert any("does more between tries" in m for m in second.messages("review"))

@@ -36,6 +36,7 @@ from codemods._erb_context import Place, command_around, place_of
 from codemods._erb_indent import Layout, fixed_lines
 from codemods._erb_indent import layout as indent_layout
 from codemods._erb_lines import alone_on_its_lines, tag_lines
+from codemods._erb_reasons import loop_shape_reason
 from migrator.codemod import Edit
 from migrator.document import Document
 from migrator.erb import ErbTag, strip_ruby_strings
@@ -167,7 +168,7 @@ def plan_loop(ctx: LoopContext, group: Group) -> LoopPlan | str:
     item_locals |= ruby.locals_defined(rest) if rest else set()
     branches = statement_branches(doc, group)
     if branches is None:
-        return "its body is not whole shell statements of one block"
+        return loop_shape_reason(doc, group)
     body = doc.root.descendant_for_byte_range(group.opener.end, group.end.start)
     if re.search(rb"(?m)^\s*(?:break|continue)\b|[;&|]\s*(?:break|continue)\b", doc.masked[group.opener.end:group.end.start]):
         return "its body has `break` or `continue`, which would act on the new bash loop"

@@ -273,7 +273,8 @@ class _Move:
         if at_header:
             anchor = header_end  # type: ignore[assignment]
         moved = self._movable_regions(regions, anchor, first)
-        if not any(line.strip() and not line.lstrip().startswith("<%")
+        # shell code besides ERB tags (`<% if p("x") %>export X=1<% end %>` is a line of shell code)
+        if not any(re.sub(r"<%.*?%>", "", line).strip()
                    for block in self.plan.blocks for line in block.text.splitlines()):
             return True  # every value was in assignments that cannot move that far up after all: no env file
         source_line = f"{'.' if self.posix else 'source'} /var/vcap/jobs/{self.job.name}/config/{env_name[1]}\n"

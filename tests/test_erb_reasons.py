@@ -1,0 +1,103 @@
+"""erb-to-config findings say which reason applies to an ERB block that stays (issue 10: 190
+findings shared "not whole statements, a branch is empty, or depends on Ruby"), in the script's
+own words: never the masked text the codemod reads (``____``)."""
+
+from __future__ import annotations
+
+import re
+
+from codemods.erb_to_config import ErbToConfig
+from tests.support.codemod_case import Outcome, run_codemods
+
+
+def migrate(before: str) -> Outcome:
+    return run_codemods([ErbToConfig()], before, properties={"box.users": {"default": []}, "box.tls": {"default": False}})
+
+
+def messages(outcome: Outcome) -> list[str]:
+    found = [f.message for f in outcome.findings if f.codemod == "erb-to-config"]
+    for message in found:
+        assert "____" not in message and not re.search(r"_{3,}", message), message
+    return found
+
+
+def only(outcome: Outcome, opening: str) -> str:
+    (message,) = [m for m in messages(outcome) if m.startswith(opening)]
+    return message
+
+
+def test_a_backslash_that_continues_a_line_into_an_erb_tag_is_named() -> None:
+    outcome = migrate("""\
+        #!/bin/bash
+        <% p("box.users").each do |user| %>
+        provision '<%= user["name"] %>' <% if user["keys"] %> \\<% end %>
+          --shell /bin/bash
+        <% end %>
+        """)
+    message = only(outcome, "ERB loop")
+    assert "backslash on line 3" in message and "continues the line into an ERB tag" in message, message
+
+
+def test_a_conditional_that_cuts_across_a_shell_if_names_it_and_its_lines() -> None:
+    outcome = migrate("""\
+        #!/bin/bash
+        if [ -f /var/vcap/store/box/ready ]; then
+          echo ready
+        <% if p("box.tls") %>
+        else
+          echo not ready
+        <% end %>
+        fi
+        """)
+    message = only(outcome, "ERB `if` block")
+    assert "the `else` on line 5 of the shell `if` on line 2" in message, message
+
+
+def test_a_conditional_around_part_of_a_shell_statement_names_the_statement() -> None:
+    outcome = migrate("""\
+        #!/bin/bash
+        <% if p("box.tls") %>
+        while true; do
+        <% end %>
+          sleep 1
+        done
+        """)
+    message = only(outcome, "ERB `if` block")
+    assert "a `while` loop (lines 3-6) starts inside the ERB block and ends after it" in message, message
+
+
+def test_a_loop_whose_body_is_empty_says_so() -> None:
+    outcome = migrate("""\
+        #!/bin/bash
+        <% p("box.users").each do |user| %>
+        <% end %>
+        echo done
+        """)
+    message = only(outcome, "ERB loop")
+    assert "its body holds no shell code" in message, message
+
+
+def test_an_assignment_inside_a_one_line_conditional_moves() -> None:
+    """``<% if p("x") %>export X=1<% end %>`` on a line of its own: the line starts with ERB but
+    holds shell code; it was neither moved nor reported (blacksmith's BLACKSMITH_DEBUG)."""
+    outcome = migrate("""\
+        #!/bin/bash
+        set -eu
+        exec >>/var/vcap/sys/log/box/box.log 2>&1
+        <% if p("box.tls") %>export BOX_TLS=1<% end %>
+        exec /var/vcap/packages/box/bin/box
+        """)
+    files = {f.path: f.content for f in outcome.result.result.new_files}
+    moved = '<% if p("box.tls") %>export BOX_TLS=1<% end %>' in files.get("templates/job_ctl.env.erb", "")
+    assert moved and "<%" not in outcome.text, (outcome.text, messages(outcome))
+    assert "source /var/vcap/jobs/job/config/job_ctl.env\nexec /var/vcap/packages/box/bin/box" in outcome.text
+
+
+def test_a_conditional_around_the_whole_script_says_so() -> None:
+    outcome = migrate("""\
+        <% if p("box.tls") -%>
+        #!/bin/bash
+        echo on
+        <% end -%>
+        """)
+    assert "it wraps the whole script, shebang included" in only(outcome, "ERB `if` block")

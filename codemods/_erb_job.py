@@ -143,7 +143,8 @@ def _copied_by(job: JobContext, current: str, rendered: str) -> tuple[str, int, 
             for arg in sources:
                 if _holds(expand_path(arg.strip("\"'"), assignments), job, rendered):
                     line = doc.line_of(node.start_byte)
-                    return job.rendered_path(path) or path, line, " ".join(doc.masked_text(node).split())[:80]
+                    said = text.encode("utf-8")[node.start_byte:node.end_byte].decode("utf-8", "replace")
+                    return job.rendered_path(path) or path, line, " ".join(said.split())[:80]  # with its ERB
     return None
 
 

@@ -101,3 +101,27 @@ def test_a_conditional_around_the_whole_script_says_so() -> None:
         <% end -%>
         """)
     assert "it wraps the whole script, shebang included" in only(outcome, "ERB `if` block")
+
+
+def test_a_copy_command_with_erb_is_quoted_as_the_script_has_it(tmp_path) -> None:
+    from tests.test_erb_job import _job, _run
+
+    job = _job(tmp_path, """\
+        name: box
+        templates:
+          box_ctl.erb: bin/box_ctl
+          rotate.erb: bin/rotate
+        properties:
+          box.cron_dir: {default: /etc/cron.hourly}
+          box.keep: {default: 3}
+        """, {"box_ctl.erb": """\
+        #!/bin/bash
+        cp /var/vcap/jobs/box/bin/rotate <%= p("box.cron_dir") %>/box-rotate
+        exec /var/vcap/packages/box/bin/box
+        """, "rotate.erb": """\
+        #!/bin/bash
+        exec /var/vcap/packages/box/bin/rotate --keep <%= p("box.keep") %>
+        """})
+    proc = _run(job)
+    assert 'line 2: `cp /var/vcap/jobs/box/bin/rotate <%= p("box.cron_dir") %>/box-rotate`' in proc.stderr, proc.stderr
+    assert "___" not in proc.stderr

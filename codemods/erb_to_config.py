@@ -112,7 +112,9 @@ class ErbToConfig(Codemod):
     option or variable it fills when it reads several things; a condition after the whole test
     (``!p("bpm.enabled")`` -> ``BPM_DISABLED``, ``p("x") == 0`` -> ``X_IS_0``, ``.empty?`` ->
     ``X_IS_EMPTY``). A condition no honest name fits stays ERB, with a finding. Names never take
-    a name any script of the job uses, so one name means one thing in a job; env template names
+    a name any script of the job uses, so one name means one thing in a job: a taken or one-word
+    name gets the job's name in front (``KAFKA_HEAP_SIZE``, ``GATE_PORT``), never a generic
+    suffix; a long property path keeps its tail (40 characters at most); env template names
     are allocated for the whole job in one pass (``config/ssl2/x.sh.env`` beside
     ``config/ssl3/x.sh.env``) and are the same on every run.
 

@@ -575,3 +575,28 @@ def test_erb_to_config_moves_the_locals_an_interpolation_reads_with_it(tmp_path:
     [script] = [c.after.decode() for c in outcome.changes if c.path.name == "mesh_ctl.erb"]
     assert "<%" not in script
     _assert_renders_where_it_did(job, outcome)
+
+
+@pytest.mark.parametrize("breaks", [False, True])
+def test_the_old_script_is_rendered_only_where_the_new_one_fails(tmp_path: Path, breaks: bool) -> None:
+    """Only a regression blocks, so the old version matters only in a context where a new
+    template fails: where every new template renders, Ruby is not asked about the old one."""
+    mark = tmp_path / "old-was-rendered"
+    marker = f'<% File.write("{mark}", "yes") %>'
+    job = _job(tmp_path, FLAG_SPEC, {"flags_ctl.erb": f"#!/bin/bash\n{marker}echo <%= p('flags.debug') %>\n"},
+               name="flags")
+    replacements = [(marker, "")] + ([("<%= p('flags.debug') %>", "<%= not_a_local %>")] if breaks else [])
+    pipeline = Pipeline([_Rewrite(replacements)])
+    ctx = build_context(job, pipeline.options, {t.rel: t.path.read_text() for t in job.scripts})
+    results = [pipeline.migrate_script(ctx, t, t.path.read_bytes()) for t in job.scripts]
+    renderer = RubyRenderer()
+    try:
+        kept, skipped = ruby_render.gate(ctx, results, renderer)
+    finally:
+        renderer.close()
+    assert skipped is None
+    assert mark.exists() is breaks
+    if breaks:
+        assert kept[0].final is kept[0].original and "NameError" in kept[0].result.findings[-1].message
+    else:
+        assert kept == results and b"File.write" not in kept[0].final.source

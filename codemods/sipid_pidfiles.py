@@ -379,16 +379,22 @@ class _Pass:
     def _multi_pid_files(self) -> set[str]:
         """Pidfiles this script fills with several pids (append, pgrep, a loop over the file)."""
         multi = set()
+        masked = self.doc.masked
         for stmt in self.doc.find("redirected_statement"):
+            body = stmt.child_by_field_name("body")
+            name = command_name(self.doc, body) if body is not None and body.type == "command" else None
+            pids = None  # whether the statement writes $! or $$ (read once, when an append asks)
             for r in stmt.children_by_field_name("redirect"):
                 dest = r.child_by_field_name("destination")
                 if dest is None:
                     continue
-                key = S.path_key(self.doc.node_text(dest))
-                body = stmt.child_by_field_name("body")
-                name = command_name(self.doc, body) if body is not None and body.type == "command" else None
-                if redirect_operator(self.doc, r) == ">>" and ("$!" in self.doc.masked_text(stmt) or "$$" in self.doc.masked_text(stmt)) or name in ("pgrep", "pidof", "jobs") and redirect_operator(self.doc, r) in (">", ">>") and key.endswith(".pid"):
-                    multi.add(key)
+                op = redirect_operator(self.doc, r)
+                if op == ">>" and pids is None:
+                    text = masked[stmt.start_byte:stmt.end_byte]
+                    pids = b"$!" in text or b"$$" in text
+                if (op == ">>" and pids) or (name in ("pgrep", "pidof", "jobs") and op in (">", ">>")
+                                             and S.path_key(self.doc.node_text(dest)).endswith(".pid")):
+                    multi.add(S.path_key(self.doc.node_text(dest)))
         for loop in self.doc.find("for_statement"):
             for value in loop.children_by_field_name("value"):
                 key = self.pid_source(value)

@@ -518,9 +518,10 @@ class Namer:
         return name, values
 
     # -- values -----------------------------------------------------------------------------------
-    def value(self, code: str, hint: str | None = None) -> str:
+    def value(self, code: str, hint: str | None = None, before: str = "") -> str:
         """The name of an output tag's value: the property it reads; for a value built from several
-        things (or from none), the option or variable it fills (``hint``)."""
+        things (or from none), the option or variable it fills (``hint``). ``before``: the text of
+        the command before the tag (a request body is named after the path it goes to)."""
         try:
             subject = self.subject(code)
         except Unnamed:
@@ -528,7 +529,9 @@ class Namer:
         if subject is not None and not subject.weak and not compound(code):
             return subject.name
         if hint in _BODY_OPTIONS and _JSON.search(code):
-            return "REQUEST_BODY"  # what curl sends, not the option's name (DATA_RAW)
+            # what curl sends, not the option's name (DATA_RAW): after where it goes when it says
+            word = _request_path_word(before)
+            return f"{word}_BODY" if word else "REQUEST_BODY"
         if hint and re.search(r"""["'][a-z][a-z0-9+.-]*://""", code) and not _URL_WORDS.search(hint):
             return hint + "_URL"  # a URL built from parts
         path = _PATH_TAIL.search(code)
@@ -726,6 +729,33 @@ def candidates(base: str, job: str, ours: Collection[str] = ()) -> Iterator[str]
     yield from first
     for n in itertools.count(2):
         yield f"{qualified or base}_{n}"
+
+
+#: a URL, or a quoted or bare path after the command's first word; file paths are not requests
+_REQUEST_PATH = re.compile(r"""(?:[a-z]+://[^/\s"']*|(?<=["'\s]))(/[^\s"']*)""")
+_FILE_ROOTS = ("/var/", "/etc/", "/tmp/", "/usr/", "/opt/", "/bin/", "/sbin/", "/dev/", "/proc/", "/home/", "/root/")
+
+
+def _request_path_word(before: str) -> str | None:
+    """The last literal segment of the request path in the command ``before`` ends in (its
+    backslash-continued lines: ``request PUT "/consumers/${ID}/basic-auth/${NAME}" --data-raw``:
+    ``BASIC_AUTH``), or None."""
+    lines = before.split("\n")
+    k = len(lines) - 1
+    while k > 0 and lines[k - 1].rstrip().endswith("\\"):  # the command's continued lines
+        k -= 1
+    words = "\n".join(lines[k:]).split(None, 1)
+    rest = " " + (words[1] if len(words) > 1 else "")
+    paths = [m.group(1) for m in _REQUEST_PATH.finditer(rest) if not m.group(1).startswith(_FILE_ROOTS)]
+    if not paths:
+        return None
+    segments = [s for s in paths[-1].split("/") if s and not re.search(r"[$`{}]", s)]
+    if not segments:
+        return None
+    try:
+        return _upper(_snake(segments[-1]))
+    except Unnamed:
+        return None
 
 
 def _capped(name: str, prop: str, keep: int = 0) -> str:

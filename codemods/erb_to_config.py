@@ -1111,8 +1111,9 @@ class _Move:
         an ``if_p`` block variable or a copied local), else the option or variable it fills; None
         when nothing says what it holds."""
         hint = hint_before(self.doc.slice(self.doc.line_start(tag.start), tag.start)) if tag is not None else None
+        before = self.doc.slice(max(0, tag.start - 2000), tag.start) if tag is not None else ""
         try:
-            return self._namer(chain).value(code, hint)
+            return self._namer(chain).value(code, hint, before)
         except Unnamed:
             return None
 

@@ -357,6 +357,19 @@ def test_a_taken_or_one_word_name_gets_a_qualified_one_never_a_generic_suffix(ba
     assert next(c for c in candidates(base, job) if c not in taken) == name
 
 
+@pytest.mark.parametrize("before,name", [
+    ('request PUT "/services/${SERVICE_ID}" \\\n      --data-raw ', "SERVICES_BODY"),
+    ('request PUT \\\n  "/consumers/${ID}/basic-auth/${NAME}" \\\n  --data-raw ', "BASIC_AUTH_BODY"),
+    ("curl -fsS -X PUT http://127.0.0.1:9200/_template/logs -d ", "LOGS_BODY"),
+    # a file path is no request path; a URL from a variable says nothing
+    ("/var/vcap/packages/curl/bin/curl -X PUT --data-raw ", "REQUEST_BODY"),
+    ('$CURL -fsS -X PUT --url "$SERVICES_URL" --data-raw ', "REQUEST_BODY"),
+])
+def test_a_request_body_is_named_after_the_path_it_goes_to(before: str, name: str) -> None:
+    code = 'sh_esc(js_esc({ "name" => p("box.name"), "port" => p("box.port") }))'
+    assert Namer(PROPERTIES).value(code, hint_before(before), before) == name
+
+
 def test_a_second_value_of_the_same_kind_is_numbered() -> None:
     assert next(candidates("D_ARGS", "job", {"D_ARGS"})) == "D_ARGS_2"
     assert next(candidates("URL", "shop", {"SHOP_URL"})) == "SHOP_URL_2"
@@ -371,3 +384,22 @@ def test_a_name_the_script_uses_becomes_a_qualified_name() -> None:
         """, job="gate")
     assert '--workers "$GATE_QUEUE_WORKERS"' in outcome.text, outcome.text
     assert "_VALUE" not in outcome.text
+
+
+def test_request_bodies_of_one_script_are_named_after_their_paths() -> None:
+    outcome = migrate("""\
+        #!/bin/bash
+        request PUT "/services/${SERVICE_ID}" \\
+          --data-raw <%= { "name" => p("box.name"), "port" => p("box.port") }.to_json %>
+        request PUT "/routes/${ROUTE_ID}" \\
+          --data-raw <%= { "paths" => p("box.paths"), "service" => p("box.name") }.to_json %>
+        echo "/routes/a" done
+        request PUT \\
+          "/consumers/${ID}/basic-auth/${NAME}" \\
+          --data-raw <%= {
+            "password" => p("box.password"), "user" => p("box.user")
+          }.to_json %> \\
+          --include
+        """)
+    assert '--data-raw "$BASIC_AUTH_BODY"' in outcome.text, outcome.text
+    assert '--data-raw "$SERVICES_BODY"' in outcome.text and '--data-raw "$ROUTES_BODY"' in outcome.text, outcome.text

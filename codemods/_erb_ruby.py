@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from migrator.erb import strip_ruby_strings
 
@@ -36,6 +37,11 @@ RESERVED = frozenset([
 
 def properties_read(code: str) -> list[str]:
     """Property names a tag reads, in order of appearance (``p``, ``if_p``, ``properties.a.b``)."""
+    return list(_properties_read(code))
+
+
+@lru_cache(maxsize=4096)
+def _properties_read(code: str) -> tuple[str, ...]:  # a tag is read many times per script and pass
     found: list[tuple[int, str]] = []
     for m in _LINK_PROPERTY.finditer(code):
         found.append((m.start(), f"{m.group(1)}.{m.group(2)}"))
@@ -44,7 +50,7 @@ def properties_read(code: str) -> list[str]:
             found.append((m.start(), m.group(1)))
     for m in _PROPERTIES_ACCESSOR.finditer(strip_ruby_strings(code)):
         found.append((m.start(), m.group(1).lstrip(".")))
-    return [name for _, name in sorted(found)]
+    return tuple(name for _, name in sorted(found))
 
 
 def variable_base(code: str) -> str:
@@ -161,18 +167,28 @@ _INTERPOLATION = re.compile(r"#\{([^{}]*)\}")
 
 def locals_defined(code: str) -> set[str]:
     """Ruby locals assigned and methods defined by a control tag."""
+    return set(_locals_defined(code))
+
+
+@lru_cache(maxsize=4096)
+def _locals_defined(code: str) -> frozenset[str]:
     bare = strip_ruby_strings(code)
     multi = {n.strip().lstrip("*") for m in _MULTI_ASSIGN.findall(bare) for n in m.split(",")}
-    return set(_LOCAL_ASSIGN.findall(bare)) | set(_DEF.findall(bare)) | (multi - {"_"})
+    return frozenset(set(_LOCAL_ASSIGN.findall(bare)) | set(_DEF.findall(bare)) | (multi - {"_"}))
 
 
 def identifiers(code: str) -> set[str]:
     """Names the code reads, also inside string interpolations (``"#{host}:#{port}"``): a string's
     text is not code, but what it interpolates is."""
+    return set(_identifiers(code))
+
+
+@lru_cache(maxsize=4096)
+def _identifiers(code: str) -> frozenset[str]:
     found = set(_IDENT.findall(strip_ruby_strings(code)))
     for inner in _INTERPOLATION.findall(code):
         found |= set(_IDENT.findall(strip_ruby_strings(inner)))
-    return found
+    return frozenset(found)
 
 
 def block_params(code: str) -> set[str]:

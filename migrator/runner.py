@@ -117,8 +117,10 @@ def _plan_in_parallel(jobs: list[Job], pipeline: Pipeline, workers: int,
             else:
                 collect(wait(pending, return_when=FIRST_COMPLETED).done)
     except BaseException:
-        # an interrupt or a crash: do not wait for the jobs not yet planned
-        pool.shutdown(wait=False, cancel_futures=True)
+        # an interrupt or a crash: the jobs not yet planned are dropped; the chunks the workers
+        # already hold (a few jobs each) are waited for, since an executor left running races
+        # its own exit hook ("Exception ignored ... Bad file descriptor" on stderr)
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
     assert all(o is not None for o in outcomes)

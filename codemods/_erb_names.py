@@ -634,6 +634,8 @@ def _negated_flag(subject: Subject) -> str:
             return prefix + opposite
         if last.endswith("_" + word):
             return prefix + last[: -len(word)] + opposite
+    if last.startswith("HAS_") and len(last) > 4:  # has_admin_api: NO_ADMIN_API
+        return f"{prefix}NO_{last[4:]}"
     m = re.match(r"(ENABLE|DISABLE|SKIP|NO)_(.+)$", last)
     if m:
         return f"{prefix}{m.group(2)}_{'DISABLED' if m.group(1) == 'ENABLE' else 'ENABLED'}"

@@ -42,6 +42,9 @@ PROPERTIES = {
     ('if !p("health.disable_post_start")', "HEALTH_POST_START_ENABLED"),
     ('unless p("cf.skip_ssl_validation")', "CF_SSL_VALIDATION_ENABLED"),
     ('if !p("kafka.enable_sasl")', "KAFKA_SASL_DISABLED"),
+    # a local that says what the job has: its negation says it has none
+    ('if !has_admin_api', "NO_ADMIN_API"),
+    ('unless has_proxy || has_admin_api', "NO_PROXY_AND_NO_ADMIN_API"),
     ('unless p("job.respect_permissions")', "JOB_RESPECT_PERMISSIONS_DISABLED"),
     # a value that is set or not (its default is not a boolean)
     ('if p("tls.certificate")', "TLS_CERTIFICATE_SET"),

@@ -27,7 +27,7 @@ def bash_parser():
 
 #: documents by (path, source), most recently used last (see Document.parse)
 _PARSED: OrderedDict[tuple[str, bytes], "Document"] = OrderedDict()
-_PARSED_MAX = 256
+_PARSED_MAX = 32  # the documents of a job and its copies next to it; more only adds memory
 
 
 @dataclass(frozen=True)

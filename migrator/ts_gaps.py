@@ -58,7 +58,7 @@ _MAX_TRIES = 200
 #: sibling of another script, as a helper and after ERB masking of its masked form, and a text
 #: tree-sitter misreads costs a parse per gap tried (a Tree is immutable, so it is shared)
 _TREES: OrderedDict[tuple[Parser, bytes], Tree] = OrderedDict()
-_TREES_MAX = 256
+_TREES_MAX = 32
 
 
 def parse(parser: Parser, masked: bytes) -> Tree:

@@ -135,9 +135,8 @@ def _copied_by(job: JobContext, current: str, rendered: str) -> tuple[str, int, 
     for path, text in sorted(texts.items()):
         doc = _parsed(_without_erb(text))
         assignments = literal_assignments(text)
-        for node in doc.commands():
-            if command_name(doc, node) not in _COPIERS:
-                continue
+        # the copy commands in document order (two commands never start at the same byte)
+        for node in sorted((n for name in _COPIERS for n in doc.commands(name)), key=lambda n: n.start_byte):
             args = [doc.masked_text(a) for a in node.children_by_field_name("argument")]
             sources = [a for a in args if not a.startswith("-")][:-1]
             for arg in sources:

@@ -28,3 +28,11 @@ def test_defaults_are_left_to_the_renderer_and_flipped_when_boolean() -> None:
 def test_a_property_and_its_child_both_declared_do_not_crash() -> None:
     tree = manifest_properties({"a": {}, "a.b": {}})
     assert isinstance(tree["a"], dict) and "b" in tree["a"]
+
+
+def test_spaced_gives_each_string_in_a_list_or_hash_a_second_word_defaults_included() -> None:
+    spec = {"a.users": {"default": [{"name": "ops", "tags": ["admin"], "uid": 7}]}, "a.level": {"default": "info"},
+            "a.hosts": {}, "a.map": {"default": {"k": "v"}}, "a.none": {"default": []}}
+    assert manifest_properties(spec, spaced=True) == {"a": {
+        "users": [{"name": "ops second-word", "tags": ["admin second-word"], "uid": 7}],
+        "hosts": ["10.0.0.5 second-word", "10.0.0.6 second-word"], "map": {"k": "v second-word"}}}

@@ -5,6 +5,10 @@ values for the properties the spec declares without a default. They are invented
 property's ``example`` when the spec gives one, else from its name (``*.port`` is a number,
 ``*.enabled`` a boolean, ``*.hosts`` a list), so that the rendered script is plausible enough
 for a shell to run. A second context flips every boolean, so both sides of an ERB ``if`` render.
+A third (``spaced``, used by the equivalence tests) gives every string inside a list or a hash
+(an item of a list, a field of an item) a second word: made-up and default items are single words,
+so a script that printed an item unquoted and one that quotes it ran the same commands on them,
+while a manifest's ``"a b"`` makes two words of the first and one of the second.
 """
 
 from __future__ import annotations
@@ -46,9 +50,27 @@ def made_up_value(name: str, declared: Mapping[str, Any] | None = None) -> Any:
     return f"made-up-{last.replace('_', '-')}"
 
 
-def manifest_properties(spec_properties: Mapping[str, Any], flip_booleans: bool = False) -> dict:
+#: what ``spaced`` adds to each string held by a list or a hash
+SECOND_WORD = " second-word"
+
+
+def spaced_value(value: Any, inside: bool = False) -> Any:
+    """``value`` with every string inside a list or a hash given ``SECOND_WORD`` (keys and
+    other scalars unchanged); a string that is the whole value stays as it is."""
+    if isinstance(value, str):
+        return value + SECOND_WORD if inside else value
+    if isinstance(value, list):
+        return [spaced_value(v, True) for v in value]
+    if isinstance(value, Mapping):
+        return {k: spaced_value(v, True) for k, v in value.items()}
+    return value
+
+
+def manifest_properties(spec_properties: Mapping[str, Any], flip_booleans: bool = False,
+                        spaced: bool = False) -> dict:
     """Nested manifest properties: invented values for properties without a default; with
-    ``flip_booleans``, every boolean (default or invented) negated."""
+    ``flip_booleans``, every boolean (default or invented) negated; with ``spaced``, every string
+    in a list or a hash (default or invented) of two words (``spaced_value``)."""
     tree: dict = {}
     for name, declared in sorted((spec_properties or {}).items()):
         declared = declared if isinstance(declared, Mapping) else {}
@@ -56,6 +78,8 @@ def manifest_properties(spec_properties: Mapping[str, Any], flip_booleans: bool 
         value = made_up_value(name, declared) if default is None else default
         if flip_booleans and isinstance(value, bool):
             value = not value
+        elif spaced and spaced_value(value) != value:
+            value = spaced_value(value)
         elif default is not None:
             continue  # the renderer takes spec defaults itself
         *path, last = name.split(".")

@@ -2,7 +2,8 @@
 
 For one job, original and migrated: every template is rendered with Ruby's ERB (the tool's own
 renderer, in batches) in two contexts, the spec's defaults plus values made up from property names,
-and the same with every boolean flipped; the rendered job is installed in a sandbox (``/var/vcap``
+and the same with every boolean flipped (``ALL_CONTEXTS`` adds a third, ``spaced``: every string in
+a list or a hash of two words, which the sample release is also proven in); the rendered job is installed in a sandbox (``/var/vcap``
 moved to a temporary root) where every external command is a stub that logs its argv
 (``tests/support/job_sandbox.py``, ``tests/support/stubs.py``); each changed script of both versions
 runs with real bash (control scripts with ``start`` and then ``stop`` in the same sandbox, others
@@ -18,6 +19,7 @@ other is reported with the first call where the runs part.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -41,10 +43,13 @@ from tests.support import stubs
 from tests.support.call_diff import claimed_without_folder, first_difference, last_line, pidfiles_named
 from tests.support.job_sandbox import TIMEOUT, Call, JobSandbox, Run, is_control_script, shell_options
 
-__all__ = ["CONTEXTS", "Call", "JobPair", "JobRun", "Run", "Verdict", "compare_jobs", "compare_scripts",
+__all__ = ["ALL_CONTEXTS", "CONTEXTS", "Call", "JobPair", "JobRun", "Run", "Verdict", "compare_jobs", "compare_scripts",
            "declared_for", "first_difference", "job_pairs", "migrate", "run_job"]
 
 CONTEXTS: tuple[str, ...] = ("defaults", "flipped")
+#: ``spaced``: the defaults with every string in a list or a hash of two words (an unquoted item
+#: split into two arguments; only where a job has such strings, else its verdicts are the defaults')
+ALL_CONTEXTS: tuple[str, ...] = (*CONTEXTS, "spaced")
 _SOURCE_LINE = re.compile(r"^\s*(?:source|\.)\s+[\"']?([^\s\"';]+)", re.M)
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -58,9 +63,10 @@ class RenderFailure(Exception):
 # -- rendering ------------------------------------------------------------------------------------
 def context_properties(spec: Mapping, context: str) -> dict:
     """Manifest properties of a context: made-up values (``defaults``) or also flipped booleans."""
-    if context not in CONTEXTS:
+    if context not in ALL_CONTEXTS:
         raise ValueError(context)
-    return manifest_properties(spec.get("properties") or {}, flip_booleans=context == "flipped")
+    return manifest_properties(spec.get("properties") or {}, flip_booleans=context == "flipped",
+                               spaced=context == "spaced")
 
 
 def read_spec(job_dir: Path) -> dict:
@@ -147,28 +153,37 @@ def compare_jobs(pairs: Sequence[JobPair], contexts: Sequence[str] = CONTEXTS, w
                  work: Path | None = None, timeout: float = TIMEOUT) -> list[Verdict]:
     """Every (script, context) of every pair, in parallel threads; one Ruby batch renders all."""
     items: list[tuple[Path, Mapping]] = []
-    for pair in pairs:
+    runs: list[tuple[JobPair, str]] = []  # (pair, context) rendered and run
+    same_as: dict[tuple[int, str], str] = {}  # (pair, context) -> the context whose verdicts it shares
+    for n, pair in enumerate(pairs):
         spec = read_spec(pair.old_dir)
         for context in contexts:
             props = context_properties(spec, context)
+            if context == "spaced" and "defaults" in contexts and props == context_properties(spec, "defaults"):
+                same_as[(n, context)] = "defaults"  # no string in a list or hash: the same run
+                continue
             items += [(pair.old_dir, props), (pair.new_dir, props)]
+            runs.append((pair, context))
     rendered = render_jobs(items)
     units = []
-    k = 0
-    for pair in pairs:
-        scripts = list(pair.scripts) or changed_scripts(pair.old_dir, pair.new_dir)
-        for context in contexts:
-            old_files, new_files = rendered[k], rendered[k + 1]
-            k += 2
-            for script in scripts:
-                units.append((pair, script, context, old_files, new_files))
+    for k, (pair, context) in enumerate(runs):
+        old_files, new_files = rendered[2 * k], rendered[2 * k + 1]
+        for script in list(pair.scripts) or changed_scripts(pair.old_dir, pair.new_dir):
+            units.append((pair, script, context, old_files, new_files))
     root = Path(tempfile.mkdtemp(prefix="equivalence-", dir=work))
     os.chmod(root, 0o755)
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            return list(pool.map(lambda u: _compare_unit(root, *u, timeout=timeout), units))
+            found = list(pool.map(lambda u: _compare_unit(root, *u, timeout=timeout), units))
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    out: list[Verdict] = []
+    for n, pair in enumerate(pairs):
+        for context in contexts:
+            source = same_as.get((n, context), context)
+            out += [v if source == context else dataclasses.replace(v, context=context)
+                    for unit, v in zip(units, found) if unit[0] is pair and unit[2] == source]
+    return out
 
 
 def _compare_unit(root: Path, pair: JobPair, script: str, context: str,

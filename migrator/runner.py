@@ -68,10 +68,11 @@ def _migrate_in_worker(jobs: list[Job]) -> list[JobOutcome]:
     return [migrate_job(job, _worker_pipeline) for job in jobs]
 
 
-def _chunk_size(jobs: int, workers: int) -> int:
-    """Jobs sent to a worker at once: fewer round trips, yet at most 8 (about 30 ms of work), so
-    that this process does not wait long for the last ones when the two ends meet."""
-    return max(1, min(8, jobs // (workers * 16)))
+def _chunk_size(left: int, workers: int) -> int:
+    """Jobs sent to a worker at once, of the ``left`` not yet handed out: fewer round trips, yet at
+    most 8 (about 30 ms of work), and fewer as the two ends of the list meet, so that this process
+    does not wait long for the chunks the workers still hold at the end."""
+    return max(1, min(8, left // (workers * 4)))
 
 
 def _plan_in_parallel(jobs: list[Job], pipeline: Pipeline, workers: int,
@@ -86,7 +87,6 @@ def _plan_in_parallel(jobs: list[Job], pipeline: Pipeline, workers: int,
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
     helpers = min(workers - 1, len(jobs) - 1)
-    size = _chunk_size(len(jobs), workers)
     ids = tuple(c.id for c in pipeline.codemods)
     outcomes: list[JobOutcome | None] = [None] * len(jobs)
     pending: dict[Future, int] = {}  # a chunk in the pool -> the index of its first job
@@ -107,7 +107,7 @@ def _plan_in_parallel(jobs: list[Job], pipeline: Pipeline, workers: int,
     try:
         while front < back or pending:
             while front < back and len(pending) < 2 * helpers:  # each worker has the next chunk queued
-                end = min(back, front + size)
+                end = min(back, front + _chunk_size(back - front, workers))
                 pending[pool.submit(_migrate_in_worker, jobs[front:end])] = front
                 front = end
             if front < back:

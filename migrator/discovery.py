@@ -250,7 +250,7 @@ def _classify_templates(job: Job, spec: JobSpec) -> list[Template]:
             if dialect:
                 rel = path.relative_to(tdir).as_posix()
                 job.notes.append(
-                    f"templates/{rel}: not listed in the spec (BOSH will not render it), treated as a script"
+                    f"templates/{rel}: not listed in the spec (BOSH will not render it), left unchanged"
                 )
                 templates.append(Template(rel, path, None, "script", dialect, "shebang"))
     return templates

@@ -340,6 +340,14 @@ def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
     for template in job.scripts:
         if template.rel not in sources:
             continue
+        if template.rendered is None:
+            # BOSH never renders it: a rewrite would change nothing that runs, yet it could give the
+            # job a package or an env file only this file asks for (its text stays readable to the others)
+            outcome.findings.append(Finding(
+                "engine", job.rel_to_release(template.path), None,
+                "left unchanged: not listed in the spec's templates, so BOSH never renders it; no codemod "
+                "rewrote it", "review", "List it in the spec's templates if a script runs it, or delete it."))
+            continue
         try:
             result = pipeline.migrate_script(ctx, template, sources[template.rel])
         except Exception as exc:  # a codemod bug must not take the other files down
@@ -459,11 +467,15 @@ def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, ou
         outcome.findings += [f for f in findings if not f.fix]
         kept = [f for f in findings if f.fix]
         candidate = spec_now
-        if r.result.spec_changes:
+        # a package goes into the spec (and the release) only for a script that ends up running
+        # something from it: a rewrite undone or never made asks for nothing
+        asked = [c for c in r.result.spec_changes
+                 if c.kind != "add_package" or f"/var/vcap/packages/{c.key}/" in r.final.text]
+        if asked:
             # a script that needs a spec change (a new template, a package) is only rewritten when
             # the spec can be changed with it: otherwise it would source a file BOSH never renders
             try:
-                candidate = spec_now.with_changes(r.result.spec_changes)
+                candidate = spec_now.with_changes(asked)
             except SpecError as exc:
                 outcome.findings.append(Finding("engine", job.rel_to_release(r.template.path), None,
                                                 f"left unchanged: its spec change cannot be made ({exc})", "error"))
@@ -477,7 +489,7 @@ def _collect(job: Job, results: list[ScriptResult], job_level: CodemodResult, ou
             continue
         outcome.findings += kept
         spec_now = candidate
-        spec_changes += r.result.spec_changes
+        spec_changes += asked
         if r.final.source != r.original.source:
             outcome.changes.append(FileChange(r.template.path, job.rel_to_release(r.template.path),
                                               r.original.source, r.final.source, r.applied))

@@ -13,11 +13,23 @@ saying where each item's entries start (with one more entry at the end), so item
 ``X[${X_START[i]}]`` up to ``X[${X_START[i + 1]} - 1]``; entries of an item whose conditions kept
 the old template from reaching the loop are none.
 
+A value printed unquoted where bash splits words (``/bin/add-user <%= user["name"] %>``) was
+shell source to the old script: an item ``a b`` gave two arguments. Its words (Ruby's
+``shellsplit`` parses the rendered text as bash did, quotes honoured) go into one flat array for
+all items, with an array of where each item's words start, as for an inner loop's entries; the
+body starts with the item's words as an array of their own, ``user_name=("${W[@]:W_START[i]:...}")``,
+and the command reads ``"${user_name[@]}"``. A value that cannot be several words keeps one
+element per item: inside quotes, a number (the item of a range, an index, a ``.size``), a value the
+template shell-escapes itself (one word, which bash read back to the value: the element is the
+escaped text, which the array assignment reads back the same way).
+
+Arrays are named for what they hold, so a second loop over the same list, read the same way,
+uses the arrays of the first (one ``USER_NAME``, not ``USER_NAME`` and ``USER_NAME_2``).
+
 What stays, with the reason: a loop over lists of lists or over a list not held by the item, an
 inner loop holding ERB blocks or Ruby of its own, a value of the item read only inside the inner
 loop (the old template computed it only for items with entries), a
-body that writes a heredoc with ERB (one file per item), values that may hold several words per
-item (a flat array cannot keep each item's words apart), values inside double quotes that hold
+body that writes a heredoc with ERB (one file per item), values inside double quotes that hold
 quotes of their own (the old script's shell removed them), Ruby run per item that is not a plain
 assignment, ``break``/``continue`` in the body (they would now act on the new loop), a body that is
 not whole statements, and POSIX sh scripts (no arrays).
@@ -44,9 +56,6 @@ from migrator.erb import ErbTag, strip_ruby_strings
 _OPENER = re.compile(
     r"(?P<expr>.+?)\s*\.\s*(?P<method>each|each_with_index|each_pair)\s+do\s*\|(?P<params>[^|]*)\|(?P<rest>.*)",
     re.DOTALL)
-#: item values that are lists of words by their name (``rule``, ``args``): a flat array would merge them
-_WORDY = re.compile(r"(?:^|[._\"'\[])(?:args|arguments|flags|opts|options|params|rules?|commands?|cmd|line|lines|"
-                    r"script|config|contents?|body)(?:[\"'\]]|$)", re.IGNORECASE)
 #: values whose text holds double quotes of its own (JSON, inspect, a list or hash printed)
 _QUOTY = re.compile(r"\.(?:to_json|inspect|to_yaml)\b|\bJSON\.(?:dump|generate|pretty_generate)\b")
 
@@ -121,6 +130,7 @@ class LoopContext:
     shell_name: Callable[[str], str]  # a bash variable name the script does not use yet
     travels: Callable[[str], str | None]  # a Ruby local/method the code reads that cannot travel
     harmless: Callable[[str], bool] = lambda code: False  # renders the same, without raising, anywhere
+    escaped: Callable[[str], bool] = lambda code: False  # the whole value is shell-escaped by its own Ruby
 
 
 def plan_loop(ctx: LoopContext, group: Group) -> LoopPlan | str:
@@ -220,12 +230,6 @@ def plan_loop(ctx: LoopContext, group: Group) -> LoopPlan | str:
         if loop_of is not None and not reads and not reads_inner:
             return (f"a value inside the loop on line {doc.line_of(loop_of.group.start)} (line {line}) is the "
                     "same for every entry, and the old script computed it only for items with entries")
-        wordy = _wordy_items(expr, ctx) or (loop_of is not None and bool(reads_inner) and bool(
-            _WORDY.search(loop_of.expr)))
-        if place.quote == "bare" and (place.splits and (ruby.splits_into_words(tag.code, ctx.properties)
-                                                        or _WORDY.search(tag.code) or wordy)):
-            return (f"a value inside it (line {line}) may hold several words per item, which one array "
-                    "cannot keep apart")
         if place.quote == "dq" and _QUOTY.search(tag.code):
             return (f"a value inside it (line {line}) holds double quotes of its own, which the old script's "
                     "shell removed")
@@ -268,76 +272,111 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
     steps = "".join(f"{p}; " for p in prelude if "\n" not in p and "#" not in strip_ruby_strings(p))
     if len(steps) != sum(len(p) + 2 for p in prelude):
         steps = "".join(f"{p}\n" for p in prelude)
+    numbers = _number_params(expr, method, params)
 
-    def array_line(name: str, value: str) -> str:
-        return f"{name}=(<%= {mapper} {{ {block_head} {steps}{value} }}.join(\" \") %>)\n"
+    def per_item_array(base: str, value: str) -> str:
+        """An array of one element per item; named for what it holds (a second loop over the same
+        list reading the same value shares it)."""
+        text = f"(<%= {mapper} {{ {block_head} {steps}{value} }}.join(\" \") %>)"
+        name = ctx.name("loop-array#" + text, base)
+        plan.arrays.append((name, f"{name}={text}\n"))
+        per_item_arrays.append(name)
+        return name
 
     collection = ctx.value_base(expr, {}) or (params[0].upper() + "_ITEMS")
-    names: dict[str, str] = {}
+    forms = {tag.start: _form(ctx, tag, numbers) for tag in per_item}
+    names: dict[tuple[str, str], str] = {}  # (code, form) -> array
+    per_item_arrays: list[str] = []  # the arrays of one element per item
+    words: list[tuple[str, str, str]] = []  # (array of all items' words, where each item's start, the item's array)
     # a value under a condition inside the body is only computed for the items that take that
-    # branch (the old template never evaluated it for the others): '' keeps the items in step
-    guards: dict[str, set[str | None]] = {}
-    seen_in: dict[str, dict[int, set[int]]] = {}  # code -> group -> branches it appears in
+    # branch (the old template never evaluated it for the others): '' (no words) keeps the items in step
+    guards: dict[tuple[str, bool], set[str | None]] = {}
+    seen_in: dict[tuple[str, bool], dict[int, set[int]]] = {}  # value -> group -> branches it appears in
     for tag in per_item:
-        code = tag.code.strip()
-        guards.setdefault(code, set()).add(_branch_guard(tag, groups))
+        key = (tag.code.strip(), forms[tag.start] == "words")
+        guards.setdefault(key, set()).add(_branch_guard(tag, groups))
         holder = next((g for g in groups if g.opener.end <= tag.start < g.stop), None)
         if holder is not None:
-            seen_in.setdefault(code, {}).setdefault(holder.start, set()).add(holder.branch_at(tag.start))
-    for code, seen in seen_in.items():  # in every branch of an if/else: computed for every item
+            seen_in.setdefault(key, {}).setdefault(holder.start, set()).add(holder.branch_at(tag.start))
+    for key, seen in seen_in.items():  # in every branch of an if/else: computed for every item
         for g in groups:
             has_else = len(_tests(g)) <= len(g.middles)
             if has_else and seen.get(g.start) == set(range(len(g.middles) + 1)):
-                guards[code].add(None)
+                guards[key].add(None)
     for tag in per_item:
-        code = tag.code.strip()
-        if code in names:
+        code, form = tag.code.strip(), forms[tag.start]
+        if (code, form) in names:
             continue
-        base = ctx.value_base(code, aliases)
+        named = _unescaped(code) if form in ("called", "dq-escaped") else code  # named for what it escapes
+        base = ctx.value_base(named, aliases)
         if base is None:
             return f"no variable name would describe the value on line {doc.line_of(tag.start)}"
-        if code in params and len(params) == 1:
+        if named in params and len(params) == 1:
             base = collection
-        name = ctx.name(f"{group.start}#loop#{code}", base)
-        names[code] = name
-        value = f"({code}\n).to_s.shellescape" if "#" in strip_ruby_strings(code) else f"({code}).to_s.shellescape"
-        if None not in guards[code]:
-            value = f"({' || '.join(sorted(str(g) for g in guards[code]))}) ? {value} : \"''\""
-        plan.arrays.append((name, array_line(name, value)))
+        found_guards = guards[(code, form == "words")]
+        guard = None if None in found_guards else " || ".join(sorted(str(g) for g in found_guards))
+        if form == "dq-escaped":
+            base += "_ESCAPED"  # the escaped text, as bash kept it inside double quotes
+        if form != "words":
+            value = _ruby_value(code, form)
+            names[(code, form)] = per_item_array(base, value if guard is None else f"({guard}) ? {value} : \"''\"")
+            continue
+        all_words, counts = _ruby_value(code, "words"), _ruby_value(code, "count")
+        if guard is not None:
+            all_words, counts = f"({guard}) ? {all_words} : []", f"({guard}) ? {counts} : 0"
+        w_text = f"(<%= {mapper} {{ {block_head} {steps}{all_words} }}.flatten(1).join(\" \") %>)"
+        s_text = f"(<%= {mapper} {{ {block_head} {steps}{counts} }}{_STARTS}.join(\" \") %>)"
+        array = ctx.name("loop-array#" + w_text, base + "_WORDS")
+        starts = ctx.name("loop-array#" + s_text, array + "_START")
+        plan.arrays.append((array, f"{array}={w_text}\n"))
+        plan.arrays.append((starts, f"# item i's words in {array}: from {starts}[i] up to {starts}[i + 1]\n"
+                                    f"{starts}={s_text}\n"))
+        names[(code, form)] = array
+        words.append((array, starts, ctx.shell_name(code if code in params else array.removesuffix("_WORDS"))))
     conditions: dict[int, tuple[str, list[str]]] = {}
     for g in groups:
         found = _condition_array(ctx, g, aliases)
         if isinstance(found, str):
             return found
         base, values, ruby_value = found
-        name = ctx.name(f"{g.start}#loop-branch", base)
-        conditions[g.start] = (name, values)
-        plan.arrays.append((name, array_line(name, ruby_value)))
+        conditions[g.start] = (per_item_array(base, ruby_value), values)
     if not plan.arrays:
         return "nothing in its body differs between items"
-    inner_names: dict[int, tuple[dict[str, str], str]] = {}  # inner loop start -> (code -> array, starts)
+    # inner loop start -> ((code, form) -> array, where each item's entries start, the entries' words)
+    inner_names: dict[int, tuple[dict[tuple[str, str], str], str, list[tuple[str, str, str]]]] = {}
     for lp in inner_loops:
         found_inner = _inner_arrays(ctx, lp, groups, aliases, mapper, block_head, steps)
         if isinstance(found_inner, str):
             return found_inner
-        inner_names[lp.group.start] = (found_inner[0], found_inner[1])
+        inner_names[lp.group.start] = (found_inner[0], found_inner[1], found_inner[3])
         plan.arrays += found_inner[2]
-    simple = (len(names) == 1 and not conditions and not inner_loops and next(iter(names)) in params
-              and len(params) == 1)
+    only_code, only_form = next(iter(names)) if len(names) == 1 else ("", "")
+    if only_form in ("called", "dq-escaped"):
+        only_code = _unescaped(only_code)  # the item's own value, escaped: still one element per item
+    simple = (len(names) == 1 and not conditions and not inner_loops and only_code in params and len(params) == 1
+              and only_form != "words")
     if simple:
         array = next(iter(names.values()))
         var = ctx.shell_name(params[0])
         ref = {array: var}
-        listing = _all_items(array, ctx.nounset)
+        head = f"for {var} in {_all_items(array, ctx.nounset)}; do\n"
     else:
         var = ctx.shell_name("i")
-        first = plan.arrays[0][0]
-        listing = (f'${{{first}[@]+"${{!{first}[@]}}"}}' if ctx.nounset else f'"${{!{first}[@]}}"')
-        ref = {name: f"{name}[${var}]" for name, _ in plan.arrays}
+        ref = {name: f"{name}[${var}]" for name in per_item_arrays}
+        if per_item_arrays:
+            first = per_item_arrays[0]
+            listing = f'${{{first}[@]+"${{!{first}[@]}}"}}' if ctx.nounset else f'"${{!{first}[@]}}"'
+            head = f"for {var} in {listing}; do\n"
+        else:  # only words: as many items as starts, less one
+            starts = words[0][1] if words else next(iter(inner_names.values()))[1]
+            head = f"for (({var} = 0; {var} + 1 < ${{#{starts}[@]}}; {var}++)); do\n"
     lines = branches.tag_lines
     deeper = _body_indentation(doc, [(lines, group), *[(nested[g.start].tag_lines, g) for g in all_groups]])
     indent = _layout(doc, lines).indent
-    plan.edits.append(Edit(lines[0][0], lines[0][1], f"{indent}for {var} in {listing}; do\n", ctx.codemod_id))
+    own_words = "".join(_slice(local, array, starts, var, ctx.nounset) for array, starts, local in words)
+    if own_words:
+        own_words = "".join(_body_indent(doc, lines, indent) + line for line in own_words.splitlines(keepends=True))
+    plan.edits.append(Edit(lines[0][0], lines[0][1], f"{indent}{head}{own_words}", ctx.codemod_id))
     plan.edits.append(Edit(lines[-1][0], lines[-1][1], f"{indent}done\n", ctx.codemod_id))
     tag_starts = {ls for ls, _ in lines} | {ls for g in all_groups for ls, _ in nested[g.start].tag_lines}
     plan.edits += [Edit(ls, ls, extra, ctx.codemod_id) for ls, extra in sorted(deeper.items()) if ls not in tag_starts]
@@ -347,11 +386,10 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
             ls, le = tag_lines(doc, tag)
             plan.edits.append(Edit(ls, le, "", ctx.codemod_id))
             plan.consumed.add(tag.start)
+    locals_of = {array: local for array, _, local in words}
     for tag in per_item:
-        place = place_of(doc, tag)
-        if not isinstance(place, Place):  # a comment
-            place = Place("dq", False, False)
-        plan.edits.append(Edit(tag.start, tag.end, _reference(doc, tag, place, ref[names[tag.code.strip()]]),
+        array = names[(tag.code.strip(), forms[tag.start])]
+        plan.edits.append(Edit(tag.start, tag.end, _word_reference(doc, tag, array, ref, locals_of, ctx.nounset),
                                ctx.codemod_id))
         plan.consumed.add(tag.start)
     for g in groups:
@@ -367,59 +405,198 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
             plan.edits.append(Edit(ls, le, deeper.get(ls, "") + g_indent + text, ctx.codemod_id))
         plan.consumed |= {t.start for t in g.tags}
     for lp in inner_loops:
-        entry_names, starts = inner_names[lp.group.start]
+        entry_names, starts, entry_words = inner_names[lp.group.start]
         j = ctx.shell_name("j")
         g_lines = nested[lp.group.start].tag_lines
-        g_indent = _layout(doc, g_lines).indent
+        g_indent = deeper.get(g_lines[0][0], "") + _layout(doc, g_lines).indent
         head = f"for (({j} = ${{{starts}[{var}]}}; {j} < ${{{starts}[{var} + 1]}}; {j}++)); do\n"
-        for (ls, le), text in zip(g_lines, [head, "done\n"]):
-            plan.edits.append(Edit(ls, le, deeper.get(ls, "") + g_indent + text, ctx.codemod_id))
+        own = "".join(_body_indent(doc, g_lines, g_indent) + _slice(local, array, w_starts, j, ctx.nounset)
+                      for array, w_starts, local in entry_words)
+        for (ls, le), text in zip(g_lines, [head + own, "done\n"]):
+            plan.edits.append(Edit(ls, le, deeper.get(ls, "") + _layout(doc, g_lines).indent + text, ctx.codemod_id))
+        entry_ref = {name: f"{name}[${j}]" for (_, form), name in entry_names.items() if form != "words"}
+        entry_locals = {array: local for array, _, local in entry_words}
         for tag in lp.tags:
-            place = place_of(doc, tag)
-            if not isinstance(place, Place):  # a comment
-                place = Place("dq", False, False)
-            subject = f"{entry_names[tag.code.strip()]}[${j}]"
-            plan.edits.append(Edit(tag.start, tag.end, _reference(doc, tag, place, subject), ctx.codemod_id))
+            array = entry_names[(tag.code.strip(), _inner_form(ctx, tag, lp))]
+            plan.edits.append(Edit(tag.start, tag.end, _word_reference(doc, tag, array, entry_ref, entry_locals,
+                                                                       ctx.nounset), ctx.codemod_id))
             plan.consumed.add(tag.start)
         plan.consumed |= {t.start for t in lp.group.tags}
         plan.inner.append(lp.group.start)
     return plan
 
 
+#: Ruby for where each item's elements start in a flat array, from each item's count (one more at the end)
+_STARTS = ".inject([0]) { |at, n| at << at.last + n }"
+
+
+def _inner_form(ctx: LoopContext, tag: ErbTag, lp: InnerLoop) -> str:
+    numbers = _number_params(lp.expr, lp.method, lp.params)
+    return _form(ctx, tag, numbers)
+
+
 def _inner_arrays(ctx: LoopContext, lp: InnerLoop, groups: list[Group], aliases: dict[str, str], mapper: str,
-                  block_head: str, steps: str) -> tuple[dict[str, str], str, list[tuple[str, str]]] | str:
+                  block_head: str, steps: str
+                  ) -> tuple[dict[tuple[str, str], str], str, list[tuple[str, str]], list[tuple[str, str, str]]] | str:
     """The flat arrays of an inner loop (one per value its body reads, all items' entries in a
-    row) and the array of where each item's entries start; the entries of an item whose
-    conditions do not reach the loop are none, as the old template never ran it for that item."""
+    row; for a value of several words, all entries' words and where each entry's start) and the
+    array of where each item's entries start; the entries of an item whose conditions do not
+    reach the loop are none, as the old template never ran it for that item."""
     guard = _branch_guard(lp.group.opener, groups)
     inner_mapper = f"({lp.expr}).each_with_index.map" if lp.method == "each_with_index" else f"({lp.expr}).map"
     head = f"|{', '.join(lp.params)}|"
     list_base = ctx.value_base(lp.expr, aliases)
     if list_base is None:
         return f"no variable name would describe the list on line {ctx.doc.line_of(lp.group.start)}"
-    names: dict[str, str] = {}
+    names: dict[tuple[str, str], str] = {}
     arrays: list[tuple[str, str]] = []
-    for tag in lp.tags:
-        code = tag.code.strip()
-        if code in names:
-            continue
-        base = list_base if code in lp.params and len(lp.params) == 1 else ctx.value_base(code, aliases)
-        if base is None:
-            return f"no variable name would describe the value on line {ctx.doc.line_of(tag.start)}"
-        name = ctx.name(f"{lp.group.start}#loop#{code}", base)
-        names[code] = name
-        value = f"({code}\n).to_s.shellescape" if "#" in strip_ruby_strings(code) else f"({code}).to_s.shellescape"
-        entries = f"{inner_mapper} {{ {head} {value} }}"
+    words: list[tuple[str, str, str]] = []
+
+    def per_item(entries: str, flatten: str = "") -> str:
+        """Ruby for the entries of all items in a row (none for an item the guard leaves out)."""
         if guard is not None:
             entries = f"({guard}) ? {entries} : []"
-        arrays.append((name, f"{name}=(<%= {mapper} {{ {block_head} {steps}{entries} }}.flatten(1).join(\" \") %>)\n"))
-    starts = ctx.name(f"{lp.group.start}#loop-starts", list_base + "_START")
+        return f"{mapper} {{ {block_head} {steps}{entries} }}.flatten(1){flatten}"
+
+    for tag in lp.tags:
+        code, form = tag.code.strip(), _inner_form(ctx, tag, lp)
+        if (code, form) in names:
+            continue
+        named = _unescaped(code) if form in ("called", "dq-escaped") else code
+        base = list_base if named in lp.params and len(lp.params) == 1 else ctx.value_base(named, aliases)
+        if base is None:
+            return f"no variable name would describe the value on line {ctx.doc.line_of(tag.start)}"
+        if form == "dq-escaped":
+            base += "_ESCAPED"
+        if form != "words":
+            entries = f"{inner_mapper} {{ {head} {_ruby_value(code, form)} }}"
+            text = f"(<%= {per_item(entries)}.join(\" \") %>)"
+            name = ctx.name("loop-array#" + text, base)
+            names[(code, form)] = name
+            arrays.append((name, f"{name}={text}\n"))
+            continue
+        entry_words = f"{inner_mapper} {{ {head} {_ruby_value(code, 'words')} }}.flatten(1)"
+        entry_counts = f"{inner_mapper} {{ {head} {_ruby_value(code, 'count')} }}"
+        w_text = f"(<%= {per_item(entry_words)}.join(\" \") %>)"
+        s_text = f"(<%= {per_item(entry_counts, _STARTS)}.join(\" \") %>)"
+        array = ctx.name("loop-array#" + w_text, base + "_WORDS")
+        w_starts = ctx.name("loop-array#" + s_text, array + "_START")
+        names[(code, form)] = array
+        arrays.append((array, f"{array}={w_text}\n"))
+        arrays.append((w_starts, f"# entry j's words in {array}: from {w_starts}[j] up to {w_starts}[j + 1]\n"
+                                 f"{w_starts}={s_text}\n"))
+        words.append((array, w_starts, ctx.shell_name(code if code in lp.params else array.removesuffix("_WORDS"))))
     count = f"({lp.expr}).count" if guard is None else f"({guard}) ? ({lp.expr}).count : 0"
-    first = next(iter(names.values()))
-    arrays.append((starts, f"# item i's entries in {first}: from {starts}[i] up to {starts}[i + 1]\n"
-                           f"{starts}=(<%= {mapper} {{ {block_head} {steps}{count} }}"
-                           ".inject([0]) { |at, n| at << at.last + n }.join(\" \") %>)\n"))
-    return names, starts, arrays
+    s_text = f"(<%= {mapper} {{ {block_head} {steps}{count} }}{_STARTS}.join(\" \") %>)"
+    starts = ctx.name("loop-array#" + s_text, list_base + "_START")
+    plain = next((name for (_, form), name in names.items() if form != "words"), None)
+    where = f"in {plain}: from" if plain else "from"
+    comment = (f"# item i's entries {where} {starts}[i] up to {starts}[i + 1]\n" if plain else
+               f"# item i's entries: j from {starts}[i] up to {starts}[i + 1]\n")
+    arrays.append((starts, f"{comment}{starts}={s_text}\n"))
+    return names, starts, arrays, words
+
+
+def _number_params(expr: str, method: str, params: list[str]) -> set[str]:
+    """Block variables that hold integers: the item of a range (``(1..n).each``), the index of
+    ``each_with_index``."""
+    out = set()
+    if method == "each_with_index" and len(params) >= 2:
+        out.add(params[-1])
+    bare = _blank_strings(expr.strip())
+    if method != "each_pair" and re.fullmatch(r"\((.*)\)", bare, re.DOTALL):
+        depth, inner = 0, bare[1:-1]
+        for k, ch in enumerate(inner):
+            depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(ch, 0)
+            if depth == 0 and inner.startswith("..", k) and (k == 0 or inner[k - 1] != "."):
+                out.add(params[0])
+                break
+    return out
+
+
+def _form(ctx: LoopContext, tag: ErbTag, numbers: set[str]) -> str:
+    """How an item's value is kept: ``words`` (printed unquoted where bash split it: each item's
+    words), ``called`` (escaped by its own Ruby and unquoted: one word, which bash read back to the
+    value), ``dq-escaped`` (escaped, inside double quotes, where bash took some backslashes off),
+    else ``plain`` (one element per item: inside quotes, a number, a comment, arithmetic)."""
+    place = place_of(ctx.doc, tag)
+    if not isinstance(place, Place):  # a comment names the item with its element
+        return "plain"
+    code = tag.code.strip()
+    if ctx.escaped(code) and place.quote in ("bare", "dq"):
+        return "called" if place.quote == "bare" else "dq-escaped"
+    if place.quote == "bare" and (place.splits or place.command_name) and not _number(code, numbers):
+        return "words"
+    return "plain"
+
+
+def _number(code: str, numbers: set[str]) -> bool:
+    """Whether the value is an integer: a number block variable, arithmetic on them, a count."""
+    bare = strip_ruby_strings(code).strip()
+    if re.search(r"\.(?:size|length|count|to_i)\s*\)*$", bare):
+        return True
+    for name in numbers:
+        bare = re.sub(rf"(?<![\w.@$]){re.escape(name)}(?![\w?!])", "0", bare)
+    return bool(re.fullmatch(r"[\d\s+\-*/%()]+", bare))
+
+
+def _unescaped(code: str) -> str:
+    """What an escaping call escapes (``x.shellescape``, ``Shellwords.escape(x)``, ``esc(x)``: ``x``)."""
+    m = re.fullmatch(r"(.*?)(?:\.to_s)?\.shellescape", code, re.DOTALL) or re.fullmatch(
+        r"[A-Za-z_][\w.:]*\s*\((.*)\)", code, re.DOTALL)
+    return m.group(1).strip() if m else code
+
+
+def _ruby_value(code: str, form: str) -> str:
+    """Ruby for one item's element (``count``: how many words it is)."""
+    wrapped = f"({code}\n)" if "#" in strip_ruby_strings(code) else f"({code})"
+    if form == "called":
+        return wrapped
+    if form == "dq-escaped":  # as bash read it inside double quotes: \$ \` \" \\ and \newline taken off
+        return f"{wrapped}.to_s.gsub(/\\\\([$`\"\\\\])/, '\\1').gsub(\"\\\\\\n\", '').shellescape"
+    if form == "words":
+        return f"{wrapped}.to_s.shellsplit.map(&:shellescape)"
+    if form == "count":
+        return f"{wrapped}.to_s.shellsplit.count"
+    return f"{wrapped}.to_s.shellescape"
+
+
+def _slice(local: str, array: str, starts: str, var: str, nounset: bool) -> str:
+    """``local=("${A[@]:${S[i]}:${S[i + 1]} - ${S[i]}}")``: item ``var``'s words as an array of their
+    own (under ``set -u`` guarded for an empty ``A``, which bash before 4.4 calls unbound); the
+    indexes are expansions, which tree-sitter-bash parses in a slice (bare ``S[i]`` it does not)."""
+    words = f'"${{{array}[@]:${{{starts}[{var}]}}:${{{starts}[{var} + 1]}} - ${{{starts}[{var}]}}}}"'
+    return f"{local}=({f'${{{array}[@]+{words}}}' if nounset else words})\n"
+
+
+def _word_reference(doc: Document, tag: ErbTag, array: str, ref: dict[str, str], locals_of: dict[str, str],
+                    nounset: bool) -> str:
+    """What replaces an item's value: its words (``"${user_name[@]}"``) or its element."""
+    if array in locals_of:
+        return _all_items(locals_of[array], nounset)
+    place = place_of(doc, tag)
+    if not isinstance(place, Place):  # a comment
+        place = Place("dq", False, False)
+    return _reference(doc, tag, place, ref[array])
+
+
+def _body_indent(doc: Document, lines: list[tuple[int, int]], head_indent: str) -> str:
+    """The indentation of the first level of a block's body once converted, its head written at
+    ``head_indent`` (``_body_indentation``'s rules: one level in, or where the body already was)."""
+    shape = _layout(doc, lines)
+    if shape.indents_body:
+        return head_indent + shape.unit
+    fixed = fixed_lines(doc)
+    found: list[bytes] = []
+    pos, stop = lines[0][1], lines[-1][0]
+    while pos < stop:
+        le = max(doc.line_end(pos), pos + 1)
+        line = doc.masked[pos:le]
+        if line.strip() and pos not in fixed:
+            found.append(line[: len(line) - len(line.lstrip(b" \t"))])
+        pos = le
+    least = min(found, key=len).decode("utf-8", "replace") if found else shape.indent + shape.unit
+    return head_indent + least[len(shape.indent):]
 
 
 def _tests(g: Group) -> list[str]:
@@ -476,18 +653,6 @@ def _blank_strings(code: str) -> str:
 
 def _ruby_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("#", "\\#").replace("\n", "\\n") + '"'
-
-
-def _wordy_items(expr: str, ctx: LoopContext) -> bool:
-    """Whether the collection's items hold several words by its name or its default."""
-    for prop in ruby.properties_read(expr):
-        if _WORDY.search(prop.rsplit(".", 1)[-1]):
-            return True
-        declared = ctx.properties.get(prop)
-        default = declared.get("default") if isinstance(declared, dict) else None
-        if isinstance(default, list) and any(isinstance(v, str) and re.search(r"\s", v.strip()) for v in default):
-            return True
-    return False
 
 
 def _all_items(array: str, nounset: bool) -> str:

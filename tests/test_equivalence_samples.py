@@ -29,10 +29,6 @@ pytestmark = pytest.mark.skipif(not ruby_available(), reason="needs Debian's rub
 
 #: (job, context) -> the codemod bug that makes it differ (file, shape, first differing argv)
 KNOWN: dict[tuple[str, str], str] = {
-    ("db-seeder", "spaced"): "erb-to-config: an ERB loop's item printed unquoted (`allow_peer <%= ip %>`) becomes one "
-                             "quoted \"$ip\": the old script split an item of two words into two arguments",
-    ("mq-provisioner", "spaced"): "erb-to-config: an inner ERB loop's entry printed unquoted (`add-tag ... <%= tag %>`) "
-                                  "becomes one quoted \"${USER_TAGS[$j]}\": two words were two arguments",
     ("indexer", "spaced"): "erb-to-config: a list joined with a comma and printed unquoted (`--shards <%= shards %>`, "
                            "shards = p(x).join(\",\")) becomes one quoted word: items with a space were several words",
 }

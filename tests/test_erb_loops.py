@@ -10,6 +10,7 @@ from tests.test_erb_to_config import check, env_of, migrate
 
 
 def test_a_loop_over_a_list_of_addresses_becomes_a_for_over_an_array() -> None:
+    """Printed unquoted, an address was shell source: the item's words; quoted, its element."""
     check(
         """\
         #!/bin/bash
@@ -20,11 +21,15 @@ def test_a_loop_over_a_list_of_addresses_becomes_a_for_over_an_array() -> None:
         """\
         #!/bin/bash
         @SOURCE@
-        for ip in "${FW_PEERS[@]}"; do
-          allow "$ip" "accept from $ip"
+        for i in "${!FW_PEERS[@]}"; do
+          ip=("${FW_PEERS_WORDS[@]:${FW_PEERS_WORDS_START[i]}:${FW_PEERS_WORDS_START[i + 1]} - ${FW_PEERS_WORDS_START[i]}}")
+          allow "${ip[@]}" "accept from ${FW_PEERS[$i]}"
         done
         """,
         """\
+        FW_PEERS_WORDS=(<%= (Array(p("fw.peers")) + [p("fw.backup")]).map { |ip| (ip).to_s.shellsplit.map(&:shellescape) }.flatten(1).join(" ") %>)
+        # item i's words in FW_PEERS_WORDS: from FW_PEERS_WORDS_START[i] up to FW_PEERS_WORDS_START[i + 1]
+        FW_PEERS_WORDS_START=(<%= (Array(p("fw.peers")) + [p("fw.backup")]).map { |ip| (ip).to_s.shellsplit.count }.inject([0]) { |at, n| at << at.last + n }.join(" ") %>)
         FW_PEERS=(<%= (Array(p("fw.peers")) + [p("fw.backup")]).map { |ip| (ip).to_s.shellescape }.join(" ") %>)
         """,
     )
@@ -74,11 +79,12 @@ def test_a_choice_per_item_holds_the_chosen_value() -> None:
         """\
         #!/bin/bash
         @SOURCE@
-        for i in "${!ENTRY_NAME[@]}"; do
+        for i in "${!ENTRY_COMMAND[@]}"; do
+          entry_name=("${ENTRY_NAME_WORDS[@]:${ENTRY_NAME_WORDS_START[i]}:${ENTRY_NAME_WORDS_START[i + 1]} - ${ENTRY_NAME_WORDS_START[i]}}")
           if [ "${ENTRY_COMMAND[$i]}" = add ]; then
-            keystore add "${ENTRY_NAME[$i]}"
+            keystore add "${entry_name[@]}"
           elif [ "${ENTRY_COMMAND[$i]}" = remove ]; then
-            keystore remove "${ENTRY_NAME[$i]}"
+            keystore remove "${entry_name[@]}"
           fi
         done
         """,
@@ -98,10 +104,18 @@ def test_under_set_u_an_empty_list_runs_nothing_in_old_bash_too() -> None:
         <% p("x.users").each do |user| %>
         useradd <%= user["name"] %> -s <%= user["shell"] %>
         <% end %>
+        <% p("x.groups").each do |group| %>
+        groupadd "<%= group["name"] %>"
+        <% end %>
         """
     )
-    assert 'for host in ${X_HOSTS[@]+"${X_HOSTS[@]}"}; do' in outcome.text, outcome.text
-    assert 'for i in ${USER_NAME[@]+"${!USER_NAME[@]}"}; do' in outcome.text, outcome.text
+    # an item of no words, or a list of none, is an empty array: bash before 4.4 calls it unbound
+    assert 'for ((i = 0; i + 1 < ${#X_HOSTS_WORDS_START[@]}; i++)); do' in outcome.text, outcome.text
+    assert ('host=(${X_HOSTS_WORDS[@]+"${X_HOSTS_WORDS[@]:${X_HOSTS_WORDS_START[i]}:${X_HOSTS_WORDS_START[i + 1]} '
+            '- ${X_HOSTS_WORDS_START[i]}}"})') in outcome.text, outcome.text
+    assert 'ping -c1 ${host[@]+"${host[@]}"}' in outcome.text, outcome.text
+    assert 'useradd ${user_name[@]+"${user_name[@]}"} -s ${user_shell[@]+"${user_shell[@]}"}' in outcome.text
+    assert 'for i in ${GROUP_NAME[@]+"${!GROUP_NAME[@]}"}; do' in outcome.text, outcome.text
 
 
 def _kept(before: str, reason: str) -> None:
@@ -196,13 +210,23 @@ def test_a_loop_writing_a_file_per_item_stays_and_says_so() -> None:
         """, "it writes a heredoc with ERB per item (line 4): one file per item")
 
 
-def test_a_loop_whose_items_are_several_words_stays_and_says_so() -> None:
-    _kept("""\
+def test_a_loop_whose_items_are_several_words_keeps_each_items_words() -> None:
+    check(
+        """\
         #!/bin/bash
         <% p("vpn.iptables").each do |rule| %>
         iptables <%= rule %>
         <% end %>
-        """, "may hold several words per item")
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        for ((i = 0; i + 1 < ${#VPN_IPTABLES_WORDS_START[@]}; i++)); do
+          rule=("${VPN_IPTABLES_WORDS[@]:${VPN_IPTABLES_WORDS_START[i]}:${VPN_IPTABLES_WORDS_START[i + 1]} - ${VPN_IPTABLES_WORDS_START[i]}}")
+          iptables "${rule[@]}"
+        done
+        """,
+    )
 
 
 def test_a_loop_with_break_in_its_body_stays_and_says_so() -> None:
@@ -278,3 +302,133 @@ def test_a_comment_naming_the_item_names_it_with_the_array_element() -> None:
         done
         """,
     )
+
+
+# -- unquoted item values: the words the old script split them into --------------------------------
+def test_an_unquoted_item_keeps_its_words_a_slice_of_one_flat_array_per_item() -> None:
+    """``/bin/show <%= user %>`` with a user ``a b`` ran ``/bin/show a b``: each item's words (as
+    bash parsed its rendered text, Ruby's shellsplit here) are a slice of one flat array; the
+    loop variable is named after the item (``add-user`` names no variable ``user``)."""
+    outcome = check(
+        """\
+        #!/bin/bash
+        set -e
+        <% p("x.users").each do |user| %>
+        /bin/show <%= user %>
+        <% end %>
+        <% p("x.users").each do |user| %>
+        /bin/add-user <%= user["name"] %>
+        <% user["tags"].each do |tag| %>
+        /bin/add-tag "<%= user["name"] %>" <%= tag %>
+        <% end %>
+        <% end %>
+        """,
+        """\
+        #!/bin/bash
+        set -e
+        @SOURCE@
+        for ((i = 0; i + 1 < ${#X_USERS_WORDS_START[@]}; i++)); do
+          user=("${X_USERS_WORDS[@]:${X_USERS_WORDS_START[i]}:${X_USERS_WORDS_START[i + 1]} - ${X_USERS_WORDS_START[i]}}")
+          /bin/show "${user[@]}"
+        done
+        for i in "${!USER_NAME[@]}"; do
+          user_name=("${USER_NAME_WORDS[@]:${USER_NAME_WORDS_START[i]}:${USER_NAME_WORDS_START[i + 1]} - ${USER_NAME_WORDS_START[i]}}")
+          /bin/add-user "${user_name[@]}"
+          for ((j = ${USER_TAGS_START[i]}; j < ${USER_TAGS_START[i + 1]}; j++)); do
+            tag=("${USER_TAGS_WORDS[@]:${USER_TAGS_WORDS_START[j]}:${USER_TAGS_WORDS_START[j + 1]} - ${USER_TAGS_WORDS_START[j]}}")
+            /bin/add-tag "${USER_NAME[$i]}" "${tag[@]}"
+          done
+        done
+        """,
+    )
+    env = env_of(outcome)
+    assert ('X_USERS_WORDS=(<%= p("x.users").map { |user| (user).to_s.shellsplit.map(&:shellescape) }.flatten(1)'
+            '.join(" ") %>)\n') in env, env
+    assert ("# item i's words in X_USERS_WORDS: from X_USERS_WORDS_START[i] up to X_USERS_WORDS_START[i + 1]\n"
+            'X_USERS_WORDS_START=(<%= p("x.users").map { |user| (user).to_s.shellsplit.count }'
+            '.inject([0]) { |at, n| at << at.last + n }.join(" ") %>)\n') in env, env
+    # inside double quotes the name is one word: the plain array, one element per item
+    assert 'USER_NAME=(<%= p("x.users").map { |user| (user["name"]).to_s.shellescape }.join(" ") %>)\n' in env, env
+    assert ('USER_TAGS_WORDS=(<%= p("x.users").map { |user| (user["tags"]).map { |tag| '
+            '(tag).to_s.shellsplit.map(&:shellescape) }.flatten(1) }.flatten(1).join(" ") %>)\n') in env, env
+    assert ("# entry j's words in USER_TAGS_WORDS: from USER_TAGS_WORDS_START[j] up to USER_TAGS_WORDS_START[j + 1]\n"
+            'USER_TAGS_WORDS_START=(<%= p("x.users").map { |user| (user["tags"]).map { |tag| (tag).to_s.shellsplit'
+            '.count } }.flatten(1).inject([0]) { |at, n| at << at.last + n }.join(" ") %>)\n') in env, env
+    assert ("# item i's entries: j from USER_TAGS_START[i] up to USER_TAGS_START[i + 1]\n"
+            'USER_TAGS_START=(<%= p("x.users").map { |user| (user["tags"]).count }') in env, env
+
+
+def test_values_that_cannot_split_keep_one_element_per_item() -> None:
+    """A number from a range, an index, a value the template escapes itself (one word, which
+    bash read back to the value): one element per item, as before."""
+    outcome = check(
+        """\
+        #!/bin/bash
+        <% (1..p("x.shards")).each do |n| %>
+        mkdir -p /var/vcap/store/shard-<%= n %>
+        <% end %>
+        <% p("x.hosts").each_with_index do |host, k| %>
+        register --slot <%= k %> <%= host.shellescape %>
+        <% end %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        for n in "${X_SHARDS[@]}"; do
+          mkdir -p /var/vcap/store/shard-"$n"
+        done
+        for i in "${!K[@]}"; do
+          register --slot "${K[$i]}" "${JOB_HOST[$i]}"
+        done
+        """,
+        properties={"x.shards": {"default": 2}, "x.hosts": {"default": ["a"]}},
+    )
+    env = env_of(outcome)
+    # the escaped word is the array's element as it is: the array assignment reads it back
+    assert 'JOB_HOST=(<%= p("x.hosts").each_with_index.map { |host, k| (host.shellescape) }.join(" ") %>)' in env, env
+
+
+def test_two_loops_over_the_same_list_share_its_arrays() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        <% p("x.users").each do |user| %>
+        useradd "<%= user["name"] %>"
+        <% end %>
+        <% p("x.users").each do |user| %>
+        passwd -l "<%= user["name"] %>"
+        <% end %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        for i in "${!USER_NAME[@]}"; do
+          useradd "${USER_NAME[$i]}"
+        done
+        for i in "${!USER_NAME[@]}"; do
+          passwd -l "${USER_NAME[$i]}"
+        done
+        """,
+    )
+    assert env_of(outcome).count("USER_NAME=") == 1, env_of(outcome)
+
+
+def test_an_escaped_item_inside_double_quotes_keeps_the_backslashes_bash_kept_there() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        <% p("x.hosts").each do |host| %>
+        echo "opening <%= host.shellescape %>"
+        <% end %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        for host in "${X_HOSTS_ESCAPED[@]}"; do
+          echo "opening $host"
+        done
+        """,
+    )
+    # inside double quotes bash took the backslash off \\ \" \$ \` only: `a\ b` stayed `a\ b`
+    assert ("""X_HOSTS_ESCAPED=(<%= p("x.hosts").map { |host| (host.shellescape).to_s.gsub(/\\\\([$`"\\\\])/, '\\1')"""
+            """.gsub("\\\\\\n", '').shellescape }.join(" ") %>)""") in env_of(outcome), env_of(outcome)

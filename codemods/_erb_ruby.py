@@ -145,10 +145,26 @@ def escaped(code: str, split: bool) -> str:
         value = f"({code}\n)"
     else:
         value = f"({code})"
+    # a value its own Ruby made text already (`prop.to_s`) is not made text twice
+    text = value if value is code and code.endswith(".to_s") else f"{value}.to_s"
     if split:
-        return f"{value}.to_s.shellsplit.map(&:shellescape).join(\" \")"
-    return f"{value}.to_s.shellescape"
+        return f"{text}.shellsplit.map(&:shellescape).join(\" \")"
+    return f"{text}.shellescape"
 
+
+def constant_text(code: str) -> str | None:
+    """The text a tag renders when its code is a constant (``"10.0.0.1"``, ``'x'``, ``42``): a
+    plain string or integer literal, no interpolation, no escapes. Nothing about it is
+    configuration, so it belongs in the script as that text, not in an env template."""
+    m = _CONSTANT.fullmatch(code.strip())
+    if m is None:
+        return None
+    text = m.group(1) if m.group(1) is not None else m.group(2) if m.group(2) is not None else m.group(3)
+    return None if "<%" in text or "%>" in text else text
+
+
+#: a double-quoted string without #{ or escapes, a single-quoted one without escapes, an integer
+_CONSTANT = re.compile(r'"([^"\\#]*)"|\'([^\'\\]*)\'|(-?[0-9]+)')
 
 _ARGS = r"""(?:\((?:"[^"]*"|'[^']*'|[^()"'])*\))?"""
 #: a call chain (``p("a").join(" ")``, ``spec.index``) that needs no parentheses before ``.to_s``

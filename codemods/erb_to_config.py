@@ -24,6 +24,7 @@ from codemods._erb_lines import alone_on_its_lines, tag_lines
 from codemods._erb_locals import RubyDefs, escaped_value
 from codemods._erb_loops import LoopContext, WordsPlan, plan_inline_loop, plan_loop
 from codemods._erb_names import Namer, Unnamed, candidates, compound, hint_before
+from codemods._erb_quotes import simplify_single_quotes
 from codemods._erb_reasons import conditional_shape_reason, heredoc_reason
 from codemods._erb_regions import assignment_runs, is_assignment
 from codemods._erb_ruby_if import RubyIf, ruby_if
@@ -259,6 +260,7 @@ class _Move:
         else:
             self._drop_copied_locals()
         self._indent_conversions()
+        self.plan.edits = simplify_single_quotes(self.doc, self.plan.edits)
         self.result.edits += self.plan.edits
         self._leftover_findings()
         return self.result
@@ -1044,6 +1046,11 @@ class _Move:
             return f"output tag inside an {loop.describe()} (line {self.doc.line_of(loop.start)})"
         if tag.trims_newline:
             return "output tag with -%> that joins it to the next line"
+        constant = ruby.constant_text(tag.code)
+        if constant is not None:  # the script renders the same bytes with the text in place of the tag
+            self.plan.edits.append(Edit(tag.start, tag.end, constant, self.cm.id))
+            self.plan.consumed.add(tag.start)
+            return None
         local = self._needs_local([tag.code], chain)
         if local:
             if local in self.methods:
@@ -1078,7 +1085,8 @@ class _Move:
         base = self._base(tag.code, chain, tag)
         if base is None:
             return "output tag whose value no variable name would describe (it reads no property and fills no option)"
-        name = self._name((tag.code, kind + binding), base)
+        same = re.sub(r"\.to_s$", "", tag.code.strip())  # `x.to_s` renders what `x` renders: one name
+        name = self._name((same, kind + binding), base)
         key = tuple((id(g), b) for g, b in chain)
         defined = (name, key)
         if not any((name, key[:i]) in self.defined for i in range(len(key) + 1)):

@@ -201,7 +201,7 @@ def test_values_in_arguments_become_quoted_variables() -> None:
         case $1 in
           start)
             exec /bin/job --port "$JOB_PORT" --name "$JOB_NAME-x" "--id=${SPEC_INDEX}" \\
-              --mode "$JOB_MODE" --label 'a '"$JOB_LABEL"' b'
+              --mode "$JOB_MODE" --label "a $JOB_LABEL b"
             ;;
         esac
         """,

@@ -1,0 +1,124 @@
+"""erb-to-config: the rewritten line reads as a person would write it.
+
+A moved value takes the simplest quoting that gives the same word: a single-quoted string around a
+tag becomes one double-quoted string (no empty ``''`` pairs, no quoted pieces glued together), a
+value already turned into text by its own Ruby is not turned into text twice, and a constant (a
+Ruby literal, no property read) stays in the script as the text it rendered.
+"""
+
+from __future__ import annotations
+
+from tests.test_erb_to_config import check, env_of
+
+
+def test_a_single_quoted_string_around_a_value_becomes_one_double_quoted_string() -> None:
+    check(
+        """\
+        #!/bin/bash
+        nc -z 'localhost:<%= p("probe.port") %>'
+        probe '<%= p("probe.host") %>-<%= p("probe.port") %>x'
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        nc -z "localhost:$PROBE_PORT"
+        probe "$PROBE_HOST-${PROBE_PORT}x"
+        """,
+    )
+
+
+def test_a_single_quoted_string_with_shell_characters_keeps_its_quotes_but_no_empty_pair() -> None:
+    check(
+        """\
+        #!/bin/bash
+        echo '$HOME:<%= p("probe.port") %>'
+        echo '<%= p("probe.port") %>:$HOME'
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        echo '$HOME:'"$PROBE_PORT"
+        echo "$PROBE_PORT"':$HOME'
+        """,
+    )
+
+
+def test_a_loop_item_in_single_quotes_is_one_double_quoted_word() -> None:
+    check(
+        """\
+        #!/bin/bash
+        set -e
+        <% p("shelf.books").each do |book| %>
+          shelve --text '<%= book %>' 'B<%= book %>'
+        <% end %>
+        """,
+        """\
+        #!/bin/bash
+        set -e
+        @SOURCE@
+        for book in "${SHELF_BOOKS[@]}"; do
+          shelve --text "$book" "B$book"
+        done
+        """,
+    )
+
+
+def test_a_value_made_text_by_its_own_ruby_is_not_made_text_twice() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        exec /bin/x --port <%= p("a.port").to_s %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        exec /bin/x --port "$A_PORT"
+        """,
+    )
+    assert env_of(outcome) == 'A_PORT=<%= p("a.port").to_s.shellescape %>\n'
+
+
+def test_a_constant_stays_in_the_script_as_the_text_it_rendered() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        exec /bin/x --host <%= "10.1.2.3" %> --n <%= 42 %> -m "<%= 'x y' %>" --port <%= p("a.port") %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        exec /bin/x --host 10.1.2.3 --n 42 -m "x y" --port "$A_PORT"
+        """,
+    )
+    assert env_of(outcome) == 'A_PORT=<%= p("a.port").to_s.shellescape %>\n'
+
+
+def test_a_script_whose_only_tags_are_constants_gets_no_env_template() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        exec /bin/x --host <%= "10.1.2.3" %>
+        """,
+        """\
+        #!/bin/bash
+        exec /bin/x --host 10.1.2.3
+        """,
+    )
+    assert env_of(outcome) == ""
+
+
+def test_a_value_and_the_same_value_made_text_share_one_variable() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        probe --port <%= p("a.port") %>
+        exec /bin/x --port <%= p("a.port").to_s %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        probe --port "$A_PORT"
+        exec /bin/x --port "$A_PORT"
+        """,
+    )
+    assert env_of(outcome) == 'A_PORT=<%= p("a.port").to_s.shellescape %>\n'

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
-from codemods._log_shapes import normal_path, properties_read, run_by_monit
+from codemods._log_shapes import normal_path, properties_read, run_by_monit, shorten
 from migrator.document import Document
 
 if TYPE_CHECKING:
@@ -85,8 +85,45 @@ class Targets:
         if target.file is not None and not target.file[0].strip("\"'").endswith(".log"):
             self.finding(at.start_byte, f"kept log file {target.file[0]} does not end in .log; BOSH's log "
                          "rotation only covers *.log files", "info", fix=fix)
+        if flow.prefixed:
+            self._note_lost_timestamps(at, flow, fd, fix)
         self._note_prefixer_properties(at, flow, fix)
         return target
+
+    def _note_lost_timestamps(self: "_Rewrite", at: Node, flow: Flow, fd: str, fix: str) -> None:
+        """Every rewrite that drops a timestamp prefixer says so at review level: operators see
+        log lines without the timestamp they had, whatever the plumbing's shape was."""
+        what: list[str] = []
+        for doc, node in flow.prefixers:
+            said = describe_prefixer(doc, node)
+            if said not in what:
+                what.append(said)
+        self.stream_finding(at, fd, "{streams} lose the timestamp that " + " and ".join(what).replace("{", "{{")
+                            .replace("}", "}}") + " prepended to each line; the prefixer goes with the fan-out, so "
+                            "a log forwarder or the process's own timestamps must supply it",
+                            "check that operators still get timestamps (the log forwarder adds them, or have the "
+                            "program write them)", fix)
+
+    def stream_finding(self: "_Rewrite", at: Node, fd: str, template: str, suggestion: str, fix: str) -> None:
+        """A review finding about stream ``fd``'s lines (``{streams}`` in ``template``); a second
+        stream of the same rewrite (one fix) joins the first one's finding instead of repeating it."""
+        key = (fix, template)
+        streams = self.stream_notes.get(key)
+        old = None
+        if streams is not None:
+            if STREAM[fd] in streams:
+                return
+            old = self.cm.finding(self.doc, at.start_byte, template.format(streams=" and ".join(streams) + " lines"),
+                                  "review", suggestion, fix)
+        streams = [*(streams or []), STREAM[fd]]
+        self.stream_notes[key] = streams
+        new = self.cm.finding(self.doc, at.start_byte, template.format(streams=" and ".join(streams) + " lines"),
+                              "review", suggestion, fix)
+        at_index = next((i for i, f in enumerate(self.result.findings) if old is not None and f == old), None)
+        if at_index is None:
+            self.result.findings.append(new)
+        else:
+            self.result.findings[at_index] = new
 
     def _read_target(self: "_Rewrite", at: Node, flow: Flow, fd: str, fix: str) -> Target | None:
         """In a script whose own output is read (errand, hook, BBR): a copy on the inherited
@@ -114,7 +151,8 @@ class Targets:
                          suggestion="check that operators find it there", fix=fix)
         elif flow.syslog:
             self.finding(at.start_byte, f"{stream} no longer goes to syslog; it still reaches the script's "
-                         f"{STREAM[keep]} (read by {self.reader.who}){also}", "info", fix=fix)
+                         f"{STREAM[keep]} (read by {self.reader.who}){also}",
+                         suggestion="check that operators find it there", fix=fix)
         if file is None and keep is None:
             self.finding(at.start_byte, f"left unchanged: {stream} reaches no file and no stream")
             return None
@@ -156,7 +194,8 @@ class Targets:
             path, append = flow.files[0]
             if flow.syslog:
                 self.finding(at.start_byte, f"{stream} no longer goes to syslog; operators forward "
-                             f"{path} with their log forwarder (e.g. syslog-release)", "info", fix=fix)
+                             f"{path} with their log forwarder (e.g. syslog-release)",
+                             suggestion="make sure operators collect this file", fix=fix)
             return Target(file=(path, append))
         if flow.syslog:
             path = f"{LOG_ROOT}/{self.job.name}/{self.script}.{stream}.log"
@@ -204,3 +243,17 @@ class Targets:
         self.finding(at.start_byte, f"property {said} {what}; the prefixer goes with the fan-out, so {said} no "
                      "longer has any effect on these log lines", suggestion="if operators need timestamps, have the "
                      "program write them; drop the property from the spec when nothing else reads it", fix=fix)
+
+
+def describe_prefixer(doc: Document, node: Node) -> str:
+    """A prefixer as the finding names it: its function (``stamp (awk ...)``), a ``while read``
+    loop, or the stage's own text."""
+    if node.type == "function_definition":
+        name = node.child_by_field_name("name")
+        body = node.child_by_field_name("body")
+        first = next((c for c in (body.named_children if body is not None else []) if c.type != "comment"), None)
+        inner = f" ({shorten(doc.node_text(first))})" if first is not None else ""
+        return f"function {doc.node_text(name) if name is not None else '?'}{inner}"
+    if node.type == "while_statement":
+        return f"the loop '{shorten(doc.node_text(node))}'"
+    return f"'{shorten(doc.node_text(node))}'"

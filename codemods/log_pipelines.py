@@ -48,6 +48,12 @@ _STALE_COMMENT = re.compile(r"syslog|logger|\btee\b|\bfan(?:s|ned)?\b|fan-out|ti
 TIME_HINTS = ("date", "strftime", "localtime", "systime", "%Y", "%H:%M", "time")
 
 
+def stamps(tool: str | None, text: str) -> bool:
+    """Does this prefixer tool's command put a time on each line? ``ts`` always does (its
+    default format); awk/perl/sed only with a time format or a clock call in their program."""
+    return tool == "ts" or any(h in text for h in TIME_HINTS)
+
+
 class LogPipelines(Codemod):
     """Replace tee/logger/awk log fan-out with plain redirection into the job's log files.
 
@@ -84,10 +90,10 @@ class LogPipelines(Codemod):
     )
     triggers = (b"logger", b"tee", b">(", b"source ", b". /")
     differences: ClassVar[DeclaredDifferences] = DeclaredDifferences(
-        "calls of tee/logger/awk/perl/sed/date (and basename naming a syslog tag) that fed a log pipeline "
+        "calls of tee/logger/awk/perl/sed/ts/date (and basename naming a syslog tag) that fed a log pipeline "
         "may disappear (redirect targets are not argv); the log folder may be created where the fan-out "
         "helper created it",
-        may_vanish=(shapes("tee", "logger", "awk", "perl", "sed", fed=True), shapes("date", "basename", feeding=True),
+        may_vanish=(shapes("tee", "logger", "awk", "perl", "sed", "ts", fed=True), shapes("date", "basename", feeding=True),
                     shapes("mkdir", argument_under="/var/vcap/sys/log/")),
         may_appear=(shapes("mkdir", argument_under="/var/vcap/sys/log/"),),
         vanishing_functions=frozenset({"tee_output_to_sys_log"}),
@@ -115,6 +121,9 @@ class _Rewrite(HelperCalls, Targets):
         self.dropped_comments: set[int] = set()
         self.fd_origins: dict[str, str] = {}  # fds saved from the script's streams (`3>&1`), while following one
         self.noted_properties: dict[str, str] = {}  # property -> the fix whose finding named it
+        #: (fix, kind) -> the streams a per-stream finding of one rewrite already names (a helper
+        #: call rewrites both streams under one fix: one finding says "stdout and stderr")
+        self.stream_notes: dict[tuple[str, str], list[str]] = {}
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> CodemodResult:
@@ -180,6 +189,7 @@ class _Rewrite(HelperCalls, Targets):
         """A rewrite is not made after all: the findings that describe it go."""
         self.result.findings = [f for f in self.result.findings if f.fix != fix]
         self.noted_properties = {k: v for k, v in self.noted_properties.items() if v != fix}
+        self.stream_notes = {k: v for k, v in self.stream_notes.items() if k[0] != fix}
 
     def edit(self, start: int, end: int, text: str, fix: str) -> None:
         self.result.edits.append(Edit(start, end, text, fix))
@@ -305,7 +315,7 @@ class _Rewrite(HelperCalls, Targets):
             return all(self._is_prefixer_text(t) for t in texts if t) and any(texts)
         if name in PREFIX_TOOLS:
             text = self.doc.masked_text(cmd)
-            return any(h in text for h in TIME_HINTS) and not writes_elsewhere(name, text)
+            return stamps(name, text) and not writes_elsewhere(name, text)
         fn = self.functions.get(name or "")
         if fn is not None:
             return self._is_prefixer_function(fn)
@@ -332,7 +342,7 @@ class _Rewrite(HelperCalls, Targets):
         if fn is not None:
             return self._is_prefixer_function(fn)
         tool = text.split(None, 1)[0] if text.strip() else ""
-        return tool in PREFIX_TOOLS and any(h in text for h in TIME_HINTS) and not writes_elsewhere(tool, text)
+        return tool in PREFIX_TOOLS and stamps(tool, text) and not writes_elsewhere(tool, text)
 
     def _is_prefixer_function(self, fn: Node) -> bool:
         body = fn.child_by_field_name("body")
@@ -344,7 +354,7 @@ class _Rewrite(HelperCalls, Targets):
         for stmt in stmts:
             if stmt.type == "command" and command_name(self.doc, stmt) in PREFIX_TOOLS:
                 text = self.doc.masked_text(stmt)
-                if not any(h in text for h in TIME_HINTS) or writes_elsewhere(command_name(self.doc, stmt), text):
+                if not stamps(command_name(self.doc, stmt), text) or writes_elsewhere(command_name(self.doc, stmt), text):
                     return False
             elif stmt.type == "while_statement" and is_read_date_loop(self.doc, stmt):
                 continue

@@ -1046,11 +1046,6 @@ class _Move:
             return f"output tag inside an {loop.describe()} (line {self.doc.line_of(loop.start)})"
         if tag.trims_newline:
             return "output tag with -%> that joins it to the next line"
-        constant = ruby.constant_text(tag.code)
-        if constant is not None:  # the script renders the same bytes with the text in place of the tag
-            self.plan.edits.append(Edit(tag.start, tag.end, constant, self.cm.id))
-            self.plan.consumed.add(tag.start)
-            return None
         local = self._needs_local([tag.code], chain)
         if local:
             if local in self.methods:
@@ -1063,6 +1058,13 @@ class _Move:
             return f"output tag {place}"
         if self._emits_lines(tag):
             return "output tag that emits whole script lines"
+        constant = ruby.constant_text(tag.code)
+        if constant is not None and not place.command_name:
+            # the script renders the same bytes with the text in place of the tag (a command word
+            # stays a value: the gate would take the text for a new command the script calls)
+            self.plan.edits.append(Edit(tag.start, tag.end, constant, self.cm.id))
+            self.plan.consumed.add(tag.start)
+            return None
         # a value escaped by its own Ruby (`sh_esc(x)`, `x.shellescape`) was one word in a bare place,
         # which bash read back to x: the helper is called through, its output is the env value
         called = place.quote == "bare" and escaped_value(tag.code, self.ruby_defs.escapers)
@@ -1070,8 +1072,10 @@ class _Move:
         dq_escaped = place.quote == "dq" and escaped_value(tag.code, self.ruby_defs.escapers)
         # the command word splits like an argument: a program and its flags stay several words
         resolved = self._resolved(tag.code)  # `opts` set by `opts = p("x").join(" ")`: a list joined
-        split = not called and ((place.splits and ruby.splits_into_words(resolved, self.job.properties))
-                                or place.command_name)
+        # (a value inside a longer command word, `bin/<%= driver %>-setup`, is no program with flags:
+        # it splits only when it reads as words, as an argument does)
+        words = ruby.splits_into_words(resolved, self.job.properties)
+        split = not called and ((place.splits and words) or (place.command_name and (place.whole_word or words)))
         if place.quote == "dq" and ruby.prints_quotes(resolved, self.job.properties):
             return ("output tag inside double quotes whose value holds double quotes of its own (a list, a hash "
                     "or JSON printed into the script), which the old script's shell removed")

@@ -122,3 +122,40 @@ def test_a_value_and_the_same_value_made_text_share_one_variable() -> None:
         """,
     )
     assert env_of(outcome) == 'A_PORT=<%= p("a.port").to_s.shellescape %>\n'
+
+
+def test_a_one_word_value_inside_the_command_word_is_a_plain_variable() -> None:
+    """Only a value that is the whole command word may be a program and its flags (an array);
+    one inside a longer word (a driver's name in a path) is one word, like such a value in the
+    arguments: its default is one word and nothing about it reads as a list."""
+    outcome = check(
+        """\
+        #!/bin/bash
+        /var/vcap/packages/fs/bin/<%= p("fs.driver") %>-setup --store /var/vcap/data/fs
+        ${FS_BIN}/<%= p("fs.driver") %>-check
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        "/var/vcap/packages/fs/bin/${FS_DRIVER}-setup" --store /var/vcap/data/fs
+        ${FS_BIN}/"$FS_DRIVER"-check
+        """,
+        properties={"fs.driver": {"default": "btrfs"}},
+    )
+    assert env_of(outcome) == 'FS_DRIVER=<%= p("fs.driver").to_s.shellescape %>\n'
+
+
+def test_a_value_inside_the_command_word_that_reads_as_words_stays_words() -> None:
+    outcome = check(
+        """\
+        #!/bin/bash
+        /opt/bin/<%= p("fs.extra_args") %>-tool
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        /opt/bin/"${FS_EXTRA_ARGS[@]}"-tool
+        """,
+        properties={"fs.extra_args": {"default": ""}},
+    )
+    assert "shellsplit" in env_of(outcome)

@@ -68,7 +68,7 @@ def folder_of(path: str) -> str | None:
 
 def normal_path(text: str, constants: dict[str, str] | None = None) -> str:
     text = text.strip().strip("\"'")
-    text = re.sub(r"\$\{(\w+)\}", r"$\1", text)
+    text = re.sub(r"\$\{(\w+)(?::\?[^}]*)?\}", r"$\1", text)  # `${X:?unset}` is X, or the script stopped
     if constants:
         text = re.sub(r"\$(\w+)", lambda m: constants.get(m.group(1), m.group(0)), text)
     return text.rstrip("/")

@@ -13,6 +13,7 @@ from codemods._log_shapes import (
     enclosing_function_name,
     fd_uses,
     folder_of,
+    helper_constants,
     inside,
     is_fanout_function,
     is_read_date_loop,
@@ -249,7 +250,43 @@ class _Rewrite(HelperCalls, Targets):
             for arg in mkdir.children_by_field_name("argument"):
                 if normal_path(self.doc.node_text(arg), consts) == want:
                     return True
+        return self._dir_made_by_helper(at, folder)
+
+    def _dir_made_by_helper(self, at: Node, folder: str) -> bool:
+        """Does a helper the script sources before ``at`` surely create ``folder``? Only a ``mkdir`` at the helper's top level, outside any condition or function and
+        after no ``exit``/``return``, counts; its path may use the helper's own literal variables."""
+        for node, path in helpers.source_commands(self.doc):
+            if node.start_byte >= at.start_byte or not runs_before(node, at):
+                continue
+            text = self._sourced_text(node, path)
+            if text is None:
+                continue
+            hdoc = helpers.parse_helper(text)
+            consts = {**self._constants(), **helper_constants(hdoc)}
+            want = normal_path(folder, consts)
+            for stmt in hdoc.root.named_children:
+                if stmt.type == "comment":
+                    continue
+                if any(command_name(hdoc, c) in ("exit", "return", "exec") for c in hdoc.find("command", within=stmt)):
+                    break  # the helper may stop (or replace the shell) here
+                cmd = stmt.child_by_field_name("body") if stmt.type == "redirected_statement" else stmt
+                if cmd is None or cmd.type != "command" or command_name(hdoc, cmd) != "mkdir":
+                    continue
+                if any(normal_path(hdoc.node_text(arg), consts) == want for arg in cmd.children_by_field_name("argument")):
+                    return True
         return False
+
+    def _sourced_text(self, node: Node, path: str) -> str | None:
+        """The release's own text of a sourced helper; a bare name (``. setup_logs``, found on
+        PATH) is the job's template rendered next to this script under that name."""
+        text = self._release_text(node, path)
+        if text is not None or "/" in path or not self.rendered:
+            return text
+        folder = self.rendered.rsplit("/", 1)[0] if "/" in self.rendered else ""
+        for source, rendered in self.job.templates.items():
+            if rendered == (f"{folder}/{path}" if folder else path):
+                return self.job.files.get(f"templates/{source}")
+        return None
 
     def _constants(self) -> dict[str, str]:
         """Top-level variables assigned once to a literal (``LOG_DIR=/var/vcap/sys/log/x``)."""

@@ -120,3 +120,79 @@ def test_an_errand_that_keeps_its_stdout_but_loses_syslog_is_review() -> None:
                            script="bin/run", source="run.erb")
     assert outcome.text == "echo seeded\n", outcome.text
     assert len(syslog_findings(outcome, "review")) == 1, outcome.findings
+
+
+# -- the log folder made by a helper the script sources (review S4) ---------------------------
+
+def run_with_helper(script: str, helper: str, name: str = "prepare_logs"):
+    return run_codemods([CM], textwrap.dedent(script), script="bin/web_ctl", source="web_ctl.erb",
+                        templates={name: f"bin/{name}"}, files={f"templates/{name}": textwrap.dedent(helper)})
+
+
+def test_no_mkdir_after_a_helper_sourced_by_bare_name_that_makes_the_folder() -> None:
+    outcome = run_with_helper("""\
+        set -e
+        . prepare_logs
+        exec 1> >(tee -a "${WEB_LOGS:?not set}/start.log") 2>&1
+        exec /bin/web
+        """, """\
+        set -e
+        mkdir -p "${WEB_LOGS:?not set}"
+        chown vcap "$WEB_LOGS"
+        """)
+    assert outcome.text == textwrap.dedent("""\
+        set -e
+        . prepare_logs
+        exec 1>> "${WEB_LOGS:?not set}/start.log" 2>&1
+        exec /bin/web
+        """), outcome.text
+
+
+def test_no_mkdir_after_a_helper_whose_own_variables_name_the_folder() -> None:
+    outcome = run_with_helper("""\
+        source /var/vcap/jobs/job/bin/prepare_logs
+        exec > >(tee -a /var/vcap/sys/log/web/web.log | logger -t web)
+        exec /bin/web
+        """, """\
+        ROOT=/var/vcap/sys/log
+        mkdir -p $ROOT/web
+        """)
+    assert outcome.text == "source /var/vcap/jobs/job/bin/prepare_logs\nexec >> /var/vcap/sys/log/web/web.log\nexec /bin/web\n", \
+        outcome.text
+
+
+@pytest.mark.parametrize("helper", [
+    'if [ -n "$FRESH" ]; then\n  mkdir -p /var/vcap/sys/log/web\nfi\n',  # only sometimes
+    "make_logs() {\n  mkdir -p /var/vcap/sys/log/web\n}\n",  # a function the script never calls
+    "mkdir -p /var/vcap/sys/log/other\n",  # another folder
+    "[ -d /var/vcap/sys/log ] || exit 0\nmkdir -p /var/vcap/sys/log/web\n",  # may stop before it
+], ids=["conditional", "uncalled-function", "other-folder", "early-exit"])
+def test_the_mkdir_stays_when_the_helper_may_not_make_the_folder(helper: str) -> None:
+    outcome = run_with_helper("""\
+        . prepare_logs
+        exec > >(tee -a /var/vcap/sys/log/web/web.log | logger -t web)
+        exec /bin/web
+        """, helper)
+    assert outcome.text == ". prepare_logs\nmkdir -p /var/vcap/sys/log/web\nexec >> /var/vcap/sys/log/web/web.log\nexec /bin/web\n", \
+        outcome.text
+
+
+def test_the_mkdir_stays_when_the_helper_is_sourced_after_the_redirect() -> None:
+    outcome = run_with_helper("""\
+        exec > >(tee -a /var/vcap/sys/log/web/web.log | logger -t web)
+        . prepare_logs
+        exec /bin/web
+        """, "mkdir -p /var/vcap/sys/log/web\n")
+    assert outcome.text.startswith("mkdir -p /var/vcap/sys/log/web\nexec >> "), outcome.text
+
+
+def test_no_mkdir_when_the_helper_sets_the_variable_the_script_writes_under() -> None:
+    outcome = run_with_helper("""\
+        . /var/vcap/jobs/job/bin/prepare_logs
+        exec 2> >(tee -a "$WEB_LOG_DIR/err.log" | logger -t web)
+        exec /bin/web
+        """, """\
+        WEB_LOG_DIR=/var/vcap/sys/log/web
+        mkdir -p "$WEB_LOG_DIR"
+        """)
+    assert outcome.text == '. /var/vcap/jobs/job/bin/prepare_logs\nexec 2>> "$WEB_LOG_DIR/err.log"\nexec /bin/web\n', outcome.text

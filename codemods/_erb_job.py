@@ -10,6 +10,8 @@ and under which name, depends on the whole job:
 - a template the job copies elsewhere (``cp``/``rsync``/``scp``/``install`` of the file or of a
   folder holding it: into a container, a chroot, another host, ``/etc/cron.hourly``) runs where
   ``/var/vcap/jobs/<job>/config`` may not exist;
+- a template another program runs as a user other than root or vcap (a daemon's hook after it
+  drops privileges, a path the job opens to other users) may not be able to read ``config/``;
 - env template names are allocated for the whole job in one deterministic pass: two scripts with
   the same name in different folders (``bin/ssl2/x.sh``, ``bin/ssl3/x.sh``) each get a name of
   their own from the first run on, whatever order the scripts are seen in.
@@ -59,6 +61,13 @@ def left_alone(job: JobContext, doc: Document) -> LeftAlone | None:
             f"/var/vcap/jobs/{job.name}/config may not exist; no ERB was moved",
             "Render what the copy needs into the file itself (it is ERB already), or make the copy carry "
             "the env file too, then move the ERB by hand.", "review")
+    other_user = run_as_another_user(job, doc.path, rendered)
+    if other_user is not None:
+        return LeftAlone(
+            f"another program runs this script as another user ({other_user}); that user may not be able to "
+            f"read /var/vcap/jobs/{job.name}/config, where a `source` of an env file would fail; no ERB was moved",
+            "Keep the values in the script (it is ERB already), or give that user read access to the env file "
+            "too, then move the ERB by hand.", "review")
     sourcer = sourced_by(job, doc.path, rendered)
     if sourcer is not None:
         return LeftAlone(f"configuration already: {sourcer} sources it, so its ERB is rendered where the job's "
@@ -144,6 +153,127 @@ def _copied_by(job: JobContext, current: str, rendered: str) -> tuple[str, int, 
                     line = doc.line_of(node.start_byte)
                     said = text.encode("utf-8")[node.start_byte:node.end_byte].decode("utf-8", "replace")
                     return job.rendered_path(path) or path, line, " ".join(said.split())[:80]  # with its ERB
+    return None
+
+
+def run_as_another_user(job: JobContext, current: str, rendered: str) -> str | None:
+    """What says that a program other than BOSH's runs the rendered script as a user other than
+    root or vcap (who can read the job's ``config/``), or None:
+
+    - a script of the job (the script itself included) opens the script, or a folder of the job
+      holding it (``bin/``), to other users: ``chmod`` that grants others read (or, on a folder,
+      entry), ``chown``/``chgrp`` to another owner, ``setfacl`` (and no such command opens
+      ``config/`` as well); ``chmod +x``, ``chmod 750``, ``chown vcap`` are what BOSH does anyway;
+    - a config template of the job names the rendered path and tells the program that reads it
+      to drop privileges (``user nobody``, ``User=``, ``--user``): a hook run after the drop.
+    """
+    return per_job(job, ("run_as_another_user", current, rendered),
+                   lambda: _opened_to_others(job, current, rendered) or _hook_of_a_dropping_daemon(job, rendered))
+
+
+_OPENERS = ("chmod", "chown", "chgrp", "setfacl")
+_BOSH_USERS = {"", "root", "vcap", "0"}
+#: setfacl options whose next argument is an ACL spec or a file of them, not a file to change
+_SETFACL_TAKES = {"-m", "-M", "-x", "-X", "--set", "--set-file", "--modify", "--modify-file", "--remove",
+                  "--remove-file"}
+
+
+def _opens(name: str, args: list[str]) -> list[str] | None:
+    """The files a permission command opens to users other than root and vcap (as written), or
+    None when it opens nothing (``chmod +x``, ``chmod 750``, ``chown vcap:vcap``)."""
+    operands = [a.strip("\"'") for a in args if not a.startswith("-") or re.fullmatch(r"-[rwxXst]+", a)]
+    if name == "setfacl":
+        files, skip = [], False
+        for a in args:
+            if skip or a.split("=", 1)[0] in _SETFACL_TAKES:
+                skip = a in _SETFACL_TAKES
+                continue
+            if not a.startswith("-"):
+                files.append(a.strip("\"'"))
+        return files or None
+    if len(operands) < 2:
+        return None
+    spec, files = operands[0], operands[1:]
+    if name == "chmod":
+        return files if _mode_opens(spec) else None
+    owners = spec.replace(".", ":").split(":") if name == "chown" else ["", spec]
+    return files if any(o not in _BOSH_USERS for o in owners) else None
+
+
+def _mode_opens(mode: str) -> bool:
+    """Whether a chmod mode grants others read or entry (``o+rx``, ``a+r``, ``+r``, ``755``)."""
+    if re.fullmatch(r"[0-7]{3,4}", mode):
+        return int(mode[-1]) & 5 != 0
+    for clause in mode.split(","):
+        m = re.fullmatch(r"([ugoa]*)((?:[-+=][rwxXst]*)+)", clause)
+        if m is None:
+            return True  # a mode we cannot read (a variable): say so rather than move the ERB
+        who, ops = m.groups()
+        for op, perms in re.findall(r"([-+=])([rwxXst]*)", ops):
+            if op == "-":
+                continue
+            if ("a" in who or "o" in who) and set(perms) & set("rxX"):
+                return True
+            if not who and "r" in perms:
+                return True
+    return False
+
+
+def _opens_the_file(path: str, job: JobContext, rendered: str, recursive: bool) -> bool:
+    """Whether opening ``path`` opens the rendered file: the file itself, or (recursively) a folder
+    of the job that holds it. Not the job folder itself, which holds ``config/`` too; and a folder
+    opened alone (``chmod a+rx bin``, to reach a file opened by name) leaves the other files in it
+    as BOSH made them."""
+    if _refers(path, job, rendered):
+        return True
+    folder = path.rstrip("/").removesuffix("/.").removesuffix("/*")
+    return recursive and folder != f"/var/vcap/jobs/{job.name}" and _holds(path, job, rendered)
+
+
+def _opened_to_others(job: JobContext, current: str, rendered: str) -> str | None:
+    texts = dict(_scripts(job, current))
+    own = job.files.get(current)
+    if own is not None:
+        texts[current] = own
+    config = f"/var/vcap/jobs/{job.name}/config"
+    found: str | None = None
+    for path, text in sorted(texts.items()):
+        if not any(name in text for name in _OPENERS):
+            continue
+        doc = _parsed(_without_erb(text))
+        assignments = literal_assignments(text)
+        for node in sorted((n for name in _OPENERS for n in doc.commands(name)), key=lambda n: n.start_byte):
+            name = command_name(doc, node) or ""
+            args = [doc.masked_text(a) for a in node.children_by_field_name("argument")]
+            written = _opens(name, args) or []
+            opened = [expand_path(f, assignments) for f in written]
+            if any(f.rstrip("/") == config or f.startswith(config + "/") for f in opened):
+                return None  # config/ is opened too: the env file can be read
+            recursive = any(re.fullmatch(r"-[a-zA-Z]*R[a-zA-Z]*|--recursive", a) for a in args)
+            hit = next((w for w, f in zip(written, opened) if _opens_the_file(f, job, rendered, recursive)), None)
+            if found is None and hit is not None:
+                spec = [] if name == "setfacl" else [a for a in args if a.strip("\"'") not in written][-1:]
+                shown = " ".join([name, *spec, *(["…"] if len(written) > 1 else []), hit])
+                found = (f"{job.rendered_path(path) or path} line {doc.line_of(node.start_byte)}: "
+                         f"`{shown}` opens it to other users")
+    return found
+
+
+#: a privilege drop in a daemon's configuration: ``user nobody`` (openvpn, nginx, haproxy),
+#: ``User=x`` (systemd), ``user=x`` (supervisord), ``setuid x``, ``--user x`` in a command line
+_DROP = re.compile(r"""^[ \t]*(?:user|setuid|run[-_]?as)(?:[ \t]*=[ \t]*|[ \t]+)["']?([^\s"';#]+)|--user[= ]+["']?([^\s"';]+)""",
+                   re.M | re.I)
+
+
+def _hook_of_a_dropping_daemon(job: JobContext, rendered: str) -> str | None:
+    named = re.compile(rf"/var/vcap/jobs/{re.escape(job.name)}/{re.escape(rendered)}(?![\w./-])")
+    for path, text in sorted(job.files.items()):
+        if _is_script(job, path, text) or not named.search(text):
+            continue
+        for m in _DROP.finditer(text):
+            user = m.group(1) or m.group(2)
+            if user.rstrip(";") not in _BOSH_USERS:
+                return f"{job.rendered_path(path) or path} names it and runs it as user {user.rstrip(';')}"
     return None
 
 

@@ -122,7 +122,10 @@ class ErbToConfig(Codemod):
     Left alone (``codemods._erb_job``): a template that is configuration already (only
     assignments, or sourced by another script of the job), one the spec does not list, and one
     the job copies elsewhere (``cp``/``rsync`` of it or its folder into a chroot, a container,
-    another host), where ``/var/vcap/jobs`` may not exist; each with a finding.
+    another host), where ``/var/vcap/jobs`` may not exist, and one another program runs as a user
+    other than root or vcap (the job opens its path to others with ``chmod``/``chown``/``setfacl``,
+    or a config names it as a hook of a daemon that drops to ``user nobody``), who may not read
+    ``config/``; each with a finding. (A template the spec does not list no codemod touches.)
 
     Why it is bad: ERB makes start and stop depend on render-time Ruby; the script cannot be
     read, linted (shellcheck) or tested as plain bash, and an unescaped property value is

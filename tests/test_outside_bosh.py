@@ -16,6 +16,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -119,3 +121,103 @@ def test_a_package_is_added_only_for_a_script_whose_rewrite_runs_something_from_
     assert outcome.required_packages == {"beacon"}, outcome.findings
     [spec] = [c for c in outcome.changes if c.rel == "jobs/lamp/spec"]
     assert b"- beacon" in spec.after
+
+
+# -- a script another program runs as another user --------------------------------------------------
+ADMIT_HOOK = """\
+    #!/bin/bash
+    set -eu
+    ticket="$1"
+    echo "quota <%= p("gatekeeper.quota") %>" >> "$ticket"
+    """
+
+
+def test_a_hook_a_daemon_runs_after_dropping_to_another_user_keeps_its_erb(tmp_path: Path) -> None:
+    rel = _release(tmp_path, "gatekeeper", """\
+        name: gatekeeper
+        templates:
+          bin/gatekeeper_ctl: bin/gatekeeper_ctl
+          bin/on-admit.erb: bin/on-admit
+          etc/gatekeeper.conf.erb: etc/gatekeeper.conf
+        packages:
+        - gatekeeper
+        properties:
+          gatekeeper.quota: {default: 10}
+          gatekeeper.port: {default: 4000}
+        """, {
+        "bin/gatekeeper_ctl": """\
+            #!/bin/bash
+            exec /var/vcap/packages/gatekeeper/bin/gatekeeperd --config /var/vcap/jobs/gatekeeper/etc/gatekeeper.conf
+            """,
+        "bin/on-admit.erb": ADMIT_HOOK,
+        "etc/gatekeeper.conf.erb": """\
+            listen <%= p("gatekeeper.port") %>
+            on-admit /var/vcap/jobs/gatekeeper/bin/on-admit
+            user nobody
+            """})
+    before = _tree(rel)
+    proc = _run(rel, "--select", "erb-to-config")
+    assert _tree(rel) == before
+    [said] = [line for line in proc.stderr.splitlines() if "on-admit.erb" in line]
+    assert "[erb-to-config] review:" in said
+    assert "etc/gatekeeper.conf names it and runs it as user nobody" in said
+    assert "may not be able to read /var/vcap/jobs/gatekeeper/config" in said
+
+
+@pytest.mark.parametrize("opening,shown", [
+    ("chmod o+rx $JOB/bin $JOB/bin/on-admit", "chmod o+rx … $JOB/bin/on-admit"),
+    ("chmod -R a+rX $JOB/bin", "chmod a+rX $JOB/bin"),
+    ("chown nobody $JOB/bin/on-admit", "chown nobody $JOB/bin/on-admit"),
+    ("setfacl -m u:nobody:rx $JOB/bin/on-admit", "setfacl $JOB/bin/on-admit"),
+])
+def test_a_script_whose_path_the_job_opens_to_other_users_keeps_its_erb(tmp_path: Path, opening: str,
+                                                                         shown: str) -> None:
+    rel = _release(tmp_path, "gatekeeper", """\
+        name: gatekeeper
+        templates:
+          bin/gatekeeper_ctl: bin/gatekeeper_ctl
+          bin/on-admit.erb: bin/on-admit
+        properties:
+          gatekeeper.quota: {default: 10}
+        """, {
+        "bin/gatekeeper_ctl": """\
+            #!/bin/bash
+            JOB=/var/vcap/jobs/gatekeeper
+            {opening}
+            exec /var/vcap/packages/gatekeeper/bin/gatekeeperd --hook $JOB/bin/on-admit
+            """.format(opening=opening),
+        "bin/on-admit.erb": ADMIT_HOOK})
+    before = _tree(rel)
+    proc = _run(rel, "--select", "erb-to-config")
+    assert _tree(rel) == before
+    [said] = [line for line in proc.stderr.splitlines() if "on-admit.erb" in line]
+    assert f"bin/gatekeeper_ctl line 3: `{shown}` opens it to other users" in said
+
+
+def test_a_script_only_made_executable_or_kept_for_vcap_still_moves_its_erb(tmp_path: Path) -> None:
+    rel = _release(tmp_path, "gatekeeper", """\
+        name: gatekeeper
+        templates:
+          bin/gatekeeper_ctl: bin/gatekeeper_ctl
+          bin/on-admit.erb: bin/on-admit
+          etc/gatekeeper.conf.erb: etc/gatekeeper.conf
+        properties:
+          gatekeeper.quota: {default: 10}
+        """, {
+        "bin/gatekeeper_ctl": """\
+            #!/bin/bash
+            chmod +x /var/vcap/jobs/gatekeeper/bin/on-admit
+            chmod 750 /var/vcap/jobs/gatekeeper/bin/on-admit
+            chown vcap:vcap /var/vcap/jobs/gatekeeper/bin/on-admit
+            chmod 755 /var/vcap/jobs/gatekeeper
+            chmod a+rx /var/vcap/jobs/gatekeeper/bin
+            exec /var/vcap/packages/gatekeeper/bin/gatekeeperd --config /var/vcap/jobs/gatekeeper/etc/gatekeeper.conf
+            """,
+        "bin/on-admit.erb": ADMIT_HOOK,
+        "etc/gatekeeper.conf.erb": """\
+            on-admit /var/vcap/jobs/gatekeeper/bin/on-admit
+            user vcap
+            """})
+    proc = _run(rel, "--select", "erb-to-config")
+    hook = (rel / "jobs/gatekeeper/templates/bin/on-admit.erb").read_text()
+    assert "<%" not in hook and "source /var/vcap/jobs/gatekeeper/config/on-admit.env" in hook, proc.stderr

@@ -11,6 +11,7 @@ and the continuation of a word split by a backslash-newline.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -48,7 +49,47 @@ def layout(doc: Document, tag_lines: list[tuple[int, int]]) -> Layout:
     unit = "\t" if body_indent.startswith("\t") or opener_indent.startswith("\t") else "  "
     if opener_indent and len(opener_indent) < len(body_indent):
         return Layout(opener_indent, False, unit)
+    if not opener_indent:
+        # column-0 tags say nothing: the code before and after the conditional gives its level
+        # (a body indented deeper than that stays where its author put it)
+        around = _level_around(doc, tag_lines, fixed)
+        if around is not None and len(around) < len(body_indent):
+            return Layout(around, False, unit)
     return Layout(body_indent, True, unit)
+
+
+#: a line that opens a block (its next line is one level deeper) or closes one (one level less)
+_OPENS = re.compile(rb"(?:\{|\bthen|\bdo|\belse|\bin|\(|^[^()]*\)|;;|\\)$")
+_CLOSES = re.compile(rb"^(?:\}|fi\b|done\b|esac\b|;;|else\b|elif\b|\))")
+
+
+def _level_around(doc: Document, tag_lines: list[tuple[int, int]], fixed: set[int]) -> str | None:
+    """The indentation of the statements right before and after the conditional, when both are
+    statements at one level (neither opens nor closes a block); None when that is unknown."""
+    levels: list[str] = []
+    pos = tag_lines[0][0]
+    while pos > 0:
+        ls = doc.line_start(pos - 1)
+        line = doc.masked[ls:pos].rstrip()
+        pos = ls
+        if line.strip() and ls not in fixed:
+            if _OPENS.search(line.strip()):
+                return None
+            levels.append(_leading(line))
+            break
+    pos = tag_lines[-1][1]
+    while pos < len(doc.masked):
+        le = max(doc.line_end(pos), pos + 1)
+        line = doc.masked[pos:le].rstrip()
+        ls, pos = pos, le
+        if line.strip() and ls not in fixed:
+            if _CLOSES.search(line.strip()):
+                return None
+            levels.append(_leading(line))
+            break
+    if not levels or len(set(levels)) != 1:
+        return None
+    return levels[0]
 
 
 def _lines(doc: Document, start: int, end: int) -> list[tuple[int, int]]:

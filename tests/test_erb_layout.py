@@ -181,3 +181,46 @@ def test_flag_groups_with_a_fixed_argument_between_them_keep_their_own_arrays() 
         exec /bin/job <% if p("a.x") %>--a<% end %> --fixed <% if p("a.y") %>--b<% end %>
         """)
     assert outcome.text.endswith('exec /bin/job "${A_X_ARGS[@]}" --fixed "${A_Y_ARGS[@]}"\n'), outcome.text
+
+
+def test_an_if_inside_a_converted_if_sits_at_the_level_of_the_code_around_it() -> None:
+    """Column-0 tags around a body its author indented deeper than the code around it: the ``if``
+    takes the level of that code (the lines before and after), not the body's, and the body, deeper
+    already, stays; inside an outer converted ``if`` both move in one level."""
+    outcome = migrate("""\
+        #!/bin/bash
+        <% if p("job.register") %>
+        CALL="register --now"
+        <% if p("job.insecure") %>
+            CALL="${CALL} --insecure"
+        <% end %>
+        ${CALL}
+        <% end %>
+        """)
+    assert textwrap.dedent("""\
+        if [ "$JOB_REGISTER_ENABLED" = true ]; then
+          CALL="register --now"
+          if [ "$JOB_INSECURE" = true ]; then
+              CALL="${CALL} --insecure"
+          fi
+          ${CALL}
+        fi
+        """) in outcome.text, outcome.text
+
+
+def test_an_if_at_the_start_of_a_function_body_keeps_the_body_level() -> None:
+    outcome = migrate("""\
+        #!/bin/bash
+        setup() {
+        <% if p("job.insecure") %>
+          CALL="${CALL} --insecure"
+        <% end %>
+        }
+        """)
+    assert textwrap.dedent("""\
+        setup() {
+          if [ "$JOB_INSECURE" = true ]; then
+            CALL="${CALL} --insecure"
+          fi
+        }
+        """) in outcome.text, outcome.text

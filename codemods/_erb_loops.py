@@ -334,11 +334,23 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
         names[(code, form)] = array
         words.append((array, starts, ctx.shell_name(code if code in params else array.removesuffix("_WORDS"))))
     conditions: dict[int, tuple[str, list[str]]] = {}
+    flags: set[str] = set()  # conditions that read nothing of the item: one value, not one per item
+    item_names = set(params).union(*(ruby.locals_defined(p) for p in prelude))
+    counted = bool(plan.arrays)  # another array gives the loop its items
     for g in groups:
         found = _condition_array(ctx, g, aliases)
         if isinstance(found, str):
             return found
         base, values, ruby_value = found
+        if counted and _reads_no_item(g, item_names, groups, inner_loops):
+            # the old template tested it only when the list had items: so does the flag
+            empty = '"false"' if values == ["true"] else '""'
+            text = f"<%= ({expr}).to_a.empty? ? {empty} : {ruby_value} %>"
+            name = ctx.name("loop-flag#" + text, base)
+            plan.arrays.append((name, f"{name}={text}\n"))
+            flags.add(name)
+            conditions[g.start] = (name, values)
+            continue
         conditions[g.start] = (per_item_array(base, ruby_value), values)
     if not plan.arrays:
         return "nothing in its body differs between items"
@@ -362,7 +374,7 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
         head = f"for {var} in {_all_items(array, ctx.nounset)}; do\n"
     else:
         var = ctx.shell_name("i")
-        ref = {name: f"{name}[${var}]" for name in per_item_arrays}
+        ref = {name: f"{name}[${var}]" for name in per_item_arrays} | {name: name for name in flags}
         if per_item_arrays:
             first = per_item_arrays[0]
             listing = f'${{{first}[@]+"${{!{first}[@]}}"}}' if ctx.nounset else f'"${{!{first}[@]}}"'
@@ -394,10 +406,10 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
         plan.consumed.add(tag.start)
     for g in groups:
         name, values = conditions[g.start]
-        subject = ref[name]
-        texts = [f'if [ "${{{subject}}}" = {values[0]} ]; then\n']
+        subject = f"${name}" if name in flags else f"${{{ref[name]}}}"
+        texts = [f'if [ "{subject}" = {values[0]} ]; then\n']
         for i in range(1, len(g.middles) + 1):
-            texts.append(f'elif [ "${{{subject}}}" = {values[i]} ]; then\n' if i < len(values) else "else\n")
+            texts.append(f'elif [ "{subject}" = {values[i]} ]; then\n' if i < len(values) else "else\n")
         texts.append("fi\n")
         g_lines = nested[g.start].tag_lines
         g_indent = _layout(doc, g_lines).indent
@@ -620,6 +632,16 @@ def _branch_guard(tag: ErbTag, groups: list[Group]) -> str | None:
     tests, branch = _tests(group), group.branch_at(tag.start)
     earlier = [f"!{t}" for t in tests[:branch]]
     return " && ".join(earlier + ([tests[branch]] if branch < len(tests) else []))
+
+
+def _reads_no_item(g: Group, item_names: set[str], groups: list[Group], inner_loops: list[InnerLoop]) -> bool:
+    """Whether a conditional in a loop body tests the same thing for every item (no block
+    parameter, no per-item local), outside any other conditional or inner loop of the body (there
+    the old template tested it only for some items)."""
+    if any(ruby.identifiers(t.code) & item_names for t in g.tags):
+        return False
+    return not any(o is not g and o.opener.end <= g.start < o.stop for o in groups) and not any(
+        lp.group.opener.end <= g.start < lp.group.stop for lp in inner_loops)
 
 
 def _condition_array(ctx: LoopContext, g: Group, aliases: dict[str, str]) -> tuple[str, list[str], str] | str:

@@ -159,3 +159,33 @@ def test_a_value_inside_the_command_word_that_reads_as_words_stays_words() -> No
         properties={"fs.extra_args": {"default": ""}},
     )
     assert "shellsplit" in env_of(outcome)
+
+
+def test_a_condition_inside_a_loop_that_reads_no_item_is_one_flag_tested_the_same_way() -> None:
+    """``<% if p("x.verbose") %>`` inside a loop over a list gives the same answer for every item:
+    one flag (set only when the list has items, as the old template read it only then), not one
+    array element per item."""
+    outcome = check(
+        """\
+        #!/bin/bash
+        <% p("x.hosts").each do |host| %>
+        ping -c 1 "<%= host %>"
+        <% if p("x.verbose") %>
+        echo "pinged <%= host %>"
+        <% end %>
+        <% end %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        for i in "${!X_HOSTS[@]}"; do
+          ping -c 1 "${X_HOSTS[$i]}"
+          if [ "$X_VERBOSE" = true ]; then
+            echo "pinged ${X_HOSTS[$i]}"
+          fi
+        done
+        """,
+        properties={"x.hosts": {"default": ["a", "b"]}, "x.verbose": {"default": False}},
+    )
+    env = env_of(outcome)
+    assert 'X_VERBOSE=<%= (p("x.hosts")).to_a.empty? ? "false" : (p("x.verbose")) ? "true" : "false" %>\n' in env, env

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from codemods.sipid_healthcheck import SipidHealthcheck
@@ -71,6 +71,9 @@ def blocks(pieces: list[str]) -> st.SearchStrategy[str]:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(blocks(PIECES))
+@example(  # the rewritten stop's `|| [ $? -eq 1 ]` once read by tree-sitter as running to a later `]`
+    'kill $(cat <%= p("job.pidfile") %>)\necho $$ > $PIDFILE\necho $$ >> $PIDFILE\n'
+    'source /var/vcap/packages/common/pid_utils.sh\nkill $(cat <%= p("job.pidfile") %>)\n')
 def test_any_mix_is_rewritten_safely_and_idempotently(script: str) -> None:
     codemods = [SipidPidfiles(), SipidHealthcheck()]
     first = run_codemods(codemods, script, dedent=False)

@@ -51,3 +51,25 @@ def test_erb_in_a_script_with_those_shapes_moves() -> None:
         """))
     assert outcome.text.endswith('exec /bin/job --port "$JOB_PORT"\n'), outcome.text
     assert not [f for f in outcome.findings if f.codemod == "engine"], outcome.findings
+
+
+RUNAWAY_TESTS = {
+    "a kill's status accepted at the end of a line": (
+        "sipid kill --pid-file $P || [ $? -eq 1 ]\necho $$ >> $LOG\nif [ -s $P ]; then rm $P; fi\n"),
+    "a guard before || exit": "[ $# -ge 1 ] || exit 1\necho start >> $LOG\n[ -d /x ] && echo ok\n",
+    "an == test ending its line": '[ "$a" == b ] && echo same\nprintf x > $F\n[ -n "$F" ]\n',
+}
+
+
+@pytest.mark.parametrize("text", list(RUNAWAY_TESTS.values()), ids=list(RUNAWAY_TESTS))
+def test_a_numeric_test_ending_its_line_is_not_read_as_running_to_a_later_bracket(text: str) -> None:
+    """tree-sitter reads ``[ a -eq b ]`` at a line's end, with a redirection and a ``]`` on later
+    lines, as one test whose words are the lines between (no parse error flags it): the commands on
+    those lines then vanish from the tree, and the semantic check saw ``then`` as a new command."""
+    raw = str(bash_parser().parse(text.encode()).root_node)
+    assert "(test_command (redirected_statement" in raw or "(test_command (list" in raw  # the gap itself
+    doc = Document.parse("x", text.encode())
+    tests = [n for n in doc.walk(doc.root) if n.type == "test_command"]
+    assert [doc.masked[n.start_byte:n.end_byte].count(b"\n") for n in tests] == [0] * len(tests)
+    assert len(tests) == 2, str(doc.root)
+    assert doc.masked == text.encode() and doc.text == text

@@ -308,6 +308,29 @@ def build_context(job: Job, options: Options, texts: dict[str, str]) -> JobConte
     )
 
 
+def _unlisted_finding(job: Job, pipeline: Pipeline, ctx: JobContext, template: Template, source: bytes) -> Finding:
+    """Why a template the spec does not list is left alone. BOSH never renders it: a rewrite would
+    change nothing that runs, yet it could give the job a package or an env file only this file asks
+    for. It needs a human (review) only when the codemods chosen would have rewritten it: an old
+    file with legacy shapes is either dead (delete it) or should be listed; otherwise it is info."""
+    rel = job.rel_to_release(template.path)
+    listed = template.source.removesuffix(".erb")  # as if the spec rendered it next to its source
+    try:
+        would = pipeline.migrate_script(replace(ctx, templates={**ctx.templates, template.source: listed}),
+                                        replace(template, rendered=listed), source)
+        rewriters = would.applied if would.final.source != would.original.source else []
+    except Exception:  # only a note is at stake: never let it take the job down
+        rewriters = []
+    if rewriters:
+        return Finding("engine", rel, None,
+                       "left unchanged: not listed in the spec's templates, so BOSH never renders it; "
+                       f"{', '.join(rewriters)} would rewrite it if it were", "review",
+                       "List it in the spec's templates if a script runs it, or delete it.")
+    return Finding("engine", rel, None,
+                   "left unchanged: not listed in the spec's templates, so BOSH never renders it", "info",
+                   "List it in the spec's templates if a script runs it, or delete it.")
+
+
 def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
     outcome = JobOutcome(job.name, job.release_root, notes=list(job.notes), dir=job.dir)
     if job.spec is None:
@@ -341,12 +364,7 @@ def migrate_job(job: Job, pipeline: Pipeline) -> JobOutcome:
         if template.rel not in sources:
             continue
         if template.rendered is None:
-            # BOSH never renders it: a rewrite would change nothing that runs, yet it could give the
-            # job a package or an env file only this file asks for (its text stays readable to the others)
-            outcome.findings.append(Finding(
-                "engine", job.rel_to_release(template.path), None,
-                "left unchanged: not listed in the spec's templates, so BOSH never renders it; no codemod "
-                "rewrote it", "review", "List it in the spec's templates if a script runs it, or delete it."))
+            outcome.findings.append(_unlisted_finding(job, pipeline, ctx, template, sources[template.rel]))
             continue
         try:
             result = pipeline.migrate_script(ctx, template, sources[template.rel])

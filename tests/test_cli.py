@@ -15,6 +15,8 @@ import pytest
 FANOUT = "#!/bin/bash\nmkdir -p /var/vcap/sys/log/j\nexec > >(tee -a >(logger -t j) >> /var/vcap/sys/log/j/j.log)\nexec /bin/j\n"
 MIGRATED = "#!/bin/bash\nmkdir -p /var/vcap/sys/log/j\nexec >> /var/vcap/sys/log/j/j.log\nexec /bin/j\n"
 SPEC = "---\nname: j\ntemplates:\n  j_ctl.erb: bin/j_ctl\npackages: []\n"
+#: the one finding FANOUT's rewrite gives: a human must check the log forwarder (so exit 1 after applying)
+SYSLOG_REVIEW = "[log-pipelines] review: stdout no longer goes to syslog"
 
 
 def tool(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -44,10 +46,10 @@ def test_apply_rewrites_and_keeps_the_mode(tmp_path: Path) -> None:
     script = rel / "jobs/j/templates/j_ctl.erb"
     script.chmod(0o750)
     proc = tool(str(rel))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # applied, and a finding needs a human
+    assert SYSLOG_REVIEW in proc.stderr and "1 file changed, 1 finding needs review." in proc.stderr
     assert script.read_text() == MIGRATED
     assert stat.S_IMODE(script.stat().st_mode) == 0o750
-    assert "1 file changed" in proc.stderr
     assert not list(script.parent.glob(".*.tmp")), "temporary file left behind"
 
 
@@ -187,7 +189,7 @@ def test_dirty_git_tree_is_refused_and_nothing_is_lost(tmp_path: Path) -> None:
     assert "uncommitted changes" in proc.stderr
     assert script.read_text() == FANOUT + "# local edit\n"
     proc = tool("--allow-dirty", str(rel))
-    assert proc.returncode == 0
+    assert proc.returncode == 1 and SYSLOG_REVIEW in proc.stderr, proc.stderr
     assert script.read_text() == MIGRATED + "# local edit\n"
 
 
@@ -196,8 +198,18 @@ def test_clean_git_tree_is_applied(tmp_path: Path) -> None:
     _git(rel, "init", "-q")
     _git(rel, "add", "-A")
     _git(rel, "commit", "-qm", "init")
-    assert tool(str(rel)).returncode == 0
+    proc = tool(str(rel))
+    assert proc.returncode == 1 and SYSLOG_REVIEW in proc.stderr, proc.stderr
     assert "j_ctl.erb" in _git(rel, "status", "--porcelain")
+
+
+def test_an_apply_whose_findings_need_no_human_exits_0(tmp_path: Path) -> None:
+    rel = make_release(tmp_path / "rel", {"j_ctl.erb": '#!/bin/bash\nexec /bin/j --port <%= p("j.port") %>\n'},
+                       spec=SPEC + "properties:\n  j.port: {default: 80}\n")
+    proc = tool(str(rel))
+    assert proc.returncode == 0, proc.stderr
+    assert "3 files changed." in proc.stderr and "review" not in proc.stderr
+    assert tool("--check", str(rel)).returncode == 0
 
 
 def test_config_file_selects_codemods(tmp_path: Path) -> None:

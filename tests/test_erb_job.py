@@ -184,6 +184,29 @@ def test_a_template_the_spec_does_not_list_keeps_its_erb(tmp_path: Path) -> None
     assert _tree(job) == before
     assert "templates/old_ctl.erb: [engine] review: left unchanged: not listed in the spec's templates" in proc.stderr
     assert "[erb-to-config]" not in proc.stderr  # one finding says it, not one per codemod
+    assert "erb-to-config would rewrite it if it were" in proc.stderr
+    assert proc.returncode == 1
+
+
+def test_an_unlisted_template_with_nothing_to_migrate_is_only_a_note(tmp_path: Path) -> None:
+    """A dead file with no legacy shape needs nobody: info (shown with -v), and the run exits 0.
+    With every codemod but the chosen ones ignored, the same holds for shapes only those would fix."""
+    job = _job(tmp_path, """\
+        name: box
+        templates:
+          box_ctl.erb: bin/box_ctl
+        """, {"box_ctl.erb": "#!/bin/bash\nexec /bin/box\n", "old_ctl.erb": """\
+        #!/bin/bash
+        echo $$ > /var/vcap/sys/run/box/box.pid
+        exec /bin/box
+        """})
+    proc = _run(job)  # erb-to-config only: the pidfile write is not its business
+    assert "templates/old_ctl.erb: [engine] info: left unchanged: not listed in the spec's templates" in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "migrator", "--dry-run", str(job)], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert "old_ctl.erb: [engine] review:" in proc.stderr and "sipid-pidfiles would rewrite it" in proc.stderr
+    assert "old_ctl.erb" not in proc.stdout  # no diff of it
 
 
 SSL_SCRIPT = """\

@@ -20,7 +20,7 @@ from codemods import _erb_ruby as ruby
 from codemods._erb_context import Place, place_of
 from codemods._erb_locals import escaped_value
 from migrator.document import Document
-from migrator.erb import strip_ruby_strings
+from migrator.erb import ErbTag, strip_ruby_strings
 
 _QUOTED = {"string": '"', "raw_string": "'"}
 _PRINTS_QUOTES = re.compile(r"\.(?:to_json|inspect|to_yaml)\b|\bJSON\.(?:dump|generate|pretty_generate)\b")
@@ -36,8 +36,16 @@ def escaped_text(doc: Document, start: int, end: int, properties: Mapping[str, o
     would read back the escaped text, backslashes and all), and keeps the lines in the script
     inside quotes (bash took only some of its backslashes off there)."""
     edits: list[tuple[int, int, str]] = []
+    joined: set[int] = set()  # tags of a quoted string made one Ruby string
     for tag in doc.tags_in(start, end):
-        if tag.kind != "output":
+        if tag.kind == "output" and tag.start not in joined:
+            found = _one_ruby_string(doc, tag, properties, escapers)
+            if found is not None:
+                lo, hi, text, tags = found
+                edits.append((lo, hi, text))
+                joined |= {t.start for t in tags}
+    for tag in doc.tags_in(start, end):
+        if tag.kind != "output" or tag.start in joined:
             continue
         place = place_of(doc, tag)
         if not isinstance(place, Place) or tag.trims_newline:
@@ -80,6 +88,40 @@ def escaped_text(doc: Document, start: int, end: int, properties: Mapping[str, o
         pos = hi
     out.append(doc.slice(pos, end))
     return "".join(out)
+
+
+def _one_ruby_string(doc: Document, tag: ErbTag, properties: Mapping[str, object],
+                     escapers: frozenset[str] | set[str]) -> tuple[int, int, str, list[ErbTag]] | None:
+    """``'<%= a %>://<%= b %>'`` (or the same in double quotes, its text holding nothing the shell
+    expands): ``<%= "#{a}://#{b}".shellescape %>``, the word the old script made, escaped once,
+    instead of each value escaped and glued to quoted pieces. None when the tag is alone in its
+    quotes or anything in them needs the per-tag way (Ruby on several lines, an escaped value,
+    quotes printed inside double quotes, a tag that trims its newline, a control tag)."""
+    node = doc.root.descendant_for_byte_range(tag.start, tag.end)
+    while node is not None and node.type not in _QUOTED and node.type not in ("variable_assignment", "program"):
+        node = node.parent
+    if node is None or node.type not in _QUOTED:
+        return None
+    lo, hi = node.start_byte, node.end_byte
+    tags = doc.tags_in(lo, hi)
+    if (lo + 1, hi - 1) == (tag.start, tag.end) or any(
+            t.kind != "output" or t.trims_newline or "\n" in t.code or "#" in strip_ruby_strings(t.code)
+            or escaped_value(t.code, set(escapers)) for t in tags):
+        return None
+    if node.type == "string" and any(_prints_quotes(t.code, properties) for t in tags):
+        return None
+    parts, pos = ['"'], lo + 1
+    for t in tags:
+        literal = doc.slice(pos, t.start)
+        if node.type == "string" and re.search(r"[$`\\\"]", literal):
+            return None
+        parts += [literal.replace("\\", "\\\\").replace('"', '\\"').replace("#", "\\#"), f"#{{{t.code.strip()}}}"]
+        pos = t.end
+    literal = doc.slice(pos, hi - 1)
+    if node.type == "string" and re.search(r"[$`\\\"]", literal):
+        return None
+    parts += [literal.replace("\\", "\\\\").replace('"', '\\"').replace("#", "\\#"), '"']
+    return lo, hi, f"<%= {''.join(parts)}.shellescape %>", tags
 
 
 def _prints_quotes(code: str, properties: Mapping[str, object]) -> bool:

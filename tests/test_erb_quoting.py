@@ -8,7 +8,13 @@ Ruby literal, no property read) stays in the script as the text it rendered.
 
 from __future__ import annotations
 
-from tests.test_erb_to_config import check, env_of
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.erb_render import render, ruby_available
+from tests.test_erb_to_config import check, env_of, migrate
 
 
 def test_a_single_quoted_string_around_a_value_becomes_one_double_quoted_string() -> None:
@@ -189,3 +195,26 @@ def test_a_condition_inside_a_loop_that_reads_no_item_is_one_flag_tested_the_sam
     )
     env = env_of(outcome)
     assert 'X_VERBOSE=<%= (p("x.hosts")).to_a.empty? ? "false" : (p("x.verbose")) ? "true" : "false" %>\n' in env, env
+
+
+def test_a_moved_assignment_built_from_several_values_is_one_escaped_ruby_string(tmp_path: Path) -> None:
+    """``URL='<%= a %>://<%= b %>:<%= c %>'`` moved into the env template: one Ruby string,
+    escaped once (was each value escaped and glued to quoted pieces: ``<%= a %>'://'<%= b %>``)."""
+    outcome = migrate("""\
+        #!/bin/bash
+        DESK_URL='<%= p("desk.scheme") %>://<%= p("desk.host") %>:<%= p("desk.port") %>'
+        export NOTE="desk at <%= p("desk.host") %>"
+        exec /bin/desk --url "$DESK_URL"
+        """)
+    env = env_of(outcome)
+    assert env == ('DESK_URL=<%= "#{p("desk.scheme")}://#{p("desk.host")}:#{p("desk.port")}".shellescape %>\n'
+                   'export NOTE=<%= "desk at #{p("desk.host")}".shellescape %>\n'), env
+    if not ruby_available():
+        pytest.skip("needs Debian's ruby")
+    spec = tmp_path / "spec"
+    spec.write_text("name: job\nproperties:\n  desk.scheme: {}\n  desk.host: {}\n  desk.port: {}\n")
+    props = {"desk": {"scheme": "https", "host": "h'$(touch ran) x", "port": 8443}}
+    out = subprocess.run(["bash", "-c", render(spec, env, properties=props) + '\nprintf "%s|%s" "$DESK_URL" "$NOTE"'],
+                         cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert out == "https://h'$(touch ran) x:8443|desk at h'$(touch ran) x"
+    assert not (tmp_path / "ran").exists()

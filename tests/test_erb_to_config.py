@@ -830,7 +830,7 @@ def test_the_env_header_says_which_values_are_escaped() -> None:
     assert env_of(with_moves, header=True) == (
         "# Sourced by bin/job_ctl: the values its ERB used to put into the script.\n"
         "# Rendered by BOSH; values are shell-escaped, so any property value is safe here.\n"
-        "A=\"https://\"<%= p('job.a').to_s.shellescape %>\n"
+        "A=<%= \"https://#{p('job.a')}\".shellescape %>\n"
         "JOB_B=<%= p('job.b').to_s.shellescape %>\n")
 
 

@@ -19,6 +19,17 @@ def test_an_example_in_the_spec_wins() -> None:
     assert made_up_value("x.anything", {"example": ["a", "b"]}) == ["a", "b"]
 
 
+def test_an_example_written_as_the_manifest_fragment_around_the_property_is_unwrapped() -> None:
+    """elasticsearch's secure_settings example is ``{elasticsearch: {secure_settings: [...]}}``:
+    used as the value, ``setting['command']`` raised in every render of the job."""
+    items = [{"command": "add", "name": "s3.key", "value": "aaaa"}]
+    wrapped = {"example": {"elasticsearch": {"secure_settings": items}}}
+    assert made_up_value("elasticsearch.secure_settings", wrapped) == items
+    assert made_up_value("es.secure_settings", {"example": {"secure_settings": items}}) == items
+    assert made_up_value("x.headers", {"example": {"Accept": "json"}}) == {"Accept": "json"}  # a hash value
+    assert made_up_value("x.headers", {"example": {"headers": "a", "other": "b"}}) == {"headers": "a", "other": "b"}
+
+
 def test_defaults_are_left_to_the_renderer_and_flipped_when_boolean() -> None:
     spec = {"a.on": {"default": False}, "a.level": {"default": "info"}, "a.port": {}}
     assert manifest_properties(spec) == {"a": {"port": 4242}}

@@ -33,7 +33,7 @@ def made_up_value(name: str, declared: Mapping[str, Any] | None = None) -> Any:
     """A plausible value for property ``name`` (dotted), from its spec ``example`` or its name."""
     declared = declared or {}
     if declared.get("example") is not None:
-        return declared["example"]
+        return _unwrapped(name, declared["example"])
     last = name.rsplit(".", 1)[-1]
     if _LIST.search(last):
         return ["10.0.0.5", "10.0.0.6"]
@@ -48,6 +48,23 @@ def made_up_value(name: str, declared: Mapping[str, Any] | None = None) -> Any:
     if _BOOL.search(last):
         return True
     return f"made-up-{last.replace('_', '-')}"
+
+
+def _unwrapped(name: str, example: Any) -> Any:
+    """The value an ``example`` gives the property itself: some specs write the example as the
+    manifest fragment around it (``example: {elasticsearch: {secure_settings: [...]}}`` for
+    ``elasticsearch.secure_settings``), which rendered as the value makes every template that
+    reads its items fail. The fragment is unwrapped along the property's name (or a tail of it)."""
+    parts = name.split(".")
+    for start in range(len(parts)):
+        value = example
+        for part in parts[start:]:
+            if not isinstance(value, Mapping) or set(value) != {part}:
+                break
+            value = value[part]
+        else:
+            return value
+    return example
 
 
 #: what ``spaced`` adds to each string held by a list or a hash

@@ -10,12 +10,12 @@ onto it, except onto a stdout that is an answer (drain, BBR metadata).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
-from codemods._log_shapes import normal_path, properties_read, run_by_monit, shorten
+from codemods._log_shapes import normal_path, properties_read, run_by_monit, shorten, top_statement
 from migrator.document import Document
 
 if TYPE_CHECKING:
@@ -98,32 +98,31 @@ class Targets:
             said = describe_prefixer(doc, node)
             if said not in what:
                 what.append(said)
+        plumbing = "; the prefixer goes with the fan-out" if flow.files or flow.syslog else ""
         self.stream_finding(at, fd, "{streams} lose the timestamp that " + " and ".join(what).replace("{", "{{")
-                            .replace("}", "}}") + " prepended to each line; the prefixer goes with the fan-out, so "
-                            "a log forwarder or the process's own timestamps must supply it",
+                            .replace("}", "}}") + f" prepended to each line{plumbing}, and neither bpm nor monit "
+                            "adds one: a log forwarder or the process's own timestamps must supply it",
                             "check that operators still get timestamps (the log forwarder adds them, or have the "
                             "program write them)", fix)
 
     def stream_finding(self: "_Rewrite", at: Node, fd: str, template: str, suggestion: str, fix: str) -> None:
-        """A review finding about stream ``fd``'s lines (``{streams}`` in ``template``); a second
-        stream of the same rewrite (one fix) joins the first one's finding instead of repeating it."""
-        key = (fix, template)
-        streams = self.stream_notes.get(key)
-        old = None
-        if streams is not None:
-            if STREAM[fd] in streams:
-                return
-            old = self.cm.finding(self.doc, at.start_byte, template.format(streams=" and ".join(streams) + " lines"),
-                                  "review", suggestion, fix)
-        streams = [*(streams or []), STREAM[fd]]
+        """A review finding about stream ``fd``'s lines (``{streams}`` in ``template``); another
+        stream of the same rewrite or of the same statement (``exec 1> >(p) 2> >(p)``, each
+        redirect its own rewrite) joins the first one's finding instead of repeating it."""
+        statement = top_statement(at).start_byte
+        key = next((k for k in self.stream_notes if k[1:] == (template, statement)), (fix, template, statement))
+        streams = self.stream_notes.get(key, [])
+        if STREAM[fd] in streams:
+            return
+        before = template.format(streams=" and ".join(streams) + " lines")
+        streams = [*streams, STREAM[fd]]
         self.stream_notes[key] = streams
-        new = self.cm.finding(self.doc, at.start_byte, template.format(streams=" and ".join(streams) + " lines"),
-                              "review", suggestion, fix)
-        at_index = next((i for i, f in enumerate(self.result.findings) if old is not None and f == old), None)
-        if at_index is None:
-            self.result.findings.append(new)
-        else:
-            self.result.findings[at_index] = new
+        message = template.format(streams=" and ".join(streams) + " lines")
+        for i, f in enumerate(self.result.findings):
+            if len(streams) > 1 and f.fix == key[0] and f.message == before:
+                self.result.findings[i] = replace(f, message=message)  # at the first stream's line
+                return
+        self.result.findings.append(self.cm.finding(self.doc, at.start_byte, message, "review", suggestion, key[0]))
 
     def _read_target(self: "_Rewrite", at: Node, flow: Flow, fd: str, fix: str) -> Target | None:
         """In a script whose own output is read (errand, hook, BBR): a copy on the inherited

@@ -124,7 +124,7 @@ class _Rewrite(HelperCalls, Targets):
         self.noted_properties: dict[str, str] = {}  # property -> the fix whose finding named it
         #: (fix, kind) -> the streams a per-stream finding of one rewrite already names (a helper
         #: call rewrites both streams under one fix: one finding says "stdout and stderr")
-        self.stream_notes: dict[tuple[str, str], list[str]] = {}
+        self.stream_notes: dict[tuple[str, str, int], list[str]] = {}  # (fix, template, statement)
 
     # -- entry -------------------------------------------------------------------------------
     def run(self) -> CodemodResult:

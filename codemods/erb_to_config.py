@@ -633,7 +633,11 @@ class _Move:
             return self.loop_vars[base]
         # only this script's words matter: the variable lives in this script's shell alone; a word
         # right after -, / or . is part of a name or path (add-user, /home/user, x.user), no variable
-        words = set(re.findall(r"(?<![-/.\w])[A-Za-z_]\w*", self.doc.masked.decode("utf-8", "replace")))
+        # (comments left out: "(i.e. ...)" in a comment made the loop variable i_2)
+        code = bytearray(self.doc.masked)
+        for comment in self.doc.find("comment"):
+            code[comment.start_byte:comment.end_byte] = b" " * (comment.end_byte - comment.start_byte)
+        words = set(re.findall(r"(?<![-/.\w])[A-Za-z_]\w*", code.decode("utf-8", "replace")))
         words |= set(self.loop_vars.values())
         candidates = itertools.chain([base], (f"{base}_{n}" for n in itertools.count(2)))
         name = next(c for c in candidates if c not in words)

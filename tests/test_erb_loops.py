@@ -432,3 +432,16 @@ def test_an_escaped_item_inside_double_quotes_keeps_the_backslashes_bash_kept_th
     # inside double quotes bash took the backslash off \\ \" \$ \` only: `a\ b` stayed `a\ b`
     assert ("""X_HOSTS_ESCAPED=(<%= p("x.hosts").map { |host| (host.shellescape).to_s.gsub(/\\\\([$`"\\\\])/, '\\1')"""
             """.gsub("\\\\\\n", '').shellescape }.join(" ") %>)""") in env_of(outcome), env_of(outcome)
+
+
+def test_a_word_in_a_comment_does_not_take_the_loop_variable_name() -> None:
+    """gogs: the only other ``i`` in the script was a comment's "(i.e. ...)"; the loop got ``i_2``."""
+    outcome = migrate("""\
+        #!/bin/bash
+        # create each role (i.e. one per entry of db.roles)
+        <% p("db.roles", []).each do |role| %>
+          psql -c "CREATE ROLE \\"<%= role["name"] %>\\""
+        <% end %>
+        """)
+    assert 'for i in "${!ROLE_NAME[@]}"; do' in outcome.text, outcome.text
+    assert "i_2" not in outcome.text

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from tree_sitter import Node
+
 from codemods import _erb_ruby as ruby
 from codemods._erb_context import Place, place_of
 from codemods._erb_locals import escaped_value
@@ -99,6 +101,9 @@ def _one_ruby_string(doc: Document, tag: ErbTag, properties: Mapping[str, object
     quotes printed inside double quotes, a tag that trims its newline, a control tag)."""
     node = doc.root.descendant_for_byte_range(tag.start, tag.end)
     while node is not None and node.type not in _QUOTED and node.type not in ("variable_assignment", "program"):
+        if node.parent is not None and node.parent.type == "variable_assignment" \
+                and node.type in ("word", "concatenation"):
+            return _one_bare_ruby_string(doc, node, tag, escapers)
         node = node.parent
     if node is None or node.type not in _QUOTED:
         return None
@@ -121,6 +126,35 @@ def _one_ruby_string(doc: Document, tag: ErbTag, properties: Mapping[str, object
     if node.type == "string" and re.search(r"[$`\\\"]", literal):
         return None
     parts += [literal.replace("\\", "\\\\").replace('"', '\\"').replace("#", "\\#"), '"']
+    return lo, hi, f"<%= {''.join(parts)}.shellescape %>", tags
+
+
+#: unquoted text the shell reads as itself (no quotes, expansions, globs, escapes or separators)
+_PLAIN_TEXT = re.compile(r"[A-Za-z0-9_@%+=:,./-]*")
+
+
+def _one_bare_ruby_string(doc: Document, node: Node, tag: ErbTag,
+                          escapers: frozenset[str] | set[str]) -> tuple[int, int, str, list[ErbTag]] | None:
+    """``url=<%= scheme %>://<%= host %>:<%= port %>`` (an unquoted assignment value made of
+    several tags and plain text): ``url=<%= "#{scheme}://#{host}:#{port}".shellescape %>``, one
+    word escaped once, as the quoted case; the text between the tags must be plain (the shell
+    read it as itself), else None and each tag is escaped on its own."""
+    lo, hi = node.start_byte, node.end_byte
+    tags = doc.tags_in(lo, hi)
+    if (lo, hi) == (tag.start, tag.end) or len(tags) < 2 or any(
+            t.kind != "output" or t.trims_newline or "\n" in t.code or "#" in strip_ruby_strings(t.code)
+            or escaped_value(t.code, set(escapers)) for t in tags):
+        return None
+    parts, pos = ['"'], lo
+    for t in [*tags, None]:
+        literal = doc.slice(pos, t.start if t is not None else hi)
+        if not _PLAIN_TEXT.fullmatch(literal):
+            return None
+        parts.append(literal)
+        if t is not None:
+            parts.append(f"#{{{t.code.strip()}}}")
+            pos = t.end
+    parts.append('"')
     return lo, hi, f"<%= {''.join(parts)}.shellescape %>", tags
 
 

@@ -218,3 +218,28 @@ def test_a_moved_assignment_built_from_several_values_is_one_escaped_ruby_string
                          cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     assert out == "https://h'$(touch ran) x:8443|desk at h'$(touch ran) x"
     assert not (tmp_path / "ran").exists()
+
+
+def test_an_unquoted_assignment_built_from_several_values_is_one_escaped_ruby_string(tmp_path: Path) -> None:
+    """``export url=<%= a %>://<%= b %>`` (elasticsearch's drain, gogs' sanity test) read as
+    ``<%= a.shellescape %>://<%= b.shellescape %>``: one Ruby string now, escaped once. Text between
+    the tags that the shell would not read as itself keeps the per-tag form."""
+    outcome = migrate("""\
+        #!/bin/bash
+        export url=<%= p("desk.scheme") %>://<%= p("desk.host") %>:<%= p("desk.port") %>
+        home=~<%= p("desk.host") %>/<%= p("desk.port") %>
+        exec /bin/desk --url "$url" --home "$home"
+        """)
+    env = env_of(outcome)
+    assert 'export url=<%= "#{p("desk.scheme")}://#{p("desk.host")}:#{p("desk.port")}".shellescape %>\n' in env, env
+    assert "home=~<%=" in env, env  # a tilde expands: not plain text
+    if not ruby_available():
+        pytest.skip("needs Debian's ruby")
+    spec = tmp_path / "spec"
+    spec.write_text("name: job\nproperties:\n  desk.scheme: {}\n  desk.host: {}\n  desk.port: {}\n")
+    props = {"desk": {"scheme": "https", "host": "h'$(touch ran) x", "port": 8443}}
+    first = env.splitlines()[0]
+    out = subprocess.run(["bash", "-c", render(spec, first, properties=props) + '\nprintf "%s" "$url"'],
+                         cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert out == "https://h'$(touch ran) x:8443"
+    assert not (tmp_path / "ran").exists()

@@ -193,12 +193,15 @@ class _Loop:
     # -- the plan -----------------------------------------------------------------------------------
     def plan(self) -> Plan:
         plan = Plan()
-        if any(not t.is_output for t in self.doc.tags_in(self.loop.start_byte, self.loop.end_byte)):
-            plan.blockers.append("has ERB control tags inside")
         try:
             self._read(plan)
         except (Unsupported, B.Unreadable) as why:
             plan.blockers.append(str(why))
+        if any(not t.is_output for t in self.doc.tags_in(self.loop.start_byte, self.loop.end_byte)) \
+                and not plan.blockers:
+            # only when nothing else blocks: erb-to-config may turn those tags into a bash if in the
+            # same run, and a finding should not give as the reason what the diff shows gone
+            plan.blockers.append("has ERB control tags inside")
         return plan
 
     def _read(self, plan: Plan) -> None:

@@ -1095,7 +1095,10 @@ class _Move:
         binding = str([(g.start, b) for g, b in chain]) if ruby.identifiers(tag.code) & params else ""
         base = self._base(tag.code, chain, tag)
         if base is None:
-            return "output tag whose value no variable name would describe (it reads no property and fills no option)"
+            values = sorted(ruby.identifiers(tag.code) - set(self.ruby_defs.escapers))
+            reads = (f"it reads no property by name, only Ruby values ({', '.join(values[:4])}"
+                     f"{', ...' if len(values) > 4 else ''})" if values else "it reads no property")
+            return f"output tag whose value no variable name would describe ({reads} and fills no option)"
         same = re.sub(r"\.to_s$", "", tag.code.strip())  # `x.to_s` renders what `x` renders: one name
         name = self._name((same, kind + binding), base)
         key = tuple((id(g), b) for g, b in chain)

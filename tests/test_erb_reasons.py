@@ -125,3 +125,20 @@ def test_a_copy_command_with_erb_is_quoted_as_the_script_has_it(tmp_path) -> Non
     proc = _run(job)
     assert 'line 2: `cp /var/vcap/jobs/box/bin/rotate <%= p("box.cron_dir") %>/box-rotate`' in proc.stderr, proc.stderr
     assert "___" not in proc.stderr
+
+
+def test_a_value_built_from_ruby_locals_names_them_instead_of_saying_it_reads_no_property() -> None:
+    """gk-kong's smoke test: the locals come from a link's properties; "it reads no property" was untrue."""
+    outcome = migrate("""\
+        #!/bin/bash
+        <%
+          def esc(x)
+            x.to_s.shellescape
+          end
+          user = link("admin").p("auth.user")
+        -%>
+        echo <%= esc("login #{user} at #{spec.address}") %> > "$HOME/.netrc"
+        """)
+    message = only(outcome, "output tag whose value no variable name would describe")
+    assert "only Ruby values (spec, user)" in message, message
+    assert "esc," not in message and "(esc" not in message

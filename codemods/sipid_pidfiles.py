@@ -36,9 +36,12 @@ MAX_GRACE = 30
 #: appended to ``sipid kill`` where ``set -e`` may be on: its exit 1 (a pidfile with no pid sipid
 #: can read, so nothing to stop) is not the stop's failure; any other status still is
 NOTHING_RAN = " || [ $? -eq 1 ]"
+#: what that exit 1 means, said on the line that tests it (a reviewer stops there and asks)
+NOTHING_RAN_NOTE = "no pid in the pidfile, nothing to stop"
+NOTHING_RAN_COMMENT = f"  # exit 1: {NOTHING_RAN_NOTE}"
 #: the stop to write by hand (what a rewritten stop becomes)
 _HAND_STOP = ('if [ -s "$PIDFILE" ]; then sipid kill --pid-file "$PIDFILE" --show-stacks || [ $? -eq 1 ]; fi; '
-              'rm -f "$PIDFILE"')
+              f'rm -f "$PIDFILE"  # sipid kill\'s exit 1: {NOTHING_RAN_NOTE}')
 _KEEP_GRACE = ("keep this stop as it is, or, if the grace was not chosen on purpose, shorten it to at most "
                f"{MAX_GRACE} s with SIGKILL at the end and re-run")
 _KEEP_SIGNAL = ("keep this stop as it is; if the process stops just as cleanly on SIGTERM, replace it by hand with: "
@@ -78,8 +81,8 @@ class SipidPidfiles(Codemod):
     read into a variable), TERM-poll-KILL loops and a following ``rm -f $PIDFILE`` become ``if [ -s
     "$PIDFILE" ]; then sipid kill --pid-file "$PIDFILE" --show-stacks; fi; rm -f "$PIDFILE"``; where
     ``set -e`` may be on (the script, its shebang, a helper it sources), the kill ends in ``|| [ $? -eq 1
-    ]``: sipid's exit 1 means the pidfile holds no pid to stop, which must not end the stop before the
-    ``rm``.
+    ]`` (with a comment saying so on that line): sipid's exit 1 means the pidfile holds no pid to stop,
+    which must not end the stop before the ``rm``.
     Assignments only the replaced lines read (``timeout=10``, ``local pid``, ``PIDNUM=$$``) go. The
     job's spec gains the ``sipid`` package; a helper ``source`` line goes when nothing of the helper
     is used any more, and a helper the job ships as its own template goes with its spec entry when
@@ -1165,7 +1168,7 @@ class _Pass:
         if S.errexit_possible(self.job, self.doc, outer_first.start_byte):
             # sipid kill exits 1 when the pidfile holds no pid it can read (nothing runs): under
             # set -e that would end the stop before the rm, where the old stop went on (0 status)
-            line += NOTHING_RAN
+            line += NOTHING_RAN + NOTHING_RAN_COMMENT
         inner = indent + unit if wrapper is not None and messages else indent
         said = "".join(f"{inner}{m}\n" for m in messages)
         # sipid kill exits 1 on an empty pidfile and leaves a dead process's pidfile behind; the old

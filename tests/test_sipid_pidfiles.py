@@ -11,7 +11,7 @@ SIPID = "/var/vcap/packages/sipid/bin/sipid"
 
 
 #: what follows sipid kill where set -e may be on (here, or in a helper whose text is unknown)
-ERREXIT = " || [ $? -eq 1 ]"
+ERREXIT = " || [ $? -eq 1 ]  # exit 1: no pid in the pidfile, nothing to stop"
 
 
 def kill_block(pidfile: str = '"$PIDFILE"', indent: str = "    ", tail: str = "") -> str:

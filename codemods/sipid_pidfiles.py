@@ -613,19 +613,22 @@ class _Pass:
             self.finding(cmd, "pid_guard left: it shares its line with other code")
             return
         if isinstance(partner, str):
-            why = partner
-        else:
-            writer = self._pidfile_writer(cmd, key)
-            why = (f"'{_short(self.doc.masked_text(writer), 80)}' (line {self.doc.line_of(writer.start_byte)}) "
-                   "writes it" if writer is not None else
-                   f"nothing in this script writes {key} (with 'echo $$' or by naming it to a command): the process "
-                   "the start runs, or a helper function it calls, writes it, from its options or its config")
-            why += ("; sipid has no command that only checks a pidfile: 'sipid claim' here would write this start's "
-                    "own pid into the file the process writes, or refuses to start over, itself")
-        self.finding(cmd, f"left unchanged: pid_guard {key} without an 'echo $$ > {key}' in this script; {why}; the "
-                     "guard, and so its helper, stay",
-                     suggestion="if the process writes its own pidfile, keep the guard; if a script it runs writes "
-                                "the pid, make that script claim it with sipid claim and drop the guard")
+            self.finding(cmd, f"pid_guard kept: {partner}",
+                         suggestion="fix that, then re-run: the guard goes when the script the start runs claims "
+                                    f"{key} with sipid claim")
+            return
+        writer = self._pidfile_writer(cmd, key)
+        if writer is None:
+            who = f"nothing in this script writes {key}, so the process does itself (from its options or config)"
+        else:  # a redirect copies a pid into it; a command named it (the process writes it itself)
+            redirected = any(S.path_key(self.doc.node_text(d)) == key for r in writer.children_by_field_name("redirect")
+                             if (d := r.child_by_field_name("destination")) is not None)
+            who = (f"'{_short(self.doc.masked_text(writer), 80)}' (line {self.doc.line_of(writer.start_byte)}) writes "
+                   f"{key}{'' if redirected else ' itself'}")
+        self.finding(cmd, f"pid_guard kept: {who}; sipid has no check-only command",
+                     suggestion=f"keep the guard (and its helper): a 'sipid claim' here would write this start's "
+                                f"own pid into {key}, which is then overwritten; if instead a script the "
+                                "start runs writes the pid, make it use sipid claim and drop the guard")
 
     def _pidfile_writer(self, guard: Node, key: str) -> Node | None:
         """The statement after a guard that writes the pidfile other than with ``echo $$``: a

@@ -112,9 +112,13 @@ def test_the_guards_removal_says_the_kernel_setting_runs_again_on_a_refused_star
 def _guard_finding(before: str, **kwargs) -> str:
     outcome = run_codemods([CM], before, **kwargs)
     assert "pid_guard $PIDFILE" in outcome.text
-    found = [m for m in outcome.messages("review") if m.startswith("left unchanged: pid_guard $PIDFILE")]
+    found = [f for f in outcome.findings if f.severity == "review" and f.message.startswith("pid_guard kept: ")]
     assert len(found) == 1, outcome.messages()
-    return found[0]
+    # one short sentence (it was 90 words): the reason, then why sipid cannot take the guard's place
+    assert len(found[0].message.split()) <= 30, found[0].message
+    assert found[0].message.endswith("; sipid has no check-only command"), found[0].message
+    assert "sipid claim" in found[0].suggestion and "keep" in found[0].suggestion, found[0].suggestion
+    return found[0].message
 
 
 def test_a_guard_of_a_daemon_told_where_to_write_its_pid_names_that_command() -> None:
@@ -127,8 +131,8 @@ case $1 in
     ;;
 esac
 """)
-    assert "'bundle exec puma --daemon --pidfile $PIDFILE -p 8080' (line 5) writes it" in message, message
-    assert "sipid has no command that only checks" in message, message
+    assert message.startswith("pid_guard kept: 'bundle exec puma --daemon --pidfile $PIDFILE -p 8080' (line 5) "
+                              "writes $PIDFILE itself;"), message
     assert "probably" not in message
 
 
@@ -142,7 +146,7 @@ case $1 in
     ;;
 esac
 """)
-    assert "'head -n 1 /var/vcap/store/db/postmaster.pid > $PIDFILE' (line 5) writes it" in message, message
+    assert "'head -n 1 /var/vcap/store/db/postmaster.pid > $PIDFILE' (line 5) writes $PIDFILE" in message, message
 
 
 def test_a_guard_whose_pidfile_nothing_here_writes_says_the_process_must_write_it() -> None:
@@ -154,7 +158,8 @@ case $1 in
     ;;
 esac
 """)
-    assert "nothing in this script writes $PIDFILE" in message and "its options or its config" in message, message
+    assert message.startswith("pid_guard kept: nothing in this script writes $PIDFILE, so the process does itself"), \
+        message
 
 
 def test_work_before_a_script_that_does_not_claim_is_not_given_as_the_reason() -> None:

@@ -1411,11 +1411,15 @@ def _next_statement(stmt: Node) -> Node | None:
 
 
 def _code_after(doc: Document, stmt: Node) -> Node | None:
-    """The first statement that runs after ``stmt`` in its block or an enclosing one."""
+    """The first statement that runs after ``stmt`` in its block or an enclosing one, unless it is
+    an ``exit``/``exit 0`` (ending the script with 0 as the helper's ``exit`` did: nothing runs
+    differently; ``;;``, ``esac``, ``fi`` and comments before it are no statements)."""
     current = stmt
     while current is not None and current.type != "program":
         nxt = _next_statement(current) if _is_block_statement(current) else None
         if nxt is not None and nxt.type != "function_definition":
+            if nxt.type == "command" and command_name(doc, nxt) == "exit" and S.arg_texts(doc, nxt) in ([], ["0"]):
+                return None
             return nxt
         current = current.parent
         if current is not None and current.type in ("case_item",):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from codemods.sipid_pidfiles import SipidPidfiles
 from migrator.codemod import Options, SpecChange
 from tests.support.codemod_case import assert_codemod, assert_unchanged, run_codemods
@@ -273,6 +275,39 @@ def test_kill_and_wait_that_exited_warns_about_code_after_it() -> None:
         echo "stopped"
         """)
     assert any("ended the script with 'exit'" in m and "line 7" in m for m in outcome.messages("review"))
+
+
+@pytest.mark.parametrize("tail", ["exit 0\n", "\n# done\nexit\n", "", "  # the end\n\n"])
+def test_kill_and_wait_that_exited_gives_no_warning_when_only_exit_0_follows(tail: str) -> None:
+    # elasticsearch head bin/ctl: 'esac' then 'exit 0' (line 57) ran nothing the old stop skipped
+    outcome = run_codemods([CM], """\
+        source /var/vcap/packages/common/pid_utils.sh
+        case $1 in
+          stop)
+            if [ -n "$PIDFILE" ]; then
+              kill_and_wait $PIDFILE
+            fi
+            ;;
+          *)
+            echo "Usage: ctl {start|stop}" ;;
+        esac
+        """ + tail)
+    assert "sipid kill" in outcome.text
+    assert not any("ended the script" in m for m in outcome.messages()), outcome.messages()
+
+
+def test_kill_and_wait_that_exited_still_warns_when_the_exit_status_differs() -> None:
+    outcome = run_codemods([CM], """\
+        source /var/vcap/packages/common/pid_utils.sh
+        case $1 in
+          stop)
+            kill_and_wait $PIDFILE
+            ;;
+        esac
+        # the end
+        exit 1
+        """)
+    assert any("ended the script with 'exit'" in m and "line 8" in m for m in outcome.messages("review"))
 
 
 def test_term_poll_kill_loop_in_a_pidfile_guard_becomes_one_block() -> None:

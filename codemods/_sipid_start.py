@@ -60,12 +60,41 @@ def _single_command(stmt: Node) -> Node | None:
 
 
 def blockers(doc: Document) -> str | None:
-    """Why no start of this script may become an ``exec``: a ``trap`` (it would no longer fire)
-    or a ``wait`` (the script waited for a background job)."""
-    for name in ("trap", "wait"):
-        if next(iter(doc.commands(name)), None) is not None:
-            return f"the script sets a {name}" if name == "trap" else "the script waits for background jobs"
+    """Why no start of this script may become an ``exec``: a ``trap`` (it would no longer run once
+    the script is the process) or a ``wait`` (the script waited for a background job)."""
+    trap = next(iter(doc.commands("trap")), None)
+    if trap is not None:
+        args = S.args_of(doc, trap)
+        texts = [doc.node_text(a) for a in args]
+        line = doc.line_of(trap.start_byte)
+        if len(texts) >= 2 and not texts[0].startswith("-"):
+            action = texts[0][1:-1] if texts[0][:1] in "'\"" and texts[0][-1:] == texts[0][:1] else texts[0]
+            signals = " and ".join(t.upper().removeprefix("SIG") for t in texts[1:])
+            return f"its trap on {signals} (line {line}) runs '{_short(action)}', which an exec would drop"
+        return f"it sets a trap (line {line}), which an exec would drop"
+    wait = next(iter(doc.commands("wait")), None)
+    if wait is not None:
+        return f"it waits for background jobs (line {doc.line_of(wait.start_byte)})"
     return None
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def in_start_arm(stmt: Node) -> bool | None:
+    """Is ``stmt`` inside a ``start)`` case arm (None: in a function, where its callers decide)?"""
+    current = stmt.parent
+    while current is not None:
+        if current.type == "function_definition":
+            return None
+        if current.type == "case_item" and any(
+                v.text is not None and v.text.decode("utf-8", "replace").strip("\"'") == "start"
+                for v in current.children_by_field_name("value")):
+            return True
+        current = current.parent
+    return False
 
 
 def ends_start(doc: Document, stmt: Node, depth: int = 0, ended: bool = False) -> bool:

@@ -511,10 +511,11 @@ class _Pass:
                         self.finding(stmt, "sipid claim records the background pid; the guard before the start is "
                                      "kept, because the process starts before the claim", "info", fix=fix)
                     else:
+                        why, advice = self._why_background(stmt)
                         self.finding(stmt, "left unchanged: the process is started before its pid is recorded, and "
-                                     "nothing before it refuses a second start; 'sipid claim' here would fail only "
-                                     f"after a second process already runs ({self._why_background(stmt)})",
-                                     suggestion="exec the process in the foreground after 'sipid claim --pid \"$$\"'")
+                                     "nothing refuses a second start first: a 'sipid claim' here that refused would "
+                                     "leave the process just started running, in no pidfile; claiming first and "
+                                     f"exec'ing it is not safe either: {why}", suggestion=advice)
                     continue
                 at = background.statement
                 if not self._claim_foreground(stmt, background, dest, fix, guarded):
@@ -713,17 +714,28 @@ class _Pass:
             return None
         return background
 
-    def _why_background(self, write: Node) -> str:
-        """Why a background start cannot become the guide's foreground start."""
-        if F.background_before(self.doc, write) is None:
-            return "the pid write does not follow the backgrounded command"
+    def _why_background(self, write: Node) -> tuple[str, str]:
+        """Why a background start cannot become the guide's foreground start, and what to do."""
+        exec_it = "exec the process in the foreground after 'sipid claim --pid \"$$\"'"
         blocker = F.blockers(self.doc)
         if blocker:
-            return f"it cannot become an exec: {blocker}"
+            if "trap" in blocker:
+                return blocker, ("the trap is why: if the job's stop (sipid kill on this pidfile) does what the trap "
+                                 f"does, remove the trap, then {exec_it}; otherwise keep this start as it is")
+            return blocker, f"if nothing needs the wait, drop it, then {exec_it}"
         if not F.ends_start(self.doc, write):
-            return "it cannot become an exec: the script goes on after the pid write, or it is not a start"
-        return "ERB control tags run through it"
-
+            if F.in_start_arm(write) is False:
+                return ("it is not in a control script's start) branch, so the tool cannot tell that nothing waits "
+                        "for it to return"), f"if this is the start monit runs, {exec_it}"
+            return "the script goes on after the pid write", f"move that code before the start, then {exec_it}"
+        if F.background_before(self.doc, write) is None:
+            var = self.pid_vars.get(write.id)
+            if var is not None:
+                return (f"the pid goes through '{_short(self.doc.masked_text(var[1]))}' (line "
+                        f"{self.doc.line_of(var[1].start_byte)}), and the tool rewrites only a pid write right after "
+                        "the '&' line"), f"write 'echo $! > ...' right after the '&' line and re-run, or {exec_it}"
+            return "the pid write does not come right after the backgrounded command", exec_it
+        return "ERB control tags run through it", exec_it
     def _claim_foreground(self, write: Node, background: F.Background, dest: Node, fix: str, guarded: bool) -> bool:
         """``X &`` + ``echo $! > F`` -> ``sipid claim --pid "$$" ...`` + ``exec X``."""
         stmt = background.statement

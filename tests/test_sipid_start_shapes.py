@@ -209,6 +209,46 @@ def test_background_starts_that_cannot_become_an_exec_are_left_with_a_finding(wh
     assert any("started before its pid is recorded" in m for m in outcome.messages("review")), why
 
 
+#: cf-app-sd-release head bosh-dns-adapter_as_vcap.erb: exec'd by the control script's start, it
+#: backgrounds the process, records it through a variable, and traps TERM to kill that pid
+AS_VCAP_TRAP = """\
+#!/bin/bash -eu
+source /var/vcap/packages/sd-ctl-utils/ctl_util.sh
+trap 'handle_orphaned_server bosh-dns-adapter ${pid}' TERM
+/var/vcap/packages/bosh-dns-adapter/bin/bosh-dns-adapter -c "${CONF_DIR}"/config.json &
+pid=$!
+echo "${pid}" > "${PIDFILE}"
+"""
+
+
+def _left_background(script: str):
+    outcome = assert_unchanged(CM, script)
+    (found,) = [f for f in outcome.findings if "started before its pid is recorded" in f.message]
+    return found
+
+
+def test_a_background_start_left_for_its_trap_says_so_and_what_a_late_claim_would_do() -> None:
+    found = _left_background(AS_VCAP_TRAP)
+    # the pid write does follow the start (through pid=$!): the finding must not say otherwise
+    assert "does not follow" not in found.message, found.message
+    assert "trap on TERM (line 3) runs 'handle_orphaned_server bosh-dns-adapter ${pid}'" in found.message, found.message
+    assert "would leave the process just started running" in found.message, found.message
+    # the advice deals with the trap before proposing claim-then-exec
+    assert found.suggestion.startswith("the trap is why"), found.suggestion
+    assert "exec" in found.suggestion
+
+
+def test_a_background_start_recorded_through_a_variable_says_that_is_why() -> None:
+    found = _left_background("case $1 in\n  start)\n    /bin/w &\n    pid=$!\n    echo $pid > $PIDFILE\n    ;;\nesac\n")
+    assert "does not follow" not in found.message, found.message
+    assert "through 'pid=$!' (line 4)" in found.message, found.message
+
+
+def test_a_background_start_outside_a_start_branch_says_so() -> None:
+    found = _left_background("case $1 in\n  run)\n    /bin/w &\n    echo $! > $PIDFILE\n    ;;\nesac\n")
+    assert "not in a control script's start) branch" in found.message, found.message
+
+
 # -- findings match what happened ---------------------------------------------------------------------
 def test_a_suppressed_pid_write_says_nothing_about_a_claim() -> None:
     outcome = assert_unchanged(CM, "echo $$ > $PIDFILE  # exemplar-migrate: ignore[sipid-pidfiles]\nexec /bin/w\n")

@@ -14,12 +14,15 @@ saying where each item's entries start (with one more entry at the end), so item
 the old template from reaching the loop are none.
 
 A value printed unquoted where bash splits words (``/bin/add-user <%= user["name"] %>``) was
-shell source to the old script: an item ``a b`` gave two arguments. Its words (Ruby's
-``shellsplit`` parses the rendered text as bash did, quotes honoured) go into one flat array for
-all items, with an array of where each item's words start, as for an inner loop's entries; the
-body starts with the item's words as an array of their own, ``user_name=("${W[@]:W_START[i]:...}")``,
-and the command reads ``"${user_name[@]}"``. A value that cannot be several words keeps one
-element per item: inside quotes, a number (the item of a range, an index, a ``.size``), a value the
+shell source to the old script: an item ``a b`` gave two arguments. Its element is the value as
+it is, in the same array as the value read inside quotes, and the command expands it unquoted
+(``/bin/add-user ${USER_NAME[$i]}``, ``$user``): bash splits the expansion at blanks and newlines
+(the default IFS) and globs it, as it split and globbed the rendered text, so the argv is the same
+for any value without shell syntax. A value with quotes, ``$``, backquotes, backslashes, operators
+or braces was re-parsed as shell code by the old script (a manifest could run commands); the new
+one passes its words as they are, which the codemod says in an info finding. A script that sets
+``IFS`` keeps such a loop (the expansion would split elsewhere). A value that cannot be several
+words is quoted: inside quotes, a number (the item of a range, an index, a ``.size``), a value the
 template shell-escapes itself (one word, which bash read back to the value: the element is the
 escaped text, which the array assignment reads back the same way).
 
@@ -112,6 +115,7 @@ class LoopPlan:
     container_is_program: bool = True
     container_start: int = 0
     inner: list[int] = field(default_factory=list)  # inner loops made bash loops (their start offsets)
+    unquoted: dict[str, str] = field(default_factory=dict)  # a value printed unquoted -> its unquoted expansion
 
 
 @dataclass(frozen=True)
@@ -285,15 +289,19 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
 
     collection = ctx.value_base(expr, {}) or (params[0].upper() + "_ITEMS")
     forms = {tag.start: _form(ctx, tag, numbers) for tag in per_item}
-    names: dict[tuple[str, str], str] = {}  # (code, form) -> array
+    split = [t for t in per_item if forms[t.start] == "words"] + [
+        t for lp in inner_loops for t in lp.tags if _inner_form(ctx, t, lp) == "words"]
+    if split and _SETS_IFS.search(doc.masked.decode("utf-8", "replace")):
+        return (f"a value inside it (line {doc.line_of(split[0].start)}) is printed unquoted and the script sets "
+                "IFS, so an unquoted expansion would not split into the words bash read from the rendered text")
+    names: dict[tuple[str, str], str] = {}  # (code, element form) -> array
     per_item_arrays: list[str] = []  # the arrays of one element per item
-    words: list[tuple[str, str, str]] = []  # (array of all items' words, where each item's start, the item's array)
     # a value under a condition inside the body is only computed for the items that take that
     # branch (the old template never evaluated it for the others): '' (no words) keeps the items in step
-    guards: dict[tuple[str, bool], set[str | None]] = {}
-    seen_in: dict[tuple[str, bool], dict[int, set[int]]] = {}  # value -> group -> branches it appears in
+    guards: dict[tuple[str, str], set[str | None]] = {}
+    seen_in: dict[tuple[str, str], dict[int, set[int]]] = {}  # value -> group -> branches it appears in
     for tag in per_item:
-        key = (tag.code.strip(), forms[tag.start] == "words")
+        key = (tag.code.strip(), _element(forms[tag.start]))
         guards.setdefault(key, set()).add(_branch_guard(tag, groups))
         holder = next((g for g in groups if g.opener.end <= tag.start < g.stop), None)
         if holder is not None:
@@ -303,36 +311,39 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
             has_else = len(_tests(g)) <= len(g.middles)
             if has_else and seen.get(g.start) == set(range(len(g.middles) + 1)):
                 guards[key].add(None)
+    # the item's value escaped with shellescape by the template (``<%= vhost.shellescape %>``,
+    # unquoted) was one word bash read back to the value: when every item computes the value itself
+    # too, one array holds both (a value that is no string, which shellescape refused, aside)
+    escaped_as: dict[tuple[str, str], str] = {}  # (value, "plain") -> the escaping code
     for tag in per_item:
-        code, form = tag.code.strip(), forms[tag.start]
+        code = tag.code.strip()
+        key = (_unescaped(code), "plain")
+        if (forms[tag.start] == "called" and _SHELLESCAPE.fullmatch(code) and key in guards
+                and guards[key] == {None} == guards[(code, "called")]):
+            escaped_as.setdefault(key, code)
+    for tag in per_item:
+        code, form = tag.code.strip(), _element(forms[tag.start])
         if (code, form) in names:
             continue
+        if form == "called" and (_unescaped(code), "plain") in escaped_as:
+            if (_unescaped(code), "plain") in names:
+                names[(code, form)] = names[(_unescaped(code), "plain")]
+                continue
+            code, form = _unescaped(code), "plain"  # made below, for both
         named = _unescaped(code) if form in ("called", "dq-escaped") else code  # named for what it escapes
         base = ctx.value_base(named, aliases)
         if base is None:
             return f"no variable name would describe the value on line {doc.line_of(tag.start)}"
         if named in params and len(params) == 1:
             base = collection
-        found_guards = guards[(code, form == "words")]
+        found_guards = guards[(code, form)]
         guard = None if None in found_guards else " || ".join(sorted(str(g) for g in found_guards))
         if form == "dq-escaped":
             base += "_ESCAPED"  # the escaped text, as bash kept it inside double quotes
-        if form != "words":
-            value = _ruby_value(code, form)
-            names[(code, form)] = per_item_array(base, value if guard is None else f"({guard}) ? {value} : \"''\"")
-            continue
-        all_words, counts = _ruby_value(code, "words"), _ruby_value(code, "count")
-        if guard is not None:
-            all_words, counts = f"({guard}) ? {all_words} : []", f"({guard}) ? {counts} : 0"
-        w_text = f"(<%= {mapper} {{ {block_head} {steps}{all_words} }}.flatten(1).join(\" \") %>)"
-        s_text = f"(<%= {mapper} {{ {block_head} {steps}{counts} }}{_STARTS}.join(\" \") %>)"
-        array = ctx.name("loop-array#" + w_text, base + "_WORDS")
-        starts = ctx.name("loop-array#" + s_text, array + "_START")
-        plan.arrays.append((array, f"{array}={w_text}\n"))
-        plan.arrays.append((starts, f"# item i's words in {array}: from {starts}[i] up to {starts}[i + 1]\n"
-                                    f"{starts}={s_text}\n"))
-        names[(code, form)] = array
-        words.append((array, starts, ctx.shell_name(code if code in params else array.removesuffix("_WORDS"))))
+        value = _ruby_value(code, form)
+        names[(code, form)] = per_item_array(base, value if guard is None else f"({guard}) ? {value} : \"''\"")
+        if (code, form) in escaped_as:
+            names[(escaped_as[(code, form)], "called")] = names[(code, form)]
     conditions: dict[int, tuple[str, list[str]]] = {}
     flags: set[str] = set()  # conditions that read nothing of the item: one value, not one per item
     item_names = set(params).union(*(ruby.locals_defined(p) for p in prelude))
@@ -354,19 +365,18 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
         conditions[g.start] = (per_item_array(base, ruby_value), values)
     if not plan.arrays:
         return "nothing in its body differs between items"
-    # inner loop start -> ((code, form) -> array, where each item's entries start, the entries' words)
-    inner_names: dict[int, tuple[dict[tuple[str, str], str], str, list[tuple[str, str, str]]]] = {}
+    # inner loop start -> ((code, element form) -> array, where each item's entries start)
+    inner_names: dict[int, tuple[dict[tuple[str, str], str], str]] = {}
     for lp in inner_loops:
         found_inner = _inner_arrays(ctx, lp, groups, aliases, mapper, block_head, steps)
         if isinstance(found_inner, str):
             return found_inner
-        inner_names[lp.group.start] = (found_inner[0], found_inner[1], found_inner[3])
+        inner_names[lp.group.start] = (found_inner[0], found_inner[1])
         plan.arrays += found_inner[2]
     only_code, only_form = next(iter(names)) if len(names) == 1 else ("", "")
     if only_form in ("called", "dq-escaped"):
         only_code = _unescaped(only_code)  # the item's own value, escaped: still one element per item
-    simple = (len(names) == 1 and not conditions and not inner_loops and only_code in params and len(params) == 1
-              and only_form != "words")
+    simple = len(names) == 1 and not conditions and not inner_loops and only_code in params and len(params) == 1
     if simple:
         array = next(iter(names.values()))
         var = ctx.shell_name(params[0])
@@ -379,16 +389,13 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
             first = per_item_arrays[0]
             listing = f'${{{first}[@]+"${{!{first}[@]}}"}}' if ctx.nounset else f'"${{!{first}[@]}}"'
             head = f"for {var} in {listing}; do\n"
-        else:  # only words: as many items as starts, less one
-            starts = words[0][1] if words else next(iter(inner_names.values()))[1]
+        else:  # only inner loops: as many items as starts, less one
+            starts = next(iter(inner_names.values()))[1]
             head = f"for (({var} = 0; {var} + 1 < ${{#{starts}[@]}}; {var}++)); do\n"
     lines = branches.tag_lines
     deeper = _body_indentation(doc, [(lines, group), *[(nested[g.start].tag_lines, g) for g in all_groups]])
     indent = _layout(doc, lines).indent
-    own_words = "".join(_slice(local, array, starts, var, ctx.nounset) for array, starts, local in words)
-    if own_words:
-        own_words = "".join(_body_indent(doc, lines, indent) + line for line in own_words.splitlines(keepends=True))
-    plan.edits.append(Edit(lines[0][0], lines[0][1], f"{indent}{head}{own_words}", ctx.codemod_id))
+    plan.edits.append(Edit(lines[0][0], lines[0][1], f"{indent}{head}", ctx.codemod_id))
     plan.edits.append(Edit(lines[-1][0], lines[-1][1], f"{indent}done\n", ctx.codemod_id))
     tag_starts = {ls for ls, _ in lines} | {ls for g in all_groups for ls, _ in nested[g.start].tag_lines}
     plan.edits += [Edit(ls, ls, extra, ctx.codemod_id) for ls, extra in sorted(deeper.items()) if ls not in tag_starts]
@@ -398,11 +405,12 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
             ls, le = tag_lines(doc, tag)
             plan.edits.append(Edit(ls, le, "", ctx.codemod_id))
             plan.consumed.add(tag.start)
-    locals_of = {array: local for array, _, local in words}
     for tag in per_item:
-        array = names[(tag.code.strip(), forms[tag.start])]
-        plan.edits.append(Edit(tag.start, tag.end, _word_reference(doc, tag, array, ref, locals_of, ctx.nounset),
-                               ctx.codemod_id))
+        array = names[(tag.code.strip(), _element(forms[tag.start]))]
+        text = _value_reference(doc, tag, ref[array], forms[tag.start])
+        if forms[tag.start] == "words":
+            plan.unquoted.setdefault(tag.code.strip(), text)
+        plan.edits.append(Edit(tag.start, tag.end, text, ctx.codemod_id))
         plan.consumed.add(tag.start)
     for g in groups:
         name, values = conditions[g.start]
@@ -417,26 +425,30 @@ def _build(ctx: LoopContext, group: Group, expr: str, method: str, params: list[
             plan.edits.append(Edit(ls, le, deeper.get(ls, "") + g_indent + text, ctx.codemod_id))
         plan.consumed |= {t.start for t in g.tags}
     for lp in inner_loops:
-        entry_names, starts, entry_words = inner_names[lp.group.start]
+        entry_names, starts = inner_names[lp.group.start]
         j = ctx.shell_name("j")
         g_lines = nested[lp.group.start].tag_lines
-        g_indent = deeper.get(g_lines[0][0], "") + _layout(doc, g_lines).indent
         head = f"for (({j} = ${{{starts}[{var}]}}; {j} < ${{{starts}[{var} + 1]}}; {j}++)); do\n"
-        own = "".join(_body_indent(doc, g_lines, g_indent) + _slice(local, array, w_starts, j, ctx.nounset)
-                      for array, w_starts, local in entry_words)
-        for (ls, le), text in zip(g_lines, [head + own, "done\n"]):
+        for (ls, le), text in zip(g_lines, [head, "done\n"]):
             plan.edits.append(Edit(ls, le, deeper.get(ls, "") + _layout(doc, g_lines).indent + text, ctx.codemod_id))
-        entry_ref = {name: f"{name}[${j}]" for (_, form), name in entry_names.items() if form != "words"}
-        entry_locals = {array: local for array, _, local in entry_words}
+        entry_ref = {name: f"{name}[${j}]" for name in entry_names.values()}
         for tag in lp.tags:
-            array = entry_names[(tag.code.strip(), _inner_form(ctx, tag, lp))]
-            plan.edits.append(Edit(tag.start, tag.end, _word_reference(doc, tag, array, entry_ref, entry_locals,
-                                                                       ctx.nounset), ctx.codemod_id))
+            form = _inner_form(ctx, tag, lp)
+            text = _value_reference(doc, tag, entry_ref[entry_names[(tag.code.strip(), _element(form))]], form)
+            if form == "words":
+                plan.unquoted.setdefault(tag.code.strip(), text)
+            plan.edits.append(Edit(tag.start, tag.end, text, ctx.codemod_id))
             plan.consumed.add(tag.start)
         plan.consumed |= {t.start for t in lp.group.tags}
         plan.inner.append(lp.group.start)
     return plan
 
+
+#: an assignment to IFS anywhere in the script (``IFS=,``, ``local IFS=$'\\n'``, ``export IFS``)
+_SETS_IFS = re.compile(r"(?<![\w$])(?:IFS\s*[+]?=|(?:export|local|declare|typeset|readonly)\b[^;&|\n]*\bIFS\b)")
+
+#: an item's value escaped with Ruby's shellescape (``x.shellescape``, ``Shellwords.escape(x)``)
+_SHELLESCAPE = re.compile(r"(?s).*?(?:\.to_s)?\.shellescape|Shellwords\s*\.\s*(?:shell)?escape\s*\(.*\)")
 
 #: Ruby for where each item's elements start in a flat array, from each item's count (one more at the end)
 _STARTS = ".inject([0]) { |at, n| at << at.last + n }"
@@ -449,11 +461,11 @@ def _inner_form(ctx: LoopContext, tag: ErbTag, lp: InnerLoop) -> str:
 
 def _inner_arrays(ctx: LoopContext, lp: InnerLoop, groups: list[Group], aliases: dict[str, str], mapper: str,
                   block_head: str, steps: str
-                  ) -> tuple[dict[tuple[str, str], str], str, list[tuple[str, str]], list[tuple[str, str, str]]] | str:
+                  ) -> tuple[dict[tuple[str, str], str], str, list[tuple[str, str]]] | str:
     """The flat arrays of an inner loop (one per value its body reads, all items' entries in a
-    row; for a value of several words, all entries' words and where each entry's start) and the
-    array of where each item's entries start; the entries of an item whose conditions do not
-    reach the loop are none, as the old template never ran it for that item."""
+    row, one element per entry) and the array of where each item's entries start; the entries
+    of an item whose conditions do not reach the loop are none, as the old template never ran
+    it for that item."""
     guard = _branch_guard(lp.group.opener, groups)
     inner_mapper = f"({lp.expr}).each_with_index.map" if lp.method == "each_with_index" else f"({lp.expr}).map"
     head = f"|{', '.join(lp.params)}|"
@@ -462,7 +474,6 @@ def _inner_arrays(ctx: LoopContext, lp: InnerLoop, groups: list[Group], aliases:
         return f"no variable name would describe the list on line {ctx.doc.line_of(lp.group.start)}"
     names: dict[tuple[str, str], str] = {}
     arrays: list[tuple[str, str]] = []
-    words: list[tuple[str, str, str]] = []
 
     def per_item(entries: str, flatten: str = "") -> str:
         """Ruby for the entries of all items in a row (none for an item the guard leaves out)."""
@@ -471,7 +482,7 @@ def _inner_arrays(ctx: LoopContext, lp: InnerLoop, groups: list[Group], aliases:
         return f"{mapper} {{ {block_head} {steps}{entries} }}.flatten(1){flatten}"
 
     for tag in lp.tags:
-        code, form = tag.code.strip(), _inner_form(ctx, tag, lp)
+        code, form = tag.code.strip(), _element(_inner_form(ctx, tag, lp))
         if (code, form) in names:
             continue
         named = _unescaped(code) if form in ("called", "dq-escaped") else code
@@ -480,33 +491,19 @@ def _inner_arrays(ctx: LoopContext, lp: InnerLoop, groups: list[Group], aliases:
             return f"no variable name would describe the value on line {ctx.doc.line_of(tag.start)}"
         if form == "dq-escaped":
             base += "_ESCAPED"
-        if form != "words":
-            entries = f"{inner_mapper} {{ {head} {_ruby_value(code, form)} }}"
-            text = f"(<%= {per_item(entries)}.join(\" \") %>)"
-            name = ctx.name("loop-array#" + text, base)
-            names[(code, form)] = name
-            arrays.append((name, f"{name}={text}\n"))
-            continue
-        entry_words = f"{inner_mapper} {{ {head} {_ruby_value(code, 'words')} }}.flatten(1)"
-        entry_counts = f"{inner_mapper} {{ {head} {_ruby_value(code, 'count')} }}"
-        w_text = f"(<%= {per_item(entry_words)}.join(\" \") %>)"
-        s_text = f"(<%= {per_item(entry_counts, _STARTS)}.join(\" \") %>)"
-        array = ctx.name("loop-array#" + w_text, base + "_WORDS")
-        w_starts = ctx.name("loop-array#" + s_text, array + "_START")
-        names[(code, form)] = array
-        arrays.append((array, f"{array}={w_text}\n"))
-        arrays.append((w_starts, f"# entry j's words in {array}: from {w_starts}[j] up to {w_starts}[j + 1]\n"
-                                 f"{w_starts}={s_text}\n"))
-        words.append((array, w_starts, ctx.shell_name(code if code in lp.params else array.removesuffix("_WORDS"))))
+        entries = f"{inner_mapper} {{ {head} {_ruby_value(code, form)} }}"
+        text = f"(<%= {per_item(entries)}.join(\" \") %>)"
+        name = ctx.name("loop-array#" + text, base)
+        names[(code, form)] = name
+        arrays.append((name, f"{name}={text}\n"))
     count = f"({lp.expr}).count" if guard is None else f"({guard}) ? ({lp.expr}).count : 0"
     s_text = f"(<%= {mapper} {{ {block_head} {steps}{count} }}{_STARTS}.join(\" \") %>)"
     starts = ctx.name("loop-array#" + s_text, list_base + "_START")
-    plain = next((name for (_, form), name in names.items() if form != "words"), None)
-    where = f"in {plain}: from" if plain else "from"
-    comment = (f"# item i's entries {where} {starts}[i] up to {starts}[i + 1]\n" if plain else
+    plain = next(iter(names.values()), None)
+    comment = (f"# item i's entries in {plain}: from {starts}[i] up to {starts}[i + 1]\n" if plain else
                f"# item i's entries: j from {starts}[i] up to {starts}[i + 1]\n")
     arrays.append((starts, f"{comment}{starts}={s_text}\n"))
-    return names, starts, arrays, words
+    return names, starts, arrays
 
 
 def _number_params(expr: str, method: str, params: list[str]) -> set[str]:
@@ -566,30 +563,26 @@ def _ruby_value(code: str, form: str) -> str:
         return wrapped
     if form == "dq-escaped":  # as bash read it inside double quotes: \$ \` \" \\ and \newline taken off
         return f"{wrapped}.to_s.gsub(/\\\\([$`\"\\\\])/, '\\1').gsub(\"\\\\\\n\", '').shellescape"
-    if form == "words":
-        return f"{wrapped}.to_s.shellsplit.map(&:shellescape)"
-    if form == "count":
-        return f"{wrapped}.to_s.shellsplit.count"
     return f"{wrapped}.to_s.shellescape"
 
 
-def _slice(local: str, array: str, starts: str, var: str, nounset: bool) -> str:
-    """``local=("${A[@]:${S[i]}:${S[i + 1]} - ${S[i]}}")``: item ``var``'s words as an array of their
-    own (under ``set -u`` guarded for an empty ``A``, which bash before 4.4 calls unbound); the
-    indexes are expansions, which tree-sitter-bash parses in a slice (bare ``S[i]`` it does not)."""
-    words = f'"${{{array}[@]:${{{starts}[{var}]}}:${{{starts}[{var} + 1]}} - ${{{starts}[{var}]}}}}"'
-    return f"{local}=({f'${{{array}[@]+{words}}}' if nounset else words})\n"
+def _element(form: str) -> str:
+    """The array element a form keeps: a value printed unquoted (``words``) is the item's value as
+    it is, the element of ``plain`` (only its reference differs: unquoted, split by bash)."""
+    return "plain" if form == "words" else form
 
 
-def _word_reference(doc: Document, tag: ErbTag, array: str, ref: dict[str, str], locals_of: dict[str, str],
-                    nounset: bool) -> str:
-    """What replaces an item's value: its words (``"${user_name[@]}"``) or its element."""
-    if array in locals_of:
-        return _all_items(locals_of[array], nounset)
+def _value_reference(doc: Document, tag: ErbTag, subject: str, form: str) -> str:
+    """What replaces an item's value: its element, quoted (``"${A[$i]}"``), or for a value the old
+    script printed unquoted, where bash split it, the element unquoted (``${A[$i]}``, ``$ip``): bash
+    splits the expansion at whitespace (the default IFS) where its parser split the rendered text."""
     place = place_of(doc, tag)
     if not isinstance(place, Place):  # a comment
         place = Place("dq", False, False)
-    return _reference(doc, tag, place, ref[array])
+    if form != "words":
+        return _reference(doc, tag, place, subject)
+    joins = re.match(rb"[A-Za-z0-9_\[]", doc.source[tag.end:tag.end + 1]) is not None
+    return f"${subject}" if "[" not in subject and not joins else f"${{{subject}}}"
 
 
 def _body_indent(doc: Document, lines: list[tuple[int, int]], head_indent: str) -> str:

@@ -595,9 +595,27 @@ class _Move:
             self.plan.consumed |= found.consumed
             self.loops_converted.add(group.start)
             self.loops_converted.update(found.inner)  # loops over each item's own list, now bash loops too
+            if found.unquoted:
+                self._unquoted_finding(group, found.unquoted)
             self.plan.anchors.append(self._hoist(self.doc.line_start(group.start)) if found.container_is_program
                                      else self._top_statement_start(self.doc.root.descendant_for_byte_range(
                                          found.container_start, found.container_start + 1)))
+
+    def _unquoted_finding(self, group, unquoted: dict[str, str]) -> None:  # noqa: ANN001 - a Group
+        """Item values the old script printed unquoted are expanded unquoted: the same words for any
+        value without shell syntax; a value with it was shell code to the old script (said, as info:
+        a manifest value of that kind could run commands there, and no longer does)."""
+        shown = ", ".join(f"`<%= {_short(code)} %>` as `{ref}`" for code, ref in list(unquoted.items())[:3])
+        more = f" and {len(unquoted) - 3} more" if len(unquoted) > 3 else ""
+        first, last = self.doc.line_of(group.start), self.doc.line_of(group.stop - 1)
+        self.result.findings.append(self.cm.finding(
+            self.doc, group.start,
+            f"ERB loop (lines {first}-{last}) moved: item values it printed unquoted are expanded unquoted "
+            f"({shown}{more}), which bash splits at blanks and globs as it did the rendered text; only an item "
+            "holding shell syntax (quotes, $, backquotes, backslashes, ; & | < > ( ) { } ~ # or a newline) differs: "
+            "the old script ran it as shell code, the new one passes its words as they are", "info",
+            "An item that relied on shell quoting (an argument with a space inside quotes) now splits at the space; "
+            "such values let a manifest run commands in the old script.", fix=self.cm.id))
 
     def _claim_words(self, words: WordsPlan) -> None:
         """An inline loop's words: one array in the env file, expanded where the loop was."""

@@ -6,11 +6,19 @@ loops (render with Ruby, run both scripts) is proven on the ``db-seeder`` sample
 
 from __future__ import annotations
 
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.support.erb_render import render, ruby_available
 from tests.test_erb_to_config import check, env_of, migrate
 
 
 def test_a_loop_over_a_list_of_addresses_becomes_a_for_over_an_array() -> None:
-    """Printed unquoted, an address was shell source: the item's words; quoted, its element."""
+    """Printed unquoted, an address was shell source (bash split it): expanded unquoted; quoted,
+    quoted. One array for the list either way."""
     check(
         """\
         #!/bin/bash
@@ -21,15 +29,11 @@ def test_a_loop_over_a_list_of_addresses_becomes_a_for_over_an_array() -> None:
         """\
         #!/bin/bash
         @SOURCE@
-        for i in "${!FW_PEERS[@]}"; do
-          ip=("${FW_PEERS_WORDS[@]:${FW_PEERS_WORDS_START[i]}:${FW_PEERS_WORDS_START[i + 1]} - ${FW_PEERS_WORDS_START[i]}}")
-          allow "${ip[@]}" "accept from ${FW_PEERS[$i]}"
+        for ip in "${FW_PEERS[@]}"; do
+          allow $ip "accept from $ip"
         done
         """,
         """\
-        FW_PEERS_WORDS=(<%= (Array(p("fw.peers")) + [p("fw.backup")]).map { |ip| (ip).to_s.shellsplit.map(&:shellescape) }.flatten(1).join(" ") %>)
-        # item i's words in FW_PEERS_WORDS: from FW_PEERS_WORDS_START[i] up to FW_PEERS_WORDS_START[i + 1]
-        FW_PEERS_WORDS_START=(<%= (Array(p("fw.peers")) + [p("fw.backup")]).map { |ip| (ip).to_s.shellsplit.count }.inject([0]) { |at, n| at << at.last + n }.join(" ") %>)
         FW_PEERS=(<%= (Array(p("fw.peers")) + [p("fw.backup")]).map { |ip| (ip).to_s.shellescape }.join(" ") %>)
         """,
     )
@@ -79,12 +83,11 @@ def test_a_choice_per_item_holds_the_chosen_value() -> None:
         """\
         #!/bin/bash
         @SOURCE@
-        for i in "${!ENTRY_COMMAND[@]}"; do
-          entry_name=("${ENTRY_NAME_WORDS[@]:${ENTRY_NAME_WORDS_START[i]}:${ENTRY_NAME_WORDS_START[i + 1]} - ${ENTRY_NAME_WORDS_START[i]}}")
+        for i in "${!ENTRY_NAME[@]}"; do
           if [ "${ENTRY_COMMAND[$i]}" = add ]; then
-            keystore add "${entry_name[@]}"
+            keystore add ${ENTRY_NAME[$i]}
           elif [ "${ENTRY_COMMAND[$i]}" = remove ]; then
-            keystore remove "${entry_name[@]}"
+            keystore remove ${ENTRY_NAME[$i]}
           fi
         done
         """,
@@ -109,12 +112,11 @@ def test_under_set_u_an_empty_list_runs_nothing_in_old_bash_too() -> None:
         <% end %>
         """
     )
-    # an item of no words, or a list of none, is an empty array: bash before 4.4 calls it unbound
-    assert 'for ((i = 0; i + 1 < ${#X_HOSTS_WORDS_START[@]}; i++)); do' in outcome.text, outcome.text
-    assert ('host=(${X_HOSTS_WORDS[@]+"${X_HOSTS_WORDS[@]:${X_HOSTS_WORDS_START[i]}:${X_HOSTS_WORDS_START[i + 1]} '
-            '- ${X_HOSTS_WORDS_START[i]}}"})') in outcome.text, outcome.text
-    assert 'ping -c1 ${host[@]+"${host[@]}"}' in outcome.text, outcome.text
-    assert 'useradd ${user_name[@]+"${user_name[@]}"} -s ${user_shell[@]+"${user_shell[@]}"}' in outcome.text
+    # a list of none is an empty array: bash before 4.4 calls it unbound
+    assert 'for host in ${X_HOSTS[@]+"${X_HOSTS[@]}"}; do' in outcome.text, outcome.text
+    assert 'ping -c1 $host\n' in outcome.text, outcome.text
+    assert 'for i in ${USER_NAME[@]+"${!USER_NAME[@]}"}; do' in outcome.text, outcome.text
+    assert 'useradd ${USER_NAME[$i]} -s ${USER_SHELL[$i]}\n' in outcome.text, outcome.text
     assert 'for i in ${GROUP_NAME[@]+"${!GROUP_NAME[@]}"}; do' in outcome.text, outcome.text
 
 
@@ -210,7 +212,7 @@ def test_a_loop_writing_a_file_per_item_stays_and_says_so() -> None:
         """, "it writes a heredoc with ERB per item (line 4): one file per item")
 
 
-def test_a_loop_whose_items_are_several_words_keeps_each_items_words() -> None:
+def test_a_loop_whose_items_are_several_words_expands_each_item_unquoted() -> None:
     check(
         """\
         #!/bin/bash
@@ -221,9 +223,8 @@ def test_a_loop_whose_items_are_several_words_keeps_each_items_words() -> None:
         """\
         #!/bin/bash
         @SOURCE@
-        for ((i = 0; i + 1 < ${#VPN_IPTABLES_WORDS_START[@]}; i++)); do
-          rule=("${VPN_IPTABLES_WORDS[@]:${VPN_IPTABLES_WORDS_START[i]}:${VPN_IPTABLES_WORDS_START[i + 1]} - ${VPN_IPTABLES_WORDS_START[i]}}")
-          iptables "${rule[@]}"
+        for rule in "${VPN_IPTABLES[@]}"; do
+          iptables $rule
         done
         """,
     )
@@ -305,10 +306,10 @@ def test_a_comment_naming_the_item_names_it_with_the_array_element() -> None:
 
 
 # -- unquoted item values: the words the old script split them into --------------------------------
-def test_an_unquoted_item_keeps_its_words_a_slice_of_one_flat_array_per_item() -> None:
-    """``/bin/show <%= user %>`` with a user ``a b`` ran ``/bin/show a b``: each item's words (as
-    bash parsed its rendered text, Ruby's shellsplit here) are a slice of one flat array; the
-    loop variable is named after the item (``add-user`` names no variable ``user``)."""
+def test_an_unquoted_item_is_its_element_expanded_unquoted_also_in_an_inner_loop() -> None:
+    """``/bin/show <%= user %>`` with a user ``a b`` ran ``/bin/show a b``: the element expanded
+    unquoted splits the same; the loop variable is named after the item (``add-user`` names no
+    variable ``user``); an inner loop's entry likewise, one element per entry."""
     outcome = check(
         """\
         #!/bin/bash
@@ -327,35 +328,39 @@ def test_an_unquoted_item_keeps_its_words_a_slice_of_one_flat_array_per_item() -
         #!/bin/bash
         set -e
         @SOURCE@
-        for ((i = 0; i + 1 < ${#X_USERS_WORDS_START[@]}; i++)); do
-          user=("${X_USERS_WORDS[@]:${X_USERS_WORDS_START[i]}:${X_USERS_WORDS_START[i + 1]} - ${X_USERS_WORDS_START[i]}}")
-          /bin/show "${user[@]}"
+        for user in "${X_USERS[@]}"; do
+          /bin/show $user
         done
         for i in "${!USER_NAME[@]}"; do
-          user_name=("${USER_NAME_WORDS[@]:${USER_NAME_WORDS_START[i]}:${USER_NAME_WORDS_START[i + 1]} - ${USER_NAME_WORDS_START[i]}}")
-          /bin/add-user "${user_name[@]}"
+          /bin/add-user ${USER_NAME[$i]}
           for ((j = ${USER_TAGS_START[i]}; j < ${USER_TAGS_START[i + 1]}; j++)); do
-            tag=("${USER_TAGS_WORDS[@]:${USER_TAGS_WORDS_START[j]}:${USER_TAGS_WORDS_START[j + 1]} - ${USER_TAGS_WORDS_START[j]}}")
-            /bin/add-tag "${USER_NAME[$i]}" "${tag[@]}"
+            /bin/add-tag "${USER_NAME[$i]}" ${USER_TAGS[$j]}
           done
         done
         """,
     )
     env = env_of(outcome)
-    assert ('X_USERS_WORDS=(<%= p("x.users").map { |user| (user).to_s.shellsplit.map(&:shellescape) }.flatten(1)'
-            '.join(" ") %>)\n') in env, env
-    assert ("# item i's words in X_USERS_WORDS: from X_USERS_WORDS_START[i] up to X_USERS_WORDS_START[i + 1]\n"
-            'X_USERS_WORDS_START=(<%= p("x.users").map { |user| (user).to_s.shellsplit.count }'
-            '.inject([0]) { |at, n| at << at.last + n }.join(" ") %>)\n') in env, env
-    # inside double quotes the name is one word: the plain array, one element per item
+    assert "_WORDS" not in env, env
+    assert 'X_USERS=(<%= p("x.users").map { |user| (user).to_s.shellescape }.join(" ") %>)\n' in env, env
+    # unquoted and inside double quotes: one array
+    assert env.count("USER_NAME=") == 1, env
     assert 'USER_NAME=(<%= p("x.users").map { |user| (user["name"]).to_s.shellescape }.join(" ") %>)\n' in env, env
-    assert ('USER_TAGS_WORDS=(<%= p("x.users").map { |user| (user["tags"]).map { |tag| '
-            '(tag).to_s.shellsplit.map(&:shellescape) }.flatten(1) }.flatten(1).join(" ") %>)\n') in env, env
-    assert ("# entry j's words in USER_TAGS_WORDS: from USER_TAGS_WORDS_START[j] up to USER_TAGS_WORDS_START[j + 1]\n"
-            'USER_TAGS_WORDS_START=(<%= p("x.users").map { |user| (user["tags"]).map { |tag| (tag).to_s.shellsplit'
-            '.count } }.flatten(1).inject([0]) { |at, n| at << at.last + n }.join(" ") %>)\n') in env, env
-    assert ("# item i's entries: j from USER_TAGS_START[i] up to USER_TAGS_START[i + 1]\n"
+    assert ('USER_TAGS=(<%= p("x.users").map { |user| (user["tags"]).map { |tag| (tag).to_s.shellescape } }'
+            '.flatten(1).join(" ") %>)\n') in env, env
+    assert ("# item i's entries in USER_TAGS: from USER_TAGS_START[i] up to USER_TAGS_START[i + 1]\n"
             'USER_TAGS_START=(<%= p("x.users").map { |user| (user["tags"]).count }') in env, env
+
+
+def test_a_script_that_sets_ifs_keeps_a_loop_printing_an_item_unquoted() -> None:
+    """With another IFS an unquoted expansion splits elsewhere than bash's parser split the text."""
+    _kept(
+        """\
+        #!/bin/bash
+        IFS=,
+        <% p("x.hosts").each do |host| %>
+        ping -c1 <%= host %>
+        <% end %>
+        """, "is printed unquoted and the script sets IFS")
 
 
 def test_values_that_cannot_split_keep_one_element_per_item() -> None:
@@ -434,6 +439,94 @@ def test_an_escaped_item_inside_double_quotes_keeps_the_backslashes_bash_kept_th
             """.gsub("\\\\\\n", '').shellescape }.join(" ") %>)""") in env_of(outcome), env_of(outcome)
 
 
+# -- unquoted item values: one array, expanded unquoted ---------------------------------------------
+_SPLIT_SCRIPT = """\
+    #!/bin/bash
+    set -eu
+    show() { printf '[%s]' "$@"; echo; }
+    <% (Array(p("fw.peers")) + [p("fw.backup")]).each do |ip| %>
+      show add <%= ip %> 8087 "-s <%= ip %> -j ACCEPT"
+    <% end %>
+    <% p("x.users").each do |user| %>
+    show user <%= user["name"] %>
+    <% if user["admin"] %>
+    show admin --name=<%= user["name"] %>
+    <% end %>
+    <% user["tags"].each do |tag| %>
+    show tag "<%= user["name"] %>" <%= tag %>
+    <% end %>
+    <% end %>
+    """
+
+
+def _run_rendered(tmp_path: Path, script: str, env: str | None, props: dict) -> str:
+    """Render the script (and its env template) with real Ruby ERB and run it with bash."""
+    spec = tmp_path / "spec"
+    spec.write_text("name: job\nproperties:\n  fw.peers: {}\n  fw.backup: {}\n  x.users: {}\n")
+    text = render(spec, script, properties=props)
+    if env is not None:
+        (tmp_path / "job_ctl.env").write_text(render(spec, env, properties=props))
+        text = text.replace("/var/vcap/jobs/job/config/job_ctl.env", str(tmp_path / "job_ctl.env"))
+    run = subprocess.run(["bash", "-c", text], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_an_unquoted_item_is_one_array_element_expanded_unquoted(tmp_path: Path) -> None:
+    """``add <%= ip %> 8087`` with an item ``a b`` ran ``add a b 8087``: bash splits the rendered
+    text at whitespace, and splits an unquoted expansion of the element at the same places. So one
+    array per list, one element per item, read unquoted: no flat word array, no per-item slices."""
+    outcome = check(
+        _SPLIT_SCRIPT,
+        """\
+        #!/bin/bash
+        set -eu
+        @SOURCE@
+        show() { printf '[%s]' "$@"; echo; }
+        for ip in ${FW_PEERS[@]+"${FW_PEERS[@]}"}; do
+          show add $ip 8087 "-s $ip -j ACCEPT"
+        done
+        for i in ${USER_NAME[@]+"${!USER_NAME[@]}"}; do
+          show user ${USER_NAME[$i]}
+          if [ "${USER_ADMIN_SET[$i]}" = true ]; then
+            show admin --name=${USER_NAME[$i]}
+          fi
+          for ((j = ${USER_TAGS_START[i]}; j < ${USER_TAGS_START[i + 1]}; j++)); do
+            show tag "${USER_NAME[$i]}" ${USER_TAGS[$j]}
+          done
+        done
+        """,
+    )
+    env = env_of(outcome)
+    assert "_WORDS" not in env and "_WORDS" not in outcome.text, env
+    assert 'FW_PEERS=(<%= (Array(p("fw.peers")) + [p("fw.backup")]).map { |ip| (ip).to_s.shellescape }.join(" ") %>)\n' \
+        in env, env
+    assert env.count("USER_NAME=") == 1, env
+    # the old script ran a value holding shell syntax as shell code: said, at info level
+    said = [f for f in outcome.findings if "unquoted" in f.message]
+    assert [f.severity for f in said] == ["info", "info"], outcome.findings
+    assert "shell syntax" in said[0].message and "`$ip`" in said[0].message, said[0].message
+    if not ruby_available():
+        pytest.skip("needs Debian's ruby")
+    old = textwrap.dedent(_SPLIT_SCRIPT)
+    for props in (
+        {"fw": {"peers": ["10.0.0.1", "10.0.0.2"], "backup": "10.0.0.3"},
+         "x": {"users": [{"name": "ann", "admin": True, "tags": ["a", "b"]}, {"name": "bob", "tags": []}]}},
+        # the spaced render context's shape: a second word, more blanks, a tab, an empty value
+        {"fw": {"peers": ["10.0.0.1 extra", "  a \t b  "], "backup": ""},
+         "x": {"users": [{"name": "ann lee", "admin": True, "tags": ["t one", "", "x"]},
+                         {"name": "", "tags": ["z  y"]}, {"name": "c d e", "admin": True, "tags": []}]}},
+        {"fw": {"peers": [], "backup": "*"}, "x": {"users": []}},
+    ):
+        before = _run_rendered(tmp_path, old, None, props)
+        after = _run_rendered(tmp_path, outcome.text, env, props)
+        assert after == before, (props, before, after)
+    # a value with shell syntax: the old script ran it, the new one passes its words
+    hostile = {"fw": {"peers": ["$(touch ran)"], "backup": "b"}, "x": {"users": []}}
+    assert "[add][$(touch][ran)][8087]" in _run_rendered(tmp_path, outcome.text, env, hostile)
+    assert not (tmp_path / "ran").exists()
+
+
 def test_a_word_in_a_comment_does_not_take_the_loop_variable_name() -> None:
     """gogs: the only other ``i`` in the script was a comment's "(i.e. ...)"; the loop got ``i_2``."""
     outcome = migrate("""\
@@ -445,3 +538,28 @@ def test_a_word_in_a_comment_does_not_take_the_loop_variable_name() -> None:
         """)
     assert 'for i in "${!ROLE_NAME[@]}"; do' in outcome.text, outcome.text
     assert "i_2" not in outcome.text
+
+
+def test_an_item_printed_unquoted_and_escaped_by_the_template_is_one_array() -> None:
+    """``<%= vhost %>`` (split by bash) and ``<%= vhost.shellescape %>`` (one word bash read back to
+    the value) in one body: one array of the values, one unquoted and one quoted reference."""
+    outcome = check(
+        """\
+        #!/bin/bash
+        <% p("mq.vhosts").each do |vhost| %>
+        mqctl add-vhost <%= vhost %>
+        mqctl limit-vhost <%= vhost.shellescape %> --max 5
+        <% end %>
+        """,
+        """\
+        #!/bin/bash
+        @SOURCE@
+        for i in "${!MQ_VHOSTS[@]}"; do
+          mqctl add-vhost ${MQ_VHOSTS[$i]}
+          mqctl limit-vhost "${MQ_VHOSTS[$i]}" --max 5
+        done
+        """,
+        """\
+        MQ_VHOSTS=(<%= p("mq.vhosts").map { |vhost| (vhost).to_s.shellescape }.join(" ") %>)
+        """,
+    )

@@ -338,7 +338,9 @@ def test_a_local_set_per_item_of_a_loop_is_named_after_the_item_and_itself() -> 
         <% end -%>
         """)
     env = env_of(outcome)
-    assert "BOOK_NAME_WORDS=(" in env and "BOOK_PATH_WORDS=(" in env, env  # unquoted: each item's words
+    assert "BOOK_NAME=(" in env and "BOOK_PATH=(" in env, env
+    # unquoted: the element expanded unquoted, split by bash as the rendered text was
+    assert "--title ${BOOK_NAME[$i]} --from ${BOOK_PATH[$i]}" in outcome.text, outcome.text
     assert "JOB_NAME" not in env and "PATH_VALUE" not in env
 
 

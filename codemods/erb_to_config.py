@@ -16,10 +16,11 @@ from codemods._erb_branches import Branches, statement_branches
 from codemods._erb_context import Place, command_around, place_of
 from codemods._erb_escape import escaped_text
 from codemods._erb_flags import FlagShape, flag_shape, inner_tags
+from codemods._erb_guard import guard_edits
 from codemods._erb_heredoc import heredoc_files
-from codemods._erb_indent import fixed_lines
+from codemods._erb_indent import Layout, fixed_lines
 from codemods._erb_indent import layout as indent_layout
-from codemods._erb_job import allocate, heredoc_file_shared, job_words, left_alone, sources_env
+from codemods._erb_job import allocate, heredoc_file_shared, job_words, left_alone, sourced_by, sources_env
 from codemods._erb_lines import alone_on_its_lines, tag_lines
 from codemods._erb_locals import RubyDefs, escaped_value
 from codemods._erb_loops import LoopContext, WordsPlan, plan_inline_loop, plan_loop
@@ -77,7 +78,10 @@ class ErbToConfig(Codemod):
     - an ERB ``if``/``unless``/``if_p`` (with ``else``/``elsif``) around whole statements
       becomes a variable rendered in the env template and a bash ``if`` on it (indented like the
       code around it), the statements unchanged; an ``elsif`` chain over one value holds the
-      chosen value (``LOG_FORMAT=json``);
+      chosen value (``LOG_FORMAT=json``); one that runs to the end of the script (top level,
+      nothing but blank lines, comments and an ``exit N`` after it) becomes a guard clause instead,
+      ``[ "$X_ENABLED" = true ] || exit 0`` (the other branch's lines inside an ``if`` before the
+      ``exit``), and the body's lines stay as they are (``codemods._erb_guard``);
     - ``cat > FILE <<EOF`` with ERB in the body becomes its own config template, and the script
       copies the rendered file to FILE;
     - an ERB loop around whole lines (``<% p("roles").each do |role| %> ... <% end %>``)
@@ -220,6 +224,7 @@ class _Move:
         self.defined: set[tuple[str, tuple]] = set()  # (variable, chain) already in the env
         self.conflicts: list[tuple[_Region, str]] = []  # regions that could not move, and why
         self.converted: list[tuple[Group, list[_Block], list[Edit]]] = []  # ERB ifs made bash ifs
+        self.guard_gaps: list[tuple[Edit, int]] = []  # a guard's edit ending in a blank line, where its body starts
         self.layouts: dict[int, tuple] = {}  # converted group start -> (Layout, tag lines, texts)
         self.nounset = bool(_NOUNSET.search(doc.masked.decode("utf-8", "replace")))
         # a POSIX sh script (dash on the stemcell) is sourced with `.` and gets no arrays
@@ -262,6 +267,7 @@ class _Move:
                 return self._shebang_in_block()
         else:
             self._drop_copied_locals()
+        self._settle_guard_gaps()
         self._indent_conversions()
         self.plan.edits = simplify_single_quotes(self.doc, self.plan.edits)
         self.result.edits += self.plan.edits
@@ -288,8 +294,9 @@ class _Move:
         if first is not None:
             self.plan.edits.append(Edit(first.start, first.end, source_line, self.cm.id))
         elif not at_header:
-            gap = "\n" if anchor >= 2 and self.doc.source[anchor - 2:anchor] == b"\n\n" else ""
-            self.plan.edits.append(Edit(anchor, anchor, source_line + gap, self.cm.id))
+            place = self._above_comments(anchor)
+            gap = "\n" if place >= 2 and self.doc.source[place - 2:place] == b"\n\n" else ""
+            self.plan.edits.append(Edit(place, place, source_line + gap, self.cm.id))
         for region in moved:
             if region is not first:
                 self._delete_lines(region.start, region.end)
@@ -303,6 +310,16 @@ class _Move:
         self.result.new_files.append(NewFile(f"templates/{env_name[0]}", env_text))
         self.result.spec_changes.append(SpecChange("add_template", env_name[0], f"config/{env_name[1]}"))
         return True
+
+    def _above_comments(self, anchor: int) -> int:
+        """Where the ``source`` line goes for a statement at ``anchor``: above the comment lines
+        right above it (they describe that statement), never above the script's first line."""
+        below_first = self.doc.line_end(first_line_span(self.doc.source)[0])
+        comments = {self.doc.line_start(c.start_byte) for c in self.doc.root.named_children
+                    if c.type == "comment" and self.doc.full_lines(c.start_byte, c.end_byte) is not None}
+        while anchor > below_first and self.doc.line_start(anchor - 1) in comments:
+            anchor = self.doc.line_start(anchor - 1)
+        return anchor
 
     def _below_shebang(self, anchor: int) -> int | None:
         """The ``source`` line's place, never above the shebang (the kernel reads it only on the
@@ -813,7 +830,11 @@ class _Move:
             if all(c.type == "comment" for c in statements):  # bash has no empty branch: `:` does nothing
                 texts[i + 1] = f"{body_indent}:\n" + shape_layout.indent + texts[i + 1]
                 texts[i + 1] = texts[i + 1][len(shape_layout.indent):]
-        edits = [Edit(ls, le, shape_layout.indent + text, self.cm.id) for (ls, le), text in zip(branches.tag_lines, texts)]
+        guarded = self._guard(group, [], branches, {i: (n, "true") for i, n in names.items()}, shape_layout)
+        if guarded is not None:
+            edits, shape_layout = guarded
+        else:
+            edits = [Edit(ls, le, shape_layout.indent + text, self.cm.id) for (ls, le), text in zip(branches.tag_lines, texts)]
         for tags in shape.statements.values():
             for tag in tags:
                 ls, le = tag_lines(self.doc, tag)
@@ -854,13 +875,51 @@ class _Move:
             else:
                 texts.append("else\n")
         texts.append("fi\n")
-        edits = [Edit(ls, le, shape.indent + text, self.cm.id) for (ls, le), text in zip(branches.tag_lines, texts)]
+        guarded = self._guard(group, chain, branches, {} if alone else tests, shape)
+        if guarded is not None:
+            edits, shape = guarded
+        else:
+            edits = [Edit(ls, le, shape.indent + text, self.cm.id) for (ls, le), text in zip(branches.tag_lines, texts)]
         self.plan.edits += edits
         self.layouts[group.start] = (shape, branches.tag_lines, texts)
         self.converted.append((group, blocks, edits))
         container = branches.container
         self.plan.anchors.append(self._hoist(self.doc.line_start(group.start)) if container.type == "program"
                                  else self._top_statement_start(container))
+
+    def _guard(self, group: Group, chain: Chain, branches: Branches, tests: dict[int, tuple[str, str]],
+               shape: Layout) -> tuple[list[Edit], Layout] | None:
+        """The edits that make an ERB conditional around the rest of an executed script a guard
+        clause, its body's lines left as they are (``codemods._erb_guard``), and its layout (the
+        body one level in no more); None when it stays a bash ``if`` around its branches."""
+        if chain or set(tests) != {0} or tests[0][1] != "true":
+            return None
+        rendered = self.job.rendered_path(self.doc.path)
+        if rendered is not None and sourced_by(self.job, self.doc.path, rendered) is not None:
+            return None  # `exit` would end the script that sources it (such a script is left alone anyway)
+        found = guard_edits(self.doc, group, branches.tag_lines, branches.container, tests[0][0], shape.unit)
+        if found is None:
+            return None
+        edits = [Edit(s, e, t, self.cm.id) for s, e, t in found.edits]
+        if found.gap is not None:
+            self.guard_gaps.append((edits[found.gap], found.body))
+        return edits, Layout(shape.indent, False, shape.unit)
+
+    def _settle_guard_gaps(self) -> None:
+        """No blank line after a guard clause when the body's first lines moved to the env file
+        and a blank line follows them (two blank lines in a row otherwise)."""
+        for edit, body in self.guard_gaps:
+            if not any(e is edit for e in self.plan.edits):
+                continue
+            pos = body
+            while True:
+                deleted = [e.end for e in self.plan.edits if not e.text and e.start <= pos < e.end]
+                if not deleted:
+                    break
+                pos = max(deleted)
+            if not self.doc.source[pos:self.doc.line_end(pos)].strip():
+                i = next(i for i, e in enumerate(self.plan.edits) if e is edit)
+                self.plan.edits[i] = Edit(edit.start, edit.end, edit.text[:-1], edit.fix)
 
     def _choice(self, group: Group, chain: Chain) -> _Choice | str:
         """The variables that carry an ERB conditional's choice to bash: for each branch that

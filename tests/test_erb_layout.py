@@ -80,6 +80,7 @@ def test_nested_conditionals_at_column_0_indent_one_level_each() -> None:
         echo b
         <% end -%>
         <% end -%>
+        echo done
         """)
     assert outcome.text.endswith(textwrap.dedent("""\
         if [ "$JOB_A_ENABLED" = true ]; then
@@ -88,6 +89,7 @@ def test_nested_conditionals_at_column_0_indent_one_level_each() -> None:
             echo b
           fi
         fi
+        echo done
         """)), outcome.text
 
 
@@ -102,6 +104,7 @@ def test_a_heredoc_and_a_split_word_in_the_body_keep_their_columns() -> None:
         echo /var/vcap/packages/job/\\
         bin
         <% end -%>
+        echo done
         """)
     assert outcome.text.endswith(textwrap.dedent("""\
         if [ "$JOB_BANNER_ENABLED" = true ]; then
@@ -112,6 +115,7 @@ def test_a_heredoc_and_a_split_word_in_the_body_keep_their_columns() -> None:
           echo /var/vcap/packages/job/\\
         bin
         fi
+        echo done
         """)), outcome.text
 
 
@@ -196,6 +200,7 @@ def test_an_if_inside_a_converted_if_sits_at_the_level_of_the_code_around_it() -
         <% end %>
         ${CALL}
         <% end %>
+        echo done
         """)
     assert textwrap.dedent("""\
         if [ "$JOB_REGISTER_ENABLED" = true ]; then

@@ -181,6 +181,7 @@ def test_an_unless_block_gets_the_negated_name_in_script_and_env() -> None:
         <% unless p("bpm.enabled") -%>
         /var/vcap/packages/job/bin/job --daemon
         <% end -%>
+        echo started
         """)
     assert 'if [ "$BPM_DISABLED" = true ]; then\n  /var/vcap/packages/job/bin/job --daemon\nfi\n' in outcome.text
     assert env_of(outcome) == "BPM_DISABLED=false\n<% unless p(\"bpm.enabled\") -%>\nBPM_DISABLED=true\n<% end -%>\n"

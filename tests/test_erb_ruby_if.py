@@ -28,6 +28,7 @@ def test_a_conditional_whose_tags_set_locals_becomes_a_bash_if_with_its_ruby_in_
         set -e
         register --listen-port <%= q(listen_port) %>
         <% end -%>
+        register --done
         """,
         """\
         #!/bin/bash
@@ -39,6 +40,7 @@ def test_a_conditional_whose_tags_set_locals_becomes_a_bash_if_with_its_ruby_in_
           set -e
           register --listen-port "$LISTEN_PORT"
         fi
+        register --done
         """,
         """\
         API_DISABLED=false

@@ -15,6 +15,7 @@ def test_a_branch_with_a_background_command_is_whole_statements() -> None:
         pid=$!
         echo "${pid}" > "${PIDFILE}"
         <% end %>
+        wait
         """,
         """\
         #!/bin/bash -eu
@@ -25,6 +26,7 @@ def test_a_branch_with_a_background_command_is_whole_statements() -> None:
           pid=$!
           echo "${pid}" > "${PIDFILE}"
         fi
+        wait
         """,
     )
 

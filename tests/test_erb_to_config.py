@@ -805,6 +805,7 @@ def test_a_heredoc_under_an_if_p_renders_only_when_the_script_wrote_it() -> None
         EOF
         chmod 600 /etc/app.key
         <% end -%>
+        exec /var/vcap/packages/job/bin/job
         """,
         """\
         #!/bin/bash
@@ -813,6 +814,7 @@ def test_a_heredoc_under_an_if_p_renders_only_when_the_script_wrote_it() -> None
           cp /var/vcap/jobs/job/config/app.key /etc/app.key
           chmod 600 /etc/app.key
         fi
+        exec /var/vcap/packages/job/bin/job
         """,
     )
     files = {f.path: f.content for f in outcome.result.result.new_files}

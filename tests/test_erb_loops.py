@@ -543,7 +543,7 @@ def test_a_word_in_a_comment_does_not_take_the_loop_variable_name() -> None:
 def test_an_item_printed_unquoted_and_escaped_by_the_template_is_one_array() -> None:
     """``<%= vhost %>`` (split by bash) and ``<%= vhost.shellescape %>`` (one word bash read back to
     the value) in one body: one array of the values, one unquoted and one quoted reference."""
-    outcome = check(
+    check(
         """\
         #!/bin/bash
         <% p("mq.vhosts").each do |vhost| %>

@@ -175,11 +175,12 @@ def _delete(doc: Document, start: int, end: int) -> tuple[int, int, str]:
 
 
 def _errexit(doc: Document, statements: list[Node]) -> bool:
-    """Whether ``set -e`` surely holds after the top-level ``statements`` (run in order): from the
-    shebang's options or a top-level ``set``; not known (False) after a ``set +e`` anywhere else, or
-    a ``source``/``eval`` (its code may turn it off)."""
-    shebang = doc.source[:doc.line_end(0)].decode("utf-8", "replace")
-    on = shebang.startswith("#!") and any(re.fullmatch(r"-[a-zA-Z]*e[a-zA-Z]*", w) for w in shebang.split()[1:])
+    """Whether ``set -e`` surely holds after the top-level ``statements`` (run in order): from a
+    top-level ``set``; not known (False) after a ``set +e`` anywhere else, or a ``source``/``eval``
+    (its code may turn it off). A shebang's ``-e`` does not count, as for every rewrite that relies
+    on errexit (``migrator.shell.errexit_on_at``): ``bash script`` runs without it. Stricter than
+    that function: a ``set -e`` nested in a block does not count either."""
+    on = False
     for statement in statements:
         top = statement
         while top.type == "redirected_statement" and top.named_children:

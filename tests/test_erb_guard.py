@@ -237,6 +237,10 @@ def test_without_errexit_the_guard_exits_with_the_status_of_the_last_command_it_
     # the status the old script ended with when the condition was false is not surely 0 (no set -e, a
     # test before it), and no command of an else branch gives it back: exit 0 would not be the same
     '#!/bin/bash\n[ -f /var/vcap/data/job/x ]\n<% if p("job.enabled") %>\n/var/vcap/packages/job/bin/job a\n<% end %>\n',
+    # errexit only from the shebang: `bash job_ctl` runs without it, so the command before may have failed
+    # and gone on (migrator.shell.errexit_on_at: a shebang's -e does not count)
+    '#!/bin/bash -e\n/var/vcap/packages/job/bin/prepare\n<% if p("job.enabled") %>\n/var/vcap/packages/job/bin/job a\n'
+    '<% end %>\n',
 ])
 def test_a_conditional_that_is_not_the_rest_of_the_script_stays_a_bash_if(before: str) -> None:
     outcome = migrate(before)

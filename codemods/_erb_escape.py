@@ -109,9 +109,7 @@ def _one_ruby_string(doc: Document, tag: ErbTag, properties: Mapping[str, object
         return None
     lo, hi = node.start_byte, node.end_byte
     tags = doc.tags_in(lo, hi)
-    if (lo + 1, hi - 1) == (tag.start, tag.end) or any(
-            t.kind != "output" or t.trims_newline or "\n" in t.code or "#" in strip_ruby_strings(t.code)
-            or escaped_value(t.code, set(escapers)) for t in tags):
+    if (lo + 1, hi - 1) == (tag.start, tag.end) or not _joinable(tags, escapers):
         return None
     if node.type == "string" and any(_prints_quotes(t.code, properties) for t in tags):
         return None
@@ -129,6 +127,13 @@ def _one_ruby_string(doc: Document, tag: ErbTag, properties: Mapping[str, object
     return lo, hi, f"<%= {''.join(parts)}.shellescape %>", tags
 
 
+def _joinable(tags: list[ErbTag], escapers: frozenset[str] | set[str]) -> bool:
+    """Whether each tag's value can go into one Ruby string as ``#{...}``: output tags on one line,
+    no Ruby comment, no newline trimmed, none escaped by its own Ruby (that one must stay bare)."""
+    return all(t.kind == "output" and not t.trims_newline and "\n" not in t.code
+               and "#" not in strip_ruby_strings(t.code) and not escaped_value(t.code, set(escapers)) for t in tags)
+
+
 #: unquoted text the shell reads as itself (no quotes, expansions, globs, escapes or separators)
 _PLAIN_TEXT = re.compile(r"[A-Za-z0-9_@%+=:,./-]*")
 
@@ -141,9 +146,7 @@ def _one_bare_ruby_string(doc: Document, node: Node, tag: ErbTag,
     read it as itself), else None and each tag is escaped on its own."""
     lo, hi = node.start_byte, node.end_byte
     tags = doc.tags_in(lo, hi)
-    if (lo, hi) == (tag.start, tag.end) or len(tags) < 2 or any(
-            t.kind != "output" or t.trims_newline or "\n" in t.code or "#" in strip_ruby_strings(t.code)
-            or escaped_value(t.code, set(escapers)) for t in tags):
+    if (lo, hi) == (tag.start, tag.end) or len(tags) < 2 or not _joinable(tags, escapers):
         return None
     parts, pos = ['"'], lo
     for t in [*tags, None]:

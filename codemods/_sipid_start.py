@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from codemods import _sipid as S
+from codemods._log_shapes import shorten
 from migrator.document import Document, command_name
 
 #: statements that may follow the end of a start: the script ends there anyway
@@ -70,17 +71,12 @@ def blockers(doc: Document) -> str | None:
         if len(texts) >= 2 and not texts[0].startswith("-"):
             action = texts[0][1:-1] if texts[0][:1] in "'\"" and texts[0][-1:] == texts[0][:1] else texts[0]
             signals = " and ".join(t.upper().removeprefix("SIG") for t in texts[1:])
-            return f"its trap on {signals} (line {line}) runs '{_short(action)}', which an exec would drop"
+            return f"its trap on {signals} (line {line}) runs '{shorten(action)}', which an exec would drop"
         return f"it sets a trap (line {line}), which an exec would drop"
     wait = next(iter(doc.commands("wait")), None)
     if wait is not None:
         return f"it waits for background jobs (line {doc.line_of(wait.start_byte)})"
     return None
-
-
-def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def in_start_arm(stmt: Node) -> bool | None:

@@ -736,6 +736,7 @@ class _Pass:
                         "the '&' line"), f"write 'echo $! > ...' right after the '&' line and re-run, or {exec_it}"
             return "the pid write does not come right after the backgrounded command", exec_it
         return "ERB control tags run through it", exec_it
+
     def _claim_foreground(self, write: Node, background: F.Background, dest: Node, fix: str, guarded: bool) -> bool:
         """``X &`` + ``echo $! > F`` -> ``sipid claim --pid "$$" ...`` + ``exec X``."""
         stmt = background.statement

@@ -557,7 +557,7 @@ def _unescaped(code: str) -> str:
 
 
 def _ruby_value(code: str, form: str) -> str:
-    """Ruby for one item's element (``count``: how many words it is)."""
+    """Ruby for one item's element in the form ``form`` (``plain``, ``called``, ``dq-escaped``)."""
     wrapped = f"({code}\n)" if "#" in strip_ruby_strings(code) else f"({code})"
     if form == "called":
         return wrapped
@@ -583,25 +583,6 @@ def _value_reference(doc: Document, tag: ErbTag, subject: str, form: str) -> str
         return _reference(doc, tag, place, subject)
     joins = re.match(rb"[A-Za-z0-9_\[]", doc.source[tag.end:tag.end + 1]) is not None
     return f"${subject}" if "[" not in subject and not joins else f"${{{subject}}}"
-
-
-def _body_indent(doc: Document, lines: list[tuple[int, int]], head_indent: str) -> str:
-    """The indentation of the first level of a block's body once converted, its head written at
-    ``head_indent`` (``_body_indentation``'s rules: one level in, or where the body already was)."""
-    shape = _layout(doc, lines)
-    if shape.indents_body:
-        return head_indent + shape.unit
-    fixed = fixed_lines(doc)
-    found: list[bytes] = []
-    pos, stop = lines[0][1], lines[-1][0]
-    while pos < stop:
-        le = max(doc.line_end(pos), pos + 1)
-        line = doc.masked[pos:le]
-        if line.strip() and pos not in fixed:
-            found.append(line[: len(line) - len(line.lstrip(b" \t"))])
-        pos = le
-    least = min(found, key=len).decode("utf-8", "replace") if found else shape.indent + shape.unit
-    return head_indent + least[len(shape.indent):]
 
 
 def _tests(g: Group) -> list[str]:
